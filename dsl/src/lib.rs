@@ -1,0 +1,10 @@
+//! The rollcall pipeline language: KDL v2 text to a typed, checked
+//! [`Pipeline`](model::Pipeline), with compiler-grade diagnostics.
+//!
+//! The stages, each its own module: [`parse`] (KDL syntax) → [`lower`]
+//! (KDL nodes to typed values, collecting every error) → [`check`]
+//! (cross-references and semantics). [`format`] is the canonical layout
+//! behind `rollcall fmt`. The crate reads files and nothing else: no
+//! environment values, no network, no database.
+
+pub mod model;

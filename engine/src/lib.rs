@@ -1,0 +1,4 @@
+//! The rollcall runtime: compiles a checked pipeline into a [`plan::Plan`],
+//! streams its source through mapping and validation, diffs against the
+//! SQLite state store, gates the change set on integrity thresholds and
+//! applies it atomically.

@@ -1,0 +1,16 @@
+//! `rollcall validate`: check pipeline files offline.
+
+use std::path::PathBuf;
+
+use crate::exit::Exit;
+
+/// Arguments of `rollcall validate`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Pipeline files or folders (default: pipelines/).
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(_args: Args) -> Exit {
+    Exit::Error
+}
