@@ -7,4 +7,8 @@
 //! behind `rollcall fmt`. The crate reads files and nothing else: no
 //! environment values, no network, no database.
 
+pub mod diagnostic;
 pub mod model;
+pub mod parse;
+pub mod source_file;
+pub mod suggest;
