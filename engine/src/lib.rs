@@ -2,3 +2,5 @@
 //! streams its source through mapping and validation, diffs against the
 //! SQLite state store, gates the change set on integrity thresholds and
 //! applies it atomically.
+
+pub mod mapping;

@@ -1,0 +1,127 @@
+//! Why a pipeline's mapping could not be compiled.
+
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+/// A mapping that cannot run: a bad schema, pattern or field reference.
+///
+/// The checker catches most of these first; the mapper re-checks because it
+/// is what would otherwise fail (or panic) per record at run time.
+#[derive(Debug, Error, Diagnostic)]
+pub enum CompileError {
+    /// The `key` names no mapped field.
+    #[error("key field {key:?} is not a mapped field")]
+    #[diagnostic(code(rollcall::mapping::unknown_key), help("declare it in `map`"))]
+    UnknownKey {
+        /// The key field as written.
+        key: String,
+    },
+
+    /// A template refers to a field that is not declared before it.
+    #[error("template of field {field:?} refers to {reference:?}, which is not an earlier field")]
+    #[diagnostic(
+        code(rollcall::mapping::template_field),
+        help("a template can only use fields declared above it in `map`")
+    )]
+    TemplateField {
+        /// The field holding the template.
+        field: String,
+        /// The field the template names.
+        reference: String,
+    },
+
+    /// A filter tests a field that neither `map` nor a lookup declares.
+    #[error("filter tests {field:?}, which is not a mapped field")]
+    #[diagnostic(code(rollcall::mapping::filter_field))]
+    FilterField {
+        /// The field as written in the filter.
+        field: String,
+    },
+
+    /// A `regex` transform or `matches` filter does not compile.
+    #[error("invalid regular expression {pattern:?} in {place}")]
+    #[diagnostic(code(rollcall::mapping::regex))]
+    Regex {
+        /// Where it was written, e.g. `field "email"`.
+        place: String,
+        /// The pattern as written.
+        pattern: String,
+        /// What the regex crate found.
+        #[source]
+        source: regex::Error,
+    },
+
+    /// A `regex` transform asks for a capture group the pattern does not have.
+    #[error("field {field:?}: regex {pattern:?} has no group {group} (it has {groups})")]
+    #[diagnostic(
+        code(rollcall::mapping::regex_group),
+        help("group 0 is the whole match")
+    )]
+    RegexGroup {
+        /// The field holding the transform.
+        field: String,
+        /// The pattern as written.
+        pattern: String,
+        /// The group asked for.
+        group: usize,
+        /// Groups the pattern has, besides group 0.
+        groups: usize,
+    },
+
+    /// A `date` transform's pattern is not a valid strftime pattern.
+    #[error("field {field:?}: invalid date pattern {pattern:?}")]
+    #[diagnostic(
+        code(rollcall::mapping::date_pattern),
+        help("use chrono strftime specifiers, e.g. \"%Y-%m-%d\"")
+    )]
+    DatePattern {
+        /// The field holding the transform.
+        field: String,
+        /// The pattern as written.
+        pattern: String,
+    },
+
+    /// A `split` or `join` separator is empty.
+    #[error("field {field:?}: the {transform} separator is empty")]
+    #[diagnostic(code(rollcall::mapping::empty_separator))]
+    EmptySeparator {
+        /// The field holding the transform.
+        field: String,
+        /// `split` or `join`.
+        transform: &'static str,
+    },
+
+    /// The schema file could not be read.
+    #[error("cannot read schema {}", path.display())]
+    #[diagnostic(code(rollcall::mapping::schema_read))]
+    SchemaRead {
+        /// The schema file, resolved against the pipeline's folder.
+        path: PathBuf,
+        /// The I/O failure.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The schema file is not JSON.
+    #[error("schema {} is not valid JSON", path.display())]
+    #[diagnostic(code(rollcall::mapping::schema_json))]
+    SchemaJson {
+        /// The schema file.
+        path: PathBuf,
+        /// Where parsing failed.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The schema is JSON but not a schema that compiles.
+    #[error("schema {} does not compile: {message}", path.display())]
+    #[diagnostic(code(rollcall::mapping::schema_invalid))]
+    SchemaInvalid {
+        /// The schema file.
+        path: PathBuf,
+        /// What the validator reported.
+        message: String,
+    },
+}

@@ -1,0 +1,316 @@
+//! The mapping stage: one raw JSON record to the pipeline's mapped fields.
+//!
+//! [`Mapper::compile`] turns a checked [`Pipeline`]'s `schema`, `map` and
+//! `filter` into a plan once (regexes, value tables, template indexes, the
+//! JSON Schema); [`Mapper::map`] then runs per record without compiling or
+//! cloning anything but the values it takes.
+
+mod encode;
+mod error;
+pub mod filter;
+mod path;
+mod schema;
+mod template;
+mod text;
+mod transform;
+
+use std::path::Path;
+
+use rollcall_dsl::model::{Filter, Origin, PathSegment, Pipeline};
+use serde_json::Value;
+
+pub use encode::encode_fields;
+pub use error::CompileError;
+pub use filter::Filters;
+pub use text::value_text;
+
+use schema::Schema;
+use text::type_name;
+
+/// The outcome of mapping one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mapped {
+    /// A valid record the filters keep.
+    Record(MappedRecord),
+    /// A valid record the filters drop.
+    Filtered,
+    /// A record that fails the schema, a required field, its key or a transform.
+    Invalid(Invalid),
+}
+
+/// A record's mapped values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedRecord {
+    /// One value per field, indexed like [`Mapper::field_names`]; missing is null.
+    pub values: Vec<Value>,
+}
+
+/// Why a record is invalid, and its key when that could be computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invalid {
+    /// The key field's text, so the engine can hold that key; `None` when the
+    /// key itself is missing or broken.
+    pub key: Option<String>,
+    /// Every problem found, schema errors first, then fields in order.
+    pub problems: Vec<String>,
+}
+
+/// A pipeline's mapping, compiled once and shared across threads.
+#[derive(Debug)]
+pub struct Mapper {
+    record_path: Vec<PathSegment>,
+    schema: Option<Schema>,
+    fields: Vec<FieldPlan>,
+    names: Vec<String>,
+    key: usize,
+    filters: Filters,
+    deferred_filters: Vec<Filter>,
+}
+
+/// One field's compiled origin, transforms, default and requirement.
+#[derive(Debug)]
+struct FieldPlan {
+    name: String,
+    origin: OriginPlan,
+    /// The origin as people read it, for the `required` problem.
+    from: String,
+    transforms: Vec<transform::Compiled>,
+    default: Option<Value>,
+    required: bool,
+}
+
+#[derive(Debug)]
+enum OriginPlan {
+    Path(Vec<PathSegment>),
+    Const(Value),
+    Template(template::Compiled),
+}
+
+impl Mapper {
+    /// Compiles the pipeline's schema (resolved against `base_dir`, the
+    /// pipeline file's folder), fields and filters.
+    pub fn compile(pipeline: &Pipeline, base_dir: &Path) -> Result<Mapper, CompileError> {
+        let schema = match &pipeline.schema {
+            Some(path) => Some(Schema::load(&base_dir.join(&path.value))?),
+            None => None,
+        };
+
+        let mut names: Vec<String> = Vec::with_capacity(pipeline.fields.len());
+        let mut fields = Vec::with_capacity(pipeline.fields.len());
+        for field in &pipeline.fields {
+            let name = field.name.value.clone();
+            let (origin, from) = match &field.origin {
+                Origin::Path(path) => (
+                    OriginPlan::Path(path.clone()),
+                    format!("{:?}", path::describe(path)),
+                ),
+                Origin::Const(value) => {
+                    (OriginPlan::Const(value.clone()), format!("const {value}"))
+                }
+                Origin::Template(template) => (
+                    OriginPlan::Template(template::Compiled::compile(template, &names, &name)?),
+                    format!("template {:?}", template.text),
+                ),
+            };
+            let transforms = field
+                .transforms
+                .iter()
+                .map(|transform| transform::Compiled::compile(transform, &name))
+                .collect::<Result<_, _>>()?;
+            fields.push(FieldPlan {
+                name: name.clone(),
+                origin,
+                from,
+                transforms,
+                default: field.default.clone(),
+                required: field.required,
+            });
+            names.push(name);
+        }
+
+        let key = names
+            .iter()
+            .position(|name| *name == pipeline.key.value)
+            .ok_or_else(|| CompileError::UnknownKey {
+                key: pipeline.key.value.clone(),
+            })?;
+
+        // Filters on lookup fields can only run after the join, which is not
+        // this stage's; they are handed back to the engine untouched.
+        let (own, deferred): (Vec<&Filter>, Vec<&Filter>) = pipeline
+            .filters
+            .iter()
+            .partition(|filter| names.contains(&filter.field.value));
+        for filter in &deferred {
+            let from_lookup = pipeline.lookups.iter().any(|lookup| {
+                lookup
+                    .fields
+                    .iter()
+                    .any(|f| f.name.value == filter.field.value)
+            });
+            if !from_lookup {
+                return Err(CompileError::FilterField {
+                    field: filter.field.value.clone(),
+                });
+            }
+        }
+        let filters = Filters::compile(own, &names)?;
+
+        Ok(Mapper {
+            record_path: pipeline.source.record_path.clone(),
+            schema,
+            fields,
+            names,
+            key,
+            filters,
+            deferred_filters: deferred.into_iter().cloned().collect(),
+        })
+    }
+
+    /// The mapped field names, in declaration order.
+    pub fn field_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The index of the pipeline's `key` field in [`Mapper::field_names`].
+    pub fn key_index(&self) -> usize {
+        self.key
+    }
+
+    /// The key text of a mapped record (always a non-empty string).
+    pub fn key_of<'a>(&self, record: &'a MappedRecord) -> &'a str {
+        record.values[self.key].as_str().unwrap_or_default()
+    }
+
+    /// Filters that test lookup fields; the engine applies them after the
+    /// join (see [`Filters`]). [`Mapper::map`] applies all the others.
+    pub fn deferred_filters(&self) -> &[Filter] {
+        &self.deferred_filters
+    }
+
+    /// The payload of a decoded source record: the value at the source's
+    /// `record` path (the record itself when there is none).
+    pub fn payload<'a>(&self, record: &'a Value) -> Option<&'a Value> {
+        path::lookup(record, &self.record_path)
+    }
+
+    /// Maps a decoded source record: takes its payload, then [`Mapper::map`]s it.
+    pub fn map_record(&self, record: &Value) -> Mapped {
+        match self.payload(record) {
+            Some(payload) => self.map(payload),
+            None => Mapped::Invalid(Invalid {
+                key: None,
+                problems: vec![format!(
+                    "record has no payload at {:?}",
+                    path::describe(&self.record_path)
+                )],
+            }),
+        }
+    }
+
+    /// Maps one payload: schema, then each field in order, then the key,
+    /// then the filters. An invalid record is not filtered, so bad data is
+    /// held for a person to look at rather than silently removed.
+    pub fn map(&self, raw: &Value) -> Mapped {
+        let mut problems = Vec::new();
+        if let Some(schema) = &self.schema {
+            schema.check(raw, &mut problems);
+        }
+
+        let mut values = Vec::with_capacity(self.fields.len());
+        let mut key_failed = false;
+        for (index, field) in self.fields.iter().enumerate() {
+            let before = problems.len();
+            let value = field.compute(raw, &values, &mut problems);
+            key_failed |= index == self.key && problems.len() > before;
+            values.push(value);
+        }
+        self.settle_key(&mut values, key_failed, &mut problems);
+
+        if !problems.is_empty() {
+            let key = values[self.key]
+                .as_str()
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned);
+            return Mapped::Invalid(Invalid { key, problems });
+        }
+        if self.filters.keeps(&values) {
+            Mapped::Record(MappedRecord { values })
+        } else {
+            Mapped::Filtered
+        }
+    }
+
+    /// Makes the key a non-empty string: a number becomes its text; empty,
+    /// null or structured keys are problems (unless the field already
+    /// reported one, so a record gets one message per cause).
+    fn settle_key(&self, values: &mut [Value], field_failed: bool, problems: &mut Vec<String>) {
+        let name = &self.names[self.key];
+        let slot = &mut values[self.key];
+        match slot {
+            Value::Number(number) => *slot = Value::String(number.to_string()),
+            Value::String(text) if !text.is_empty() => {}
+            Value::String(_) | Value::Null => {
+                if !field_failed {
+                    problems.push(format!("key field {name:?} is empty"));
+                }
+            }
+            other => {
+                if !field_failed {
+                    problems.push(format!(
+                        "key field {name:?} must be a string or a number, got {}",
+                        type_name(other)
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl FieldPlan {
+    /// The field's value: origin, transforms, default, then the `required`
+    /// check. A failing transform leaves the field null and skips the rest.
+    fn compute(&self, raw: &Value, earlier: &[Value], problems: &mut Vec<String>) -> Value {
+        let mut value = match &self.origin {
+            // Only the value taken is cloned, never the record.
+            OriginPlan::Path(path) => path::lookup(raw, path).cloned().unwrap_or(Value::Null),
+            OriginPlan::Const(value) => value.clone(),
+            OriginPlan::Template(template) => template.render(earlier),
+        };
+        for transform in &self.transforms {
+            match transform.apply(value) {
+                Ok(next) => value = next,
+                Err(failure) => {
+                    problems.push(failure.describe(&self.name, transform.name()));
+                    return Value::Null;
+                }
+            }
+        }
+        if value.is_null()
+            && let Some(default) = &self.default
+        {
+            value = default.clone();
+        }
+        if self.required && is_blank(&value) {
+            problems.push(format!(
+                "required field {:?} (from {}) is missing",
+                self.name, self.from
+            ));
+        }
+        value
+    }
+}
+
+/// Whether a required field counts as missing: null or the empty string.
+fn is_blank(value: &Value) -> bool {
+    value.is_null() || value.as_str() == Some("")
+}
+
+/// The mapper is shared by the engine's worker threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Mapper>();
+};
+
+#[cfg(test)]
+mod tests;
