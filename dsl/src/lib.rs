@@ -8,6 +8,7 @@
 //! environment values, no network, no database.
 
 pub mod diagnostic;
+pub mod format;
 pub mod model;
 pub mod parse;
 pub mod source_file;
