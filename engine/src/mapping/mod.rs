@@ -7,7 +7,7 @@
 
 mod encode;
 mod error;
-pub mod filter;
+mod filter;
 mod path;
 mod schema;
 mod template;

@@ -482,6 +482,14 @@ fn number_key_becomes_its_text() {
     };
     assert_eq!(mapped.values, [json!("1234"), json!(5)]);
     assert_eq!(mapper.key_of(&mapped), "1234");
+
+    // An invalid record still reports its number key as text, to be held.
+    let mapper = compile(&pipeline(
+        "id",
+        vec![at("id", &["id"]), required(at("n", &["n"]))],
+    ));
+    let invalid = invalid(mapper.map(&json!({"id": 1234})));
+    assert_eq!(invalid.key.as_deref(), Some("1234"));
 }
 
 #[test]
