@@ -7,9 +7,18 @@
 //! behind `rollcall fmt`. The crate reads files and nothing else: no
 //! environment values, no network, no database.
 
+pub mod check;
 pub mod diagnostic;
-pub mod format;
+pub mod load;
+pub mod lower;
 pub mod model;
 pub mod parse;
+pub mod schema;
+pub mod secrets;
 pub mod source_file;
 pub mod suggest;
+pub mod values;
+
+pub use diagnostic::{Code, Diagnostic};
+pub use load::{Loaded, load_files, load_str};
+pub use source_file::{Position, SourceFile};

@@ -16,7 +16,7 @@ pub fn did_you_mean<'a>(
 }
 
 /// Help text naming the closest candidate, or listing them all.
-pub fn help_for<'a>(word: &str, what: &str, candidates: &[&'a str]) -> String {
+pub fn help_for(word: &str, what: &str, candidates: &[&str]) -> String {
     match did_you_mean(word, candidates.iter().copied()) {
         Some(best) => format!("did you mean `{best}`? ({what}: {})", list(candidates)),
         None => format!("{what}: {}", list(candidates)),

@@ -1,0 +1,186 @@
+//! Loading: files and folders in, checked pipelines and every diagnostic out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::check;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::lower::lower;
+use crate::model::Pipeline;
+use crate::parse::parse_file;
+use crate::source_file::SourceFile;
+
+/// The outcome of loading pipeline files.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Pipelines from files without errors, in file order. Run them only
+    /// when [`Loaded::is_valid`]: a duplicate name across files, for one,
+    /// leaves both pipelines here.
+    pub pipelines: Vec<Pipeline>,
+    /// Every diagnostic, ordered by file and then position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// True when no diagnostic is an error (warnings are allowed).
+    pub fn is_valid(&self) -> bool {
+        self.error_count() == 0
+    }
+
+    /// The number of errors.
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// The number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == miette::Severity::Warning)
+            .count()
+    }
+
+    /// The pipelines when valid, else every diagnostic.
+    pub fn into_result(self) -> Result<Vec<Pipeline>, Vec<Diagnostic>> {
+        if self.is_valid() {
+            Ok(self.pipelines)
+        } else {
+            Err(self.diagnostics)
+        }
+    }
+}
+
+/// Loads and checks pipeline files; folders are searched (recursively, in
+/// sorted order) for `*.kdl` files. All files are checked together, so
+/// pipeline names must be unique across them.
+pub fn load_files(paths: &[PathBuf]) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let before = files.len();
+            if let Err(err) = collect_kdl_files(path, &mut files) {
+                diagnostics.push(io_error(path, &err));
+            } else if files.len() == before {
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::NoFiles,
+                        format!("no `.kdl` files in `{}`", path.display()),
+                    )
+                    .with_help(
+                        "pipeline files end in `.kdl`; pass a file or a folder holding some",
+                    ),
+                );
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    // A file named twice (itself and through its folder) is checked once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+
+    let mut sources = Vec::new();
+    for path in files {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => sources.push(SourceFile::new(path, text)),
+            Err(err) => diagnostics.push(io_error(&path, &err)),
+        }
+    }
+    let mut loaded = load_sources(&sources);
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+/// Loads and checks one pipeline file given as text; relative paths in it
+/// are resolved against `base_dir`.
+pub fn load_str(name: &str, text: &str, base_dir: &Path) -> Loaded {
+    let file = SourceFile::new(name, text);
+    load_with_base(&[(file, base_dir.to_path_buf())])
+}
+
+/// Loads files already read; each file's folder is its base directory.
+fn load_sources(files: &[Arc<SourceFile>]) -> Loaded {
+    let with_base: Vec<(Arc<SourceFile>, PathBuf)> = files
+        .iter()
+        .map(|f| {
+            let base = match f.path().parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            (Arc::clone(f), base)
+        })
+        .collect();
+    load_with_base(&with_base)
+}
+
+/// Parses, lowers and checks every file, then checks names across them.
+fn load_with_base(files: &[(Arc<SourceFile>, PathBuf)]) -> Loaded {
+    let mut per_file: Vec<(Vec<Pipeline>, Vec<Diagnostic>)> = Vec::new();
+    for (file, base_dir) in files {
+        let document = match parse_file(file) {
+            Ok(document) => document,
+            Err(errors) => {
+                per_file.push((Vec::new(), errors));
+                continue;
+            }
+        };
+        let (pipelines, mut diagnostics) = lower(file, &document, base_dir);
+        for pipeline in &pipelines {
+            diagnostics.extend(
+                check::check_pipeline(pipeline)
+                    .into_iter()
+                    .map(|d| d.in_file(file)),
+            );
+        }
+        per_file.push((pipelines, diagnostics));
+    }
+
+    let named: Vec<_> = per_file
+        .iter()
+        .zip(files)
+        .flat_map(|((pipelines, _), (file, _))| pipelines.iter().map(move |p| (p, file)))
+        .collect();
+    let duplicates = check::check_unique_names(&named);
+    for duplicate in duplicates {
+        let index = files
+            .iter()
+            .position(|(f, _)| duplicate.file.as_ref().is_some_and(|d| Arc::ptr_eq(d, f)))
+            .expect("a duplicate belongs to a loaded file");
+        per_file[index].1.push(duplicate);
+    }
+
+    let mut loaded = Loaded::default();
+    for (mut pipelines, mut diagnostics) in per_file {
+        diagnostics.sort_by_key(|d| d.primary().map(|l| l.span.offset).unwrap_or(0));
+        if !diagnostics.iter().any(Diagnostic::is_error) {
+            loaded.pipelines.append(&mut pipelines);
+        }
+        loaded.diagnostics.append(&mut diagnostics);
+    }
+    loaded
+}
+
+/// Adds the `*.kdl` files under `dir`, recursively, in sorted order.
+fn collect_kdl_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            collect_kdl_files(&entry, files)?;
+        } else if entry.extension().is_some_and(|ext| ext == "kdl") {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// The diagnostic for a path that cannot be read.
+fn io_error(path: &Path, err: &std::io::Error) -> Diagnostic {
+    Diagnostic::error(Code::Io, format!("cannot read `{}`: {err}", path.display())).with_help(
+        "check the path; `rollcall validate` takes pipeline files and folders holding them",
+    )
+}
