@@ -4,3 +4,4 @@
 //! applies it atomically.
 
 pub mod mapping;
+pub mod source;

@@ -1,0 +1,121 @@
+//! JSON Lines: one JSON value per line.
+//!
+//! Lines are cut from the decoded buffer into one reused vector, so the only
+//! allocations per record are the ones serde_json makes for the value.
+
+use std::io::{self, BufRead};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::error::SourceError;
+use super::hashing::Fingerprint;
+use super::parse::{Pos, parse_value};
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads JSON values line by line.
+pub(crate) struct JsonlReader {
+    input: Box<dyn BufRead + Send>,
+    name: Arc<str>,
+    fingerprint: Fingerprint,
+    /// Lines read so far (the current line's number once it is read).
+    line: u64,
+    buf: Vec<u8>,
+    max_line_bytes: usize,
+    max_depth: usize,
+}
+
+impl JsonlReader {
+    /// Reads from the decoded stream.
+    pub(crate) fn new(
+        input: Box<dyn BufRead + Send>,
+        name: Arc<str>,
+        fingerprint: Fingerprint,
+        max_line_bytes: usize,
+        max_depth: usize,
+    ) -> Self {
+        JsonlReader {
+            input,
+            name,
+            fingerprint,
+            line: 0,
+            buf: Vec::new(),
+            max_line_bytes,
+            max_depth,
+        }
+    }
+
+    /// The next value and its line; `None` at the end.
+    pub(crate) fn next_value(&mut self) -> Option<Result<(u64, Value), SourceError>> {
+        loop {
+            match self.read_line() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+            let mut bytes = self.buf.as_slice();
+            if let Some(rest) = bytes.strip_suffix(b"\r") {
+                bytes = rest;
+            }
+            if self.line == 1
+                && let Some(rest) = bytes.strip_prefix(UTF8_BOM)
+            {
+                bytes = rest;
+            }
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let at = Pos {
+                line: self.line,
+                column: 1,
+            };
+            return Some(
+                parse_value(bytes, at, &self.name, self.max_depth).map(|value| (self.line, value)),
+            );
+        }
+    }
+
+    /// Reads the next line (without its `\n`) into `buf`; false at the end.
+    fn read_line(&mut self) -> Result<bool, SourceError> {
+        self.buf.clear();
+        loop {
+            let available = match self.input.fill_buf() {
+                Ok(available) => available,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(SourceError::from_io(
+                        e,
+                        &self.name,
+                        self.fingerprint.bytes(),
+                    ));
+                }
+            };
+            if available.is_empty() {
+                if self.buf.is_empty() {
+                    return Ok(false);
+                }
+                self.line += 1;
+                return Ok(true);
+            }
+            let (take, done) = match memchr::memchr(b'\n', available) {
+                Some(i) => (i, true),
+                None => (available.len(), false),
+            };
+            // Checked before copying, so memory stays bounded by the limit.
+            if self.buf.len() + take > self.max_line_bytes {
+                return Err(SourceError::RecordTooLong {
+                    name: self.name.to_string(),
+                    line: self.line + 1,
+                    limit: self.max_line_bytes,
+                });
+            }
+            self.buf.extend_from_slice(&available[..take]);
+            self.input.consume(if done { take + 1 } else { take });
+            if done {
+                self.line += 1;
+                return Ok(true);
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Sources: finding a delivery and streaming its bytes into raw JSON records.
+//!
+//! The stages, outermost first: [`HashingReader`] counts and hashes the raw
+//! bytes (the delivery's identity); `decompress` undoes gzip; a format
+//! reader (`jsonl`, `json_array`, `csv`) cuts the text into records; the
+//! record path then picks each record's payload. Every stage reports errors
+//! as a [`SourceError`] naming the delivery and the place in it.
+
+mod csv;
+mod decompress;
+mod error;
+mod hashing;
+mod json_array;
+mod jsonl;
+mod locate;
+mod parse;
+
+use std::fs::File;
+use std::io::Read;
+use std::sync::Arc;
+
+use rollcall_dsl::model::{Compression, Format, PathSegment, Source};
+use serde_json::Value;
+
+pub use error::SourceError;
+pub use hashing::{Fingerprint, HashingReader, SourceStats};
+pub use locate::{Delivery, resolve_file};
+
+use self::csv::CsvReader;
+use decompress::decoded_stream;
+use json_array::JsonArrayReader;
+use jsonl::JsonlReader;
+
+/// One record as read from the source, before mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// 1-based line where the record starts: the line of a JSONL value, the
+    /// first physical line of a CSV row, the first line of a JSON array element.
+    pub line: u64,
+    /// The record's payload (after the record path).
+    pub value: Value,
+}
+
+/// Safety limits on what one delivery may contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest JSONL line or JSON array element, in bytes.
+    pub max_line_bytes: usize,
+    /// Most bytes a compressed delivery may decompress to.
+    pub max_decompressed_bytes: u64,
+    /// Deepest JSON nesting inside one record (serde_json stops at 128 anyway).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 30,
+            max_depth: parse::SERDE_MAX_DEPTH,
+        }
+    }
+}
+
+/// Streams the records of one delivery.
+///
+/// Yields `Ok` records, record-level errors ([`SourceError::is_record_level`])
+/// that only make one record invalid, and at most one fatal error, after
+/// which it ends.
+pub struct RecordReader {
+    name: Arc<str>,
+    fingerprint: Fingerprint,
+    record_path: Vec<PathSegment>,
+    state: State,
+}
+
+/// Where a [`RecordReader`] is; nothing is read until the first record is asked for.
+enum State {
+    Pending(Box<Pending>),
+    Jsonl(JsonlReader),
+    Json(JsonArrayReader),
+    Csv(Box<CsvReader>),
+    Done,
+}
+
+/// What is needed to start reading.
+struct Pending {
+    raw: HashingReader,
+    format: Format,
+    compression: Compression,
+    limits: Limits,
+}
+
+impl RecordReader {
+    /// Reads `input`, called `name` in errors (a file path or S3 URI).
+    /// Nothing is read until the first record is asked for.
+    pub fn new(
+        input: Box<dyn Read + Send>,
+        name: &str,
+        format: &Format,
+        compression: Compression,
+        record_path: &[PathSegment],
+        limits: Limits,
+    ) -> Self {
+        let name: Arc<str> = Arc::from(name);
+        let raw = HashingReader::new(input, Arc::clone(&name));
+        RecordReader {
+            fingerprint: raw.fingerprint(),
+            name,
+            record_path: record_path.to_vec(),
+            state: State::Pending(Box::new(Pending {
+                raw,
+                format: format.clone(),
+                compression,
+                limits,
+            })),
+        }
+    }
+
+    /// Opens a local delivery found by [`resolve_file`] and reads it as `source` says.
+    pub fn open_file(
+        delivery: &Delivery,
+        source: &Source,
+        limits: Limits,
+    ) -> Result<Self, SourceError> {
+        let file = File::open(&delivery.uri).map_err(|e| SourceError::Unreadable {
+            path: delivery.uri.clone(),
+            source: e,
+        })?;
+        Ok(RecordReader::new(
+            Box::new(file),
+            &delivery.uri,
+            &source.format,
+            source.compression,
+            &source.record_path,
+            limits,
+        ))
+    }
+
+    /// The delivery's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Size and hash of the raw bytes read so far.
+    pub fn stats(&self) -> SourceStats {
+        self.fingerprint.stats()
+    }
+
+    /// Size and hash of the raw bytes read: the whole delivery once the
+    /// iterator has returned `None` without a fatal error.
+    pub fn finish(self) -> SourceStats {
+        self.fingerprint.stats()
+    }
+
+    fn start(&self, pending: Pending) -> Result<State, SourceError> {
+        let Pending {
+            raw,
+            format,
+            compression,
+            limits,
+        } = pending;
+        let decoded = decoded_stream(raw, &self.name, compression, limits.max_decompressed_bytes)?;
+        let name = Arc::clone(&self.name);
+        let fingerprint = self.fingerprint.clone();
+        Ok(match format {
+            Format::Jsonl => State::Jsonl(JsonlReader::new(
+                decoded,
+                name,
+                fingerprint,
+                limits.max_line_bytes,
+                limits.max_depth,
+            )),
+            Format::Json => State::Json(JsonArrayReader::new(
+                decoded,
+                name,
+                fingerprint,
+                limits.max_line_bytes,
+                limits.max_depth,
+            )),
+            Format::Csv(options) => State::Csv(Box::new(CsvReader::new(
+                decoded,
+                name,
+                fingerprint,
+                &options,
+            )?)),
+        })
+    }
+
+    /// Takes the payload out of `value` (moved, not cloned).
+    fn payload(&self, line: u64, value: Value) -> Result<RawRecord, SourceError> {
+        let mut value = value;
+        for segment in &self.record_path {
+            let next = match segment {
+                PathSegment::Key(key) => value.get_mut(key.as_str()),
+                PathSegment::Index(index) => value.get_mut(*index),
+            };
+            match next {
+                Some(next) => value = next.take(),
+                None => {
+                    return Err(SourceError::MissingPayload {
+                        name: self.name.to_string(),
+                        line,
+                        path: display_path(&self.record_path),
+                    });
+                }
+            }
+        }
+        Ok(RawRecord { line, value })
+    }
+}
+
+impl Iterator for RecordReader {
+    type Item = Result<RawRecord, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if matches!(self.state, State::Pending(_)) {
+            let State::Pending(pending) = std::mem::replace(&mut self.state, State::Done) else {
+                unreachable!("checked just above");
+            };
+            match self.start(*pending) {
+                Ok(state) => self.state = state,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        let item = match &mut self.state {
+            State::Jsonl(reader) => reader.next_value(),
+            State::Json(reader) => reader.next_value(),
+            State::Csv(reader) => reader.next_value(),
+            State::Pending(_) | State::Done => None,
+        };
+        match item {
+            Some(Ok((line, value))) => Some(self.payload(line, value)),
+            Some(Err(e)) => {
+                // Fatal: the stream's position is unknown, so nothing after it is trustworthy.
+                self.state = State::Done;
+                Some(Err(e))
+            }
+            None => {
+                self.state = State::Done;
+                None
+            }
+        }
+    }
+}
+
+/// A record path as shown in messages: `object.items[0]`.
+fn display_path(path: &[PathSegment]) -> String {
+    let mut shown = String::new();
+    for segment in path {
+        match segment {
+            PathSegment::Key(key) => {
+                if !shown.is_empty() {
+                    shown.push('.');
+                }
+                shown.push_str(key);
+            }
+            PathSegment::Index(index) => shown.push_str(&format!("[{index}]")),
+        }
+    }
+    shown
+}
