@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod diagnostic;
+pub mod format;
 pub mod load;
 pub mod lower;
 pub mod model;
