@@ -275,7 +275,18 @@ impl<R> QuoteTracker<R> {
     }
 
     fn track(&mut self, bytes: &[u8]) {
-        for &b in bytes {
+        let mut i = 0;
+        while i < bytes.len() {
+            // Inside a field only a few bytes matter: jump straight to the next one.
+            let skip = match self.state {
+                Field::Unquoted => memchr::memchr3(self.delimiter, b'\n', b'\r', &bytes[i..]),
+                Field::Quoted => memchr::memchr2(self.quote, b'\n', &bytes[i..]),
+                _ => Some(0),
+            };
+            let Some(skip) = skip else { return };
+            i += skip;
+            let b = bytes[i];
+            i += 1;
             let ends_record = b == b'\n' || b == b'\r';
             let ends_field = b == self.delimiter || ends_record;
             if self.state == Field::StartRecord && !ends_record {
