@@ -260,3 +260,9 @@ fn display_path(path: &[PathSegment]) -> String {
     }
     shown
 }
+
+// The engine may stream a source on a worker thread.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<RecordReader>();
+};
