@@ -10,15 +10,12 @@ pub enum Exit {
     /// An error: invalid pipeline, bad input, failed run.
     Error = 1,
     /// `--detailed-exitcode`: the run would change (or changed) something.
-    #[allow(dead_code)]
     Changes = 2,
     /// The integrity gate refused the extract.
-    #[allow(dead_code)]
     Breach = 3,
     /// The command line was wrong (BSD `EX_USAGE`).
     Usage = 64,
     /// Another run holds the state store (BSD `EX_TEMPFAIL`).
-    #[allow(dead_code)]
     Locked = 75,
 }
 

@@ -3,17 +3,29 @@
 
 mod commands;
 mod exit;
+mod progress;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// A declarative sync engine for people and identity data.
 #[derive(Parser)]
 #[command(name = "rollcall", version, about, propagate_version = true)]
 struct Cli {
+    /// Log format on stderr (`RUST_LOG` sets the level; default `warn`).
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for schedulers and log collectors.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -22,6 +34,14 @@ enum Command {
     Validate(commands::validate::Args),
     /// Rewrite pipeline files in the canonical layout, keeping comments.
     Fmt(commands::fmt::Args),
+    /// Show what a run would change, writing nothing.
+    Plan(commands::plan::Args),
+    /// Run a pipeline and apply its changes to the state store.
+    Run(commands::run::Args),
+    /// List a pipeline's runs, newest first.
+    History(commands::history::Args),
+    /// Show one stored record and its change log.
+    Show(commands::show::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,9 +49,26 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => return exit::clap_error(err),
     };
+    init_logging(cli.log_format);
     let code = match cli.command {
         Command::Validate(args) => commands::validate::run(args),
         Command::Fmt(args) => commands::fmt::run(args),
+        Command::Plan(args) => commands::plan::run(args),
+        Command::Run(args) => commands::run::run(args),
+        Command::History(args) => commands::history::run(args),
+        Command::Show(args) => commands::show::run(args),
     };
     code.into()
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

@@ -3,5 +3,10 @@
 //! SQLite state store, gates the change set on integrity thresholds and
 //! applies it atomically.
 
+pub mod diff;
+pub mod integrity;
 pub mod mapping;
+pub mod plan;
+pub mod run;
 pub mod source;
+pub mod store;

@@ -91,7 +91,8 @@ impl Mapper {
     /// pipeline file's folder), fields and filters.
     pub fn compile(pipeline: &Pipeline, base_dir: &Path) -> Result<Mapper, CompileError> {
         let schema = match &pipeline.schema {
-            Some(path) => Some(Schema::load(&base_dir.join(&path.value))?),
+            // The lowering has already resolved the path against the pipeline file.
+            Some(path) => Some(Schema::load(&path.value)?),
             None => None,
         };
 

@@ -1,0 +1,557 @@
+//! A run: stream the source through the mapping, diff each record against
+//! the state store, gate the complete change set on the integrity
+//! thresholds, then commit it in one transaction or roll it all back.
+//!
+//! `plan` and `apply` share one streaming pass ([`stream`]); they differ in
+//! the transaction they hold (a read snapshot or the write lock) and in
+//! whether each change is written as it is found. Writing as we go inside
+//! the still-uncommitted transaction keeps memory flat on million-record
+//! extracts: nothing is visible to anyone, or durable, until the gate has
+//! passed and the transaction commits.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
+use crate::integrity::{Baseline, Gate, Verdict};
+use crate::mapping::{self, Mapped};
+use crate::plan::Plan;
+use crate::source::{self, Limits, RecordReader, SourceError};
+use crate::store::{ChangeRow, NewRecord, RunRow, SourceIdentity, Store, StoreError, Tx, now_text};
+
+/// How a run is carried out.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Read this local file instead of the pipeline's declared source.
+    pub input: Option<PathBuf>,
+    /// Apply even when the integrity gate fails (recorded as overridden).
+    pub accept_breach: bool,
+    /// Keep every change in the report (for `plan` output and sinks).
+    pub collect_changes: bool,
+    /// Decoder limits.
+    pub limits: Limits,
+}
+
+/// Receives progress while records stream; the CLI draws a bar with it.
+pub trait Progress {
+    /// `read` records have been read so far.
+    fn records(&self, _read: u64) {}
+}
+
+/// Progress that shows nothing.
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// `plan`: nothing was written.
+    Planned,
+    /// The change set was committed.
+    Applied,
+    /// The extract matched the store; nothing to change.
+    NoChange,
+    /// The integrity gate refused the extract; nothing was applied.
+    Rejected,
+}
+
+/// A record that failed mapping or validation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InvalidRecord {
+    /// Line (or row) in the source.
+    pub line: u64,
+    /// Its key, when it could be computed.
+    pub key: Option<String>,
+    /// What is wrong with it.
+    pub problems: Vec<String>,
+}
+
+/// Invalid records kept in a report; the count is always exact.
+const MAX_INVALID_REPORTED: usize = 1000;
+
+/// What a run found and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Run id in the store (`None` for `plan`).
+    pub run_id: Option<i64>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Applied although the gate failed.
+    pub overridden: bool,
+    /// The delivery read.
+    pub source: SourceIdentity,
+    /// Counts.
+    pub summary: Summary,
+    /// The integrity gate's verdict.
+    pub integrity: Verdict,
+    /// Per-record changes (when collected).
+    pub changes: Vec<Change>,
+    /// Invalid records (at most the first thousand).
+    pub invalid: Vec<InvalidRecord>,
+}
+
+/// An error that stops a run; nothing of the run is applied.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum RunError {
+    /// The state store failed or is locked.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] StoreError),
+    /// The source could not be found or decoded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Source(#[from] SourceError),
+    /// A key appeared twice in one extract.
+    #[error("{file}:{line}: duplicate key {key:?}, first seen on line {first_line}")]
+    #[diagnostic(
+        code("rollcall::run::duplicate-key"),
+        help(
+            "each record's key must be unique within one extract; fix the extract, or choose a different `key` field"
+        )
+    )]
+    DuplicateKey {
+        /// The source.
+        file: String,
+        /// The key.
+        key: String,
+        /// Where it first appeared.
+        first_line: u64,
+        /// Where it appeared again.
+        line: u64,
+    },
+    /// The source kind is not available in this build.
+    #[error("{0}")]
+    #[diagnostic(
+        code("rollcall::run::unsupported-source"),
+        help("pass a local file with `--input PATH`")
+    )]
+    Unsupported(String),
+    /// A source file could not be opened.
+    #[error("cannot open {path}: {source}")]
+    #[diagnostic(
+        code(rollcall::run::open),
+        help("check that the file exists and is readable")
+    )]
+    Open {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Works out what a run would change, writing nothing. Without a store
+/// (no state file yet) the prior state is empty.
+pub fn plan(
+    plan: &Plan,
+    store: Option<&mut Store>,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let mut empty;
+    let store = match store {
+        Some(store) => store,
+        None => {
+            empty = Store::in_memory()?;
+            &mut empty
+        }
+    };
+    let tx = store.read()?;
+    let mut report = stream(plan, &tx, None, options, progress)?;
+    tx.rollback()?;
+    report.outcome = Outcome::Planned;
+    Ok(report)
+}
+
+/// Runs the pipeline and applies its change set in one transaction, unless
+/// the integrity gate refuses it (and `accept_breach` is off).
+pub fn apply(
+    plan: &Plan,
+    store: &mut Store,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let started_at = now_text();
+    let tx = store.write()?;
+    let mut row = RunRow {
+        id: 0,
+        pipeline: plan.name.clone(),
+        started_at: started_at.clone(),
+        finished_at: started_at.clone(),
+        outcome: "failed".into(),
+        overridden: false,
+        forced: false,
+        source: SourceIdentity::default(),
+        summary: Summary::default(),
+        error: None,
+        checks: Vec::new(),
+    };
+    // The run's own row is written inside the transaction so its changes can
+    // reference it; a rollback takes it away with them.
+    let run_id = tx.insert_run(&row)?;
+    let result = stream(plan, &tx, Some(run_id), options, progress);
+    let mut report = match result {
+        Ok(report) => report,
+        Err(err) => {
+            tx.rollback()?;
+            row.finished_at = now_text();
+            row.error = Some(err.to_string());
+            record_alone(store, &row);
+            return Err(err);
+        }
+    };
+    row.finished_at = now_text();
+    row.source = report.source.clone();
+    row.summary = report.summary;
+    row.checks = report.integrity.checks.clone();
+    if report.integrity.passed || options.accept_breach {
+        report.overridden = !report.integrity.passed;
+        report.outcome = if report.summary.is_no_change() {
+            Outcome::NoChange
+        } else {
+            Outcome::Applied
+        };
+        row.overridden = report.overridden;
+        row.outcome = outcome_text(report.outcome).into();
+        tx.update_run(run_id, &row)?;
+        tx.commit()?;
+        report.run_id = Some(run_id);
+    } else {
+        tx.rollback()?;
+        report.outcome = Outcome::Rejected;
+        row.outcome = outcome_text(Outcome::Rejected).into();
+        let tx = store.write()?;
+        report.run_id = Some(tx.insert_run(&row)?);
+        tx.commit()?;
+    }
+    Ok(report)
+}
+
+fn outcome_text(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Planned => "planned",
+        Outcome::Applied => "applied",
+        Outcome::NoChange => "no-change",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+/// Records a failed run after its transaction was rolled back. Best effort:
+/// the failure itself is what the caller reports.
+fn record_alone(store: &mut Store, row: &RunRow) {
+    let recorded = store.write().and_then(|tx| {
+        tx.insert_run(row)?;
+        tx.commit()
+    });
+    if let Err(err) = recorded {
+        tracing::warn!("could not record the failed run: {err}");
+    }
+}
+
+/// The streaming pass shared by `plan` and `apply`. With a `run_id`, every
+/// change is written to `tx` as it is found.
+fn stream(
+    plan: &Plan,
+    tx: &Tx<'_>,
+    run_id: Option<i64>,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let (mut identity, mut reader) = open_source(plan, options)?;
+    let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
+    let mut prior = PriorState::default();
+    tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
+
+    let names = plan.mapper.field_names();
+    let key_index = plan.mapper.key_index();
+    let mut summary = Summary::default();
+    let mut changes = Vec::new();
+    let mut invalid = Vec::new();
+    let mut encoded = Vec::with_capacity(1024);
+    let mut fields_json = Vec::with_capacity(1024);
+    let writer = run_id.map(|run| Writer { tx, plan, run });
+
+    for item in reader.by_ref() {
+        let raw = match item {
+            Ok(raw) => raw,
+            Err(err) if err.is_record_level() => {
+                summary.read += 1;
+                summary.invalid += 1;
+                note_invalid(
+                    &mut invalid,
+                    err.line().unwrap_or(0),
+                    None,
+                    vec![err.to_string()],
+                );
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        summary.read += 1;
+        if summary.read % 4096 == 0 {
+            progress.records(summary.read);
+        }
+        let line = raw.line;
+        let record = match plan.mapper.map(&raw.value) {
+            Mapped::Filtered => {
+                summary.filtered += 1;
+                continue;
+            }
+            Mapped::Invalid(bad) => {
+                summary.invalid += 1;
+                if let Some(key) = &bad.key {
+                    let held = prior
+                        .hold(key, line)
+                        .map_err(|dup| duplicate(&identity, key, dup.first_line, line))?;
+                    summary.held += u64::from(held);
+                }
+                note_invalid(&mut invalid, line, bad.key, bad.problems);
+                continue;
+            }
+            Mapped::Record(record) => record,
+        };
+        summary.valid += 1;
+        let key = mapping::value_text(&record.values[key_index]);
+        encoded.clear();
+        mapping::encode_fields(&record.values, &mut encoded);
+        let fingerprint = diff::fingerprint(&encoded);
+        let seen = prior
+            .see(&key, fingerprint, line)
+            .map_err(|dup| duplicate(&identity, &key, dup.first_line, line))?;
+        let action = match seen {
+            Seen::Same => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Seen::New => Action::Create,
+            Seen::Changed => Action::Update,
+            Seen::Returning => Action::Reinstate,
+        };
+        let fields = match action {
+            Action::Create => diff::created_fields(names, &record.values),
+            _ => {
+                let before = tx.record_fields(&plan.name, &key)?.unwrap_or_default();
+                diff::changed_fields(names, &before, &record.values)
+            }
+        };
+        match action {
+            Action::Create => summary.created += 1,
+            Action::Reinstate => summary.reinstated += 1,
+            // A new fingerprint with no differing field (e.g. a field added
+            // to the mapping that is null everywhere) only refreshes the hash.
+            _ if fields.is_empty() => summary.unchanged += 1,
+            _ => summary.updated += 1,
+        }
+        if let Some(writer) = &writer {
+            encode_object(names, &record.values, &mut fields_json);
+            let raw_text = plan.keep_raw.then(|| raw.value.to_string());
+            let new = NewRecord {
+                key: &key,
+                fingerprint,
+                fields: std::str::from_utf8(&fields_json).expect("serde_json writes UTF-8"),
+                raw: raw_text.as_deref(),
+            };
+            writer.write(action, &new, &fields)?;
+        }
+        if options.collect_changes && !(action == Action::Update && fields.is_empty()) {
+            changes.push(Change {
+                action,
+                key: key.into_owned(),
+                line: Some(line),
+                fields,
+            });
+        }
+    }
+    progress.records(summary.read);
+    let stats = reader.finish();
+    identity.size = identity.size.or(Some(stats.bytes));
+    identity.sha256 = Some(stats.sha256);
+
+    for key in prior.unseen_present() {
+        summary.removed += 1;
+        if let Some(writer) = &writer {
+            writer.remove(key)?;
+        }
+        if options.collect_changes {
+            changes.push(Change {
+                action: Action::Remove,
+                key: key.to_owned(),
+                line: None,
+                fields: Vec::new(),
+            });
+        }
+    }
+
+    let baseline = Baseline {
+        previous_valid: baseline_valid,
+        present_before: prior.present_before(),
+    };
+    let integrity = Gate::new(&plan.integrity).evaluate(&summary, baseline);
+    Ok(Report {
+        pipeline: plan.name.clone(),
+        run_id,
+        outcome: Outcome::Planned,
+        overridden: false,
+        source: identity,
+        summary,
+        integrity,
+        changes,
+        invalid,
+    })
+}
+
+/// Writes a run's changes into its open transaction.
+struct Writer<'a, 't> {
+    tx: &'a Tx<'t>,
+    plan: &'a Plan,
+    run: i64,
+}
+
+impl Writer<'_, '_> {
+    fn write(
+        &self,
+        action: Action,
+        record: &NewRecord<'_>,
+        fields: &[diff::FieldChange],
+    ) -> Result<(), StoreError> {
+        let plan = self.plan;
+        let person = match action {
+            Action::Create => {
+                Some(
+                    self.tx
+                        .create_record(&plan.name, &plan.system, self.run, record)?,
+                )
+            }
+            _ => self.tx.update_record(&plan.name, self.run, record)?,
+        };
+        if action == Action::Update && fields.is_empty() {
+            return Ok(());
+        }
+        let before = (action != Action::Create).then(|| fields_object(fields, |f| &f.before));
+        self.tx.log_change(&ChangeRow {
+            run_id: self.run,
+            pipeline: plan.name.clone(),
+            source_key: Some(record.key.to_owned()),
+            person_id: person,
+            action: action.as_str().into(),
+            before,
+            after: Some(fields_object(fields, |f| &f.after)),
+        })
+    }
+
+    fn remove(&self, key: &str) -> Result<(), StoreError> {
+        let plan = self.plan;
+        let status = plan.lifecycle.on_removal.as_str();
+        let person = self.tx.remove_record(&plan.name, key, self.run, status)?;
+        self.tx.log_change(&ChangeRow {
+            run_id: self.run,
+            pipeline: plan.name.clone(),
+            source_key: Some(key.to_owned()),
+            person_id: person,
+            action: Action::Remove.as_str().into(),
+            before: None,
+            after: None,
+        })
+    }
+}
+
+fn fields_object(
+    fields: &[diff::FieldChange],
+    side: impl Fn(&diff::FieldChange) -> &Value,
+) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|f| (f.field.clone(), side(f).clone()))
+            .collect(),
+    )
+}
+
+/// Writes `{"name": value, ...}` into `out`, reusing its allocation.
+fn encode_object(names: &[String], values: &[Value], out: &mut Vec<u8>) {
+    out.clear();
+    out.push(b'{');
+    for (i, (name, value)) in names.iter().zip(values).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, name).expect("writing to a Vec cannot fail");
+        out.push(b':');
+        serde_json::to_writer(&mut *out, value).expect("writing to a Vec cannot fail");
+    }
+    out.push(b'}');
+}
+
+fn note_invalid(
+    list: &mut Vec<InvalidRecord>,
+    line: u64,
+    key: Option<String>,
+    problems: Vec<String>,
+) {
+    if list.len() < MAX_INVALID_REPORTED {
+        list.push(InvalidRecord {
+            line,
+            key,
+            problems,
+        });
+    }
+}
+
+fn duplicate(identity: &SourceIdentity, key: &str, first_line: u64, line: u64) -> RunError {
+    RunError::DuplicateKey {
+        file: identity.uri.clone(),
+        key: key.to_owned(),
+        first_line,
+        line,
+    }
+}
+
+fn open_source(plan: &Plan, options: &Options) -> Result<(SourceIdentity, RecordReader), RunError> {
+    let path = match (&options.input, &plan.source.location) {
+        (Some(input), _) => input.clone(),
+        (None, rollcall_dsl::model::Location::File { path }) => {
+            let delivery = source::resolve_file(&path.value, &plan.base_dir, plan.source.pick)?;
+            PathBuf::from(delivery.uri)
+        }
+        (None, rollcall_dsl::model::Location::S3(_)) => {
+            return Err(RunError::Unsupported(format!(
+                "pipeline {}: the s3 source is not available in this build",
+                plan.name
+            )));
+        }
+    };
+    let file = File::open(&path).map_err(|source| RunError::Open {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let meta = file.metadata().ok();
+    let identity = SourceIdentity {
+        uri: path.display().to_string(),
+        etag: None,
+        size: meta.as_ref().map(|m| m.len()),
+        modified: meta.and_then(|m| m.modified().ok()).map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }),
+        sha256: None,
+    };
+    let reader: Box<dyn Read + Send> = Box::new(file);
+    let records = RecordReader::new(
+        reader,
+        &identity.uri,
+        &plan.source.format,
+        plan.source.compression,
+        &plan.source.record_path,
+        options.limits.clone(),
+    );
+    Ok((identity, records))
+}

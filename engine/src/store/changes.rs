@@ -1,0 +1,92 @@
+//! The change log: one row per record a run created, updated, removed or
+//! reinstated, with the changed fields before and after.
+
+use rusqlite::params;
+use serde_json::Value;
+
+use super::{Result, Tx};
+
+/// One entry of the change log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChangeRow {
+    /// The run that made the change.
+    pub run_id: i64,
+    /// The pipeline.
+    pub pipeline: String,
+    /// The source key, when the change concerns a record.
+    pub source_key: Option<String>,
+    /// The person concerned.
+    pub person_id: Option<i64>,
+    /// `create`, `update`, `remove`, `reinstate`, ...
+    pub action: String,
+    /// Changed fields before (JSON object), if any.
+    pub before: Option<Value>,
+    /// Changed fields after (JSON object), if any.
+    pub after: Option<Value>,
+}
+
+impl Tx<'_> {
+    /// Appends one entry to the change log.
+    pub fn log_change(&self, change: &ChangeRow) -> Result<()> {
+        let before = change.before.as_ref().map(Value::to_string);
+        let after = change.after.as_ref().map(Value::to_string);
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes (run_id, pipeline, source_key, person_id, action, before, after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    change.run_id,
+                    change.pipeline,
+                    change.source_key,
+                    change.person_id,
+                    change.action,
+                    before,
+                    after
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The change log of one record, oldest first.
+    pub fn changes_of(&self, pipeline: &str, key: &str) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT run_id, person_id, action, before, after FROM changes
+                  WHERE pipeline = ?1 AND source_key = ?2 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([pipeline, key], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (run_id, person_id, action, before, after) = row.map_err(|e| self.err(e))?;
+            let parse = |text: Option<String>| {
+                text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
+                    .transpose()
+            };
+            out.push(ChangeRow {
+                run_id,
+                pipeline: pipeline.to_owned(),
+                source_key: Some(key.to_owned()),
+                person_id,
+                action,
+                before: parse(before)?,
+                after: parse(after)?,
+            });
+        }
+        Ok(out)
+    }
+}

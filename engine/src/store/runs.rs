@@ -1,0 +1,218 @@
+//! Runs and the integrity checks each one evaluated.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Tx};
+use crate::diff::Summary;
+use crate::integrity::Check;
+
+/// Which delivery a run read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SourceIdentity {
+    /// Local path or `s3://bucket/key`.
+    pub uri: String,
+    /// S3 entity tag, when read from S3.
+    pub etag: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Last-modified time (RFC 3339).
+    pub modified: Option<String>,
+    /// SHA-256 of the bytes read, hex.
+    pub sha256: Option<String>,
+}
+
+/// One run as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunRow {
+    /// Run id (0 before it is inserted).
+    pub id: i64,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// When it finished (RFC 3339).
+    pub finished_at: String,
+    /// `applied`, `rejected`, `failed` or `no-change`.
+    pub outcome: String,
+    /// Applied despite a breach (`--accept-breach`).
+    pub overridden: bool,
+    /// Re-applied on request (`--force`, `--resync`).
+    pub forced: bool,
+    /// The delivery read.
+    pub source: SourceIdentity,
+    /// Record counts.
+    pub summary: Summary,
+    /// The error, for failed runs.
+    pub error: Option<String>,
+    /// Integrity checks evaluated.
+    pub checks: Vec<Check>,
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, outcome, overridden, forced,
+     source_uri, source_etag, source_size, source_modified, source_sha256,
+     records_read, records_valid, records_invalid, records_filtered,
+     created, updated, removed, reinstated, unchanged, held, error";
+
+impl Tx<'_> {
+    /// Records a run and its checks; returns its id.
+    pub fn insert_run(&self, run: &RunRow) -> Result<i64> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO runs (pipeline, started_at, finished_at, outcome) VALUES (?1, ?2, ?2, 'failed')",
+            )
+            .and_then(|mut stmt| stmt.execute(params![run.pipeline, run.started_at]))
+            .map_err(|e| self.err(e))?;
+        let id = self.tx.last_insert_rowid();
+        self.update_run(id, run)?;
+        Ok(id)
+    }
+
+    /// Rewrites a run's row and checks with its final figures.
+    pub fn update_run(&self, id: i64, run: &RunRow) -> Result<()> {
+        let s = &run.summary;
+        self.tx
+            .prepare_cached(
+                "UPDATE runs SET finished_at = ?2, outcome = ?3, overridden = ?4, forced = ?5,
+                        source_uri = ?6, source_etag = ?7, source_size = ?8, source_modified = ?9,
+                        source_sha256 = ?10, records_read = ?11, records_valid = ?12,
+                        records_invalid = ?13, records_filtered = ?14, created = ?15,
+                        updated = ?16, removed = ?17, reinstated = ?18, unchanged = ?19,
+                        held = ?20, error = ?21
+                  WHERE id = ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    id,
+                    run.finished_at,
+                    run.outcome,
+                    run.overridden,
+                    run.forced,
+                    run.source.uri,
+                    run.source.etag,
+                    run.source.size.map(|n| n as i64),
+                    run.source.modified,
+                    run.source.sha256,
+                    s.read as i64,
+                    s.valid as i64,
+                    s.invalid as i64,
+                    s.filtered as i64,
+                    s.created as i64,
+                    s.updated as i64,
+                    s.removed as i64,
+                    s.reinstated as i64,
+                    s.unchanged as i64,
+                    s.held as i64,
+                    run.error,
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .execute("DELETE FROM run_checks WHERE run_id = ?1", [id])
+            .map_err(|e| self.err(e))?;
+        for check in &run.checks {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO run_checks (run_id, name, limit_value, actual, detail, passed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        id,
+                        check.name,
+                        check.limit,
+                        check.actual,
+                        check.detail,
+                        check.passed
+                    ])
+                })
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The pipeline's latest run that applied an extract (or found nothing
+    /// to change), the baseline for `min-ratio` and "no new delivery".
+    pub fn last_applied(&self, pipeline: &str) -> Result<Option<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome IN ('applied', 'no-change')
+              ORDER BY id DESC LIMIT 1"
+        );
+        let run = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([pipeline], run_from_row).optional())
+            .map_err(|e| self.err(e))?;
+        run.map(|run| self.with_checks(run)).transpose()
+    }
+
+    /// The pipeline's runs, newest first.
+    pub fn history(&self, pipeline: &str, limit: usize) -> Result<Vec<RunRow>> {
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 ORDER BY id DESC LIMIT ?2");
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let runs = stmt
+            .query_map(params![pipeline, limit as i64], run_from_row)
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        runs.into_iter().map(|run| self.with_checks(run)).collect()
+    }
+
+    fn with_checks(&self, mut run: RunRow) -> Result<RunRow> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT name, limit_value, actual, detail, passed FROM run_checks
+                  WHERE run_id = ?1 ORDER BY rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        run.checks = stmt
+            .query_map([run.id], |row| {
+                Ok(Check {
+                    name: row.get(0)?,
+                    limit: row.get(1)?,
+                    actual: row.get(2)?,
+                    detail: row.get(3)?,
+                    passed: row.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| self.err(e))?;
+        Ok(run)
+    }
+}
+
+fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
+    let count = |i: usize| row.get::<_, i64>(i).map(|n| n as u64);
+    Ok(RunRow {
+        id: row.get(0)?,
+        pipeline: row.get(1)?,
+        started_at: row.get(2)?,
+        finished_at: row.get(3)?,
+        outcome: row.get(4)?,
+        overridden: row.get(5)?,
+        forced: row.get(6)?,
+        source: SourceIdentity {
+            uri: row.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            etag: row.get(8)?,
+            size: row.get::<_, Option<i64>>(9)?.map(|n| n as u64),
+            modified: row.get(10)?,
+            sha256: row.get(11)?,
+        },
+        summary: Summary {
+            read: count(12)?,
+            valid: count(13)?,
+            invalid: count(14)?,
+            filtered: count(15)?,
+            created: count(16)?,
+            updated: count(17)?,
+            removed: count(18)?,
+            reinstated: count(19)?,
+            unchanged: count(20)?,
+            held: count(21)?,
+        },
+        error: row.get(22)?,
+        checks: Vec::new(),
+    })
+}

@@ -1,0 +1,167 @@
+//! The state store's schema, as an ordered list of migrations.
+//!
+//! `PRAGMA user_version` records how many migrations a file has had. A
+//! migration is only ever appended, never edited, so every store can be
+//! brought forward from any earlier version.
+
+/// Migrations in order; the store's `user_version` is the count applied.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The first schema, laid out for the whole registry (persons, identifiers,
+/// emails, roles, frozen attributes) even where the engine does not fill
+/// every table yet, so later features extend it instead of redoing it.
+const V1: &str = r#"
+-- One row per run of a pipeline, whatever its outcome.
+CREATE TABLE runs (
+    id              INTEGER PRIMARY KEY,
+    pipeline        TEXT    NOT NULL,
+    started_at      TEXT    NOT NULL,
+    finished_at     TEXT    NOT NULL,
+    outcome         TEXT    NOT NULL
+                    CHECK (outcome IN ('applied', 'rejected', 'failed', 'no-change')),
+    -- The gate failed but --accept-breach applied the change anyway.
+    overridden      INTEGER NOT NULL DEFAULT 0,
+    -- --resync / --force: re-applied although nothing was new.
+    forced          INTEGER NOT NULL DEFAULT 0,
+    source_uri      TEXT,
+    source_etag     TEXT,
+    source_size     INTEGER,
+    source_modified TEXT,
+    source_sha256   TEXT,
+    records_read    INTEGER NOT NULL DEFAULT 0,
+    records_valid   INTEGER NOT NULL DEFAULT 0,
+    records_invalid INTEGER NOT NULL DEFAULT 0,
+    records_filtered INTEGER NOT NULL DEFAULT 0,
+    created         INTEGER NOT NULL DEFAULT 0,
+    updated         INTEGER NOT NULL DEFAULT 0,
+    removed         INTEGER NOT NULL DEFAULT 0,
+    reinstated      INTEGER NOT NULL DEFAULT 0,
+    unchanged       INTEGER NOT NULL DEFAULT 0,
+    held            INTEGER NOT NULL DEFAULT 0,
+    error           TEXT
+);
+CREATE INDEX runs_by_pipeline ON runs (pipeline, id);
+
+-- Every integrity threshold a run evaluated, with its figures.
+CREATE TABLE run_checks (
+    run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name        TEXT    NOT NULL,
+    -- Limit and actual figure in the same unit (records, or a ratio).
+    limit_value REAL    NOT NULL,
+    actual      REAL,
+    detail      TEXT    NOT NULL,
+    passed      INTEGER NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+
+-- The registry's people. Attributes are a JSON object of person attributes.
+CREATE TABLE persons (
+    id             INTEGER PRIMARY KEY,
+    status         TEXT    NOT NULL DEFAULT 'active',
+    attributes     TEXT    NOT NULL DEFAULT '{}',
+    limbo          INTEGER NOT NULL DEFAULT 0,
+    created_run    INTEGER NOT NULL,
+    updated_run    INTEGER NOT NULL,
+    -- When the person last became inactive, for purge-after.
+    inactive_since TEXT
+);
+
+-- What each pipeline last saw of each source key (the external identity).
+-- The last run that saw a present record is the pipeline's last applied run:
+-- recording it per row would rewrite every row on every run.
+CREATE TABLE source_records (
+    id             INTEGER PRIMARY KEY,
+    pipeline       TEXT    NOT NULL,
+    key            TEXT    NOT NULL,
+    system         TEXT    NOT NULL,
+    person_id      INTEGER REFERENCES persons (id),
+    state          TEXT    NOT NULL CHECK (state IN ('present', 'removed')),
+    fingerprint    BLOB    NOT NULL,
+    fields         TEXT    NOT NULL,
+    raw            TEXT,
+    first_seen_run INTEGER NOT NULL,
+    changed_run    INTEGER NOT NULL,
+    removed_run    INTEGER
+);
+-- Covers the once-per-run load of (key, fingerprint, state).
+CREATE UNIQUE INDEX source_records_by_key
+    ON source_records (pipeline, key, fingerprint, state);
+CREATE INDEX source_records_by_system ON source_records (system, key);
+CREATE INDEX source_records_by_person ON source_records (person_id);
+
+-- Identifiers of a person (matched case-sensitively, active only).
+CREATE TABLE identifiers (
+    id         INTEGER PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    type       TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    active     INTEGER NOT NULL DEFAULT 1,
+    pipeline   TEXT,
+    source_key TEXT
+);
+CREATE INDEX identifiers_by_value ON identifiers (type, value);
+CREATE INDEX identifiers_by_person ON identifiers (person_id);
+
+-- Email addresses of a person (matched case-insensitively, verified only).
+CREATE TABLE emails (
+    id         INTEGER PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    type       TEXT    NOT NULL,
+    address    TEXT    NOT NULL,
+    folded     TEXT    NOT NULL,
+    verified   INTEGER NOT NULL DEFAULT 0,
+    pipeline   TEXT,
+    source_key TEXT
+);
+CREATE INDEX emails_by_folded ON emails (type, folded);
+CREATE INDEX emails_by_person ON emails (person_id);
+
+-- Roles (memberships): one per person, source record and role declaration.
+CREATE TABLE roles (
+    id                INTEGER PRIMARY KEY,
+    person_id         INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    pipeline          TEXT    NOT NULL,
+    source_key        TEXT    NOT NULL,
+    ordinal           INTEGER NOT NULL DEFAULT 0,
+    scope_kind        TEXT,
+    scope             TEXT,
+    affiliation       TEXT,
+    ou                TEXT,
+    title             TEXT,
+    valid_from        TEXT,
+    valid_until       TEXT,
+    manager_person_id INTEGER REFERENCES persons (id),
+    sponsor_person_id INTEGER REFERENCES persons (id),
+    status            TEXT    NOT NULL DEFAULT 'active',
+    status_since      TEXT,
+    UNIQUE (pipeline, source_key, ordinal)
+);
+CREATE INDEX roles_by_person ON roles (person_id);
+
+-- Person attributes an operator froze: a sync never overwrites them.
+CREATE TABLE frozen_attributes (
+    person_id INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    attribute TEXT    NOT NULL,
+    value     TEXT,
+    frozen_by TEXT    NOT NULL,
+    reason    TEXT,
+    until     TEXT,
+    frozen_at TEXT    NOT NULL,
+    PRIMARY KEY (person_id, attribute)
+);
+
+-- The change log: what each run did to each record and person.
+CREATE TABLE changes (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    pipeline   TEXT    NOT NULL,
+    source_key TEXT,
+    person_id  INTEGER,
+    action     TEXT    NOT NULL,
+    -- JSON objects of the changed fields only.
+    before     TEXT,
+    after      TEXT
+);
+CREATE INDEX changes_by_record ON changes (pipeline, source_key);
+CREATE INDEX changes_by_run ON changes (run_id);
+"#;

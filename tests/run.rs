@@ -1,0 +1,331 @@
+//! `plan`, `run`, `history` and `show` against a real SQLite state store,
+//! on the staff-SSO reference pipeline and its sample extracts.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use support::{arg, parts, repo, run, state_dump, stdout_json};
+
+fn pipeline() -> PathBuf {
+    repo().join("pipelines/staff-sso.kdl")
+}
+
+fn example(name: &str) -> PathBuf {
+    repo().join("examples/staff-sso").join(name)
+}
+
+fn run_input(db: &Path, input: &Path, extra: &[&str]) -> std::process::Output {
+    let pipeline = pipeline();
+    let mut args = vec![
+        "run",
+        arg(&pipeline),
+        "--state",
+        arg(db),
+        "--input",
+        arg(input),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn plan_json(db: &Path, input: &Path) -> serde_json::Value {
+    let output = run(&[
+        "plan",
+        arg(&pipeline()),
+        "--state",
+        arg(db),
+        "--input",
+        arg(input),
+        "--format",
+        "json",
+    ]);
+    stdout_json(&output)
+}
+
+fn summary_counts(plan: &serde_json::Value) -> [u64; 4] {
+    let s = &plan["summary"];
+    ["created", "updated", "removed", "unchanged"].map(|k| s[k].as_u64().unwrap())
+}
+
+#[test]
+fn day_two_is_planned_then_applied_and_both_runs_are_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+
+    let output = run_input(&db, &example("day-1.jsonl"), &[]);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "day 1 applies\n{stdout}\n{stderr}");
+    assert!(stdout.contains("200 created"), "{stdout}");
+
+    let plan = plan_json(&db, &example("day-2.jsonl"));
+    // day-2: 5 joiners, 6 changed users, 4 leavers; lastAccessed changed on
+    // every line and is not mapped, so the other 190 are unchanged.
+    assert_eq!(summary_counts(&plan), [5, 6, 4, 190]);
+    assert_eq!(plan["summary"]["read"], 201);
+    assert_eq!(plan["integrity"]["passed"], true);
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 15);
+    let update = changes.iter().find(|c| c["action"] == "update").unwrap();
+    let fields = update["fields"].as_array().unwrap();
+    assert!(
+        fields.iter().all(|f| f["field"] != "lastAccessed"),
+        "unmapped fields never appear in an update: {update}"
+    );
+
+    let output = run_input(&db, &example("day-2.jsonl"), &[]);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "day 2 applies\n{stdout}\n{stderr}");
+    assert_eq!(
+        summary_counts(&plan_json(&db, &example("day-2.jsonl"))),
+        [0, 0, 0, 201]
+    );
+
+    let history = stdout_json(&run(&[
+        "history",
+        "staff-sso",
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]));
+    let runs = history["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs[0]["id"].as_i64() > runs[1]["id"].as_i64(),
+        "newest first"
+    );
+    assert_eq!(runs[0]["outcome"], "applied");
+    assert_eq!(runs[0]["summary"]["created"], 5);
+    assert_eq!(runs[0]["summary"]["removed"], 4);
+    assert_eq!(runs[1]["summary"]["created"], 200);
+    assert!(runs[0]["source"]["sha256"].as_str().unwrap().len() == 64);
+}
+
+#[test]
+fn detailed_exitcode_says_whether_plan_would_change_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let plan = |input: &Path| {
+        let output = run(&[
+            "plan",
+            arg(&pipeline()),
+            "--state",
+            arg(&db),
+            "--input",
+            arg(input),
+            "--detailed-exitcode",
+        ]);
+        parts(&output).0
+    };
+    assert_eq!(
+        plan(&example("day-1.jsonl")),
+        2,
+        "an empty store would change"
+    );
+    assert!(!db.exists(), "plan never creates the store");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    assert_eq!(
+        plan(&example("day-1.jsonl")),
+        0,
+        "replaying day 1 changes nothing"
+    );
+}
+
+#[test]
+fn an_extract_missing_ten_percent_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    let before_plan = plan_json(&db, &example("day-2.jsonl"));
+    let before_state = state_dump(&db);
+
+    // Drop every tenth line of day 2: 181 of 201 lines remain.
+    let day2 = std::fs::read_to_string(example("day-2.jsonl")).unwrap();
+    let truncated: String = day2
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| i % 10 != 9)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let short = dir.path().join("day-2-short.jsonl");
+    std::fs::write(&short, truncated).unwrap();
+
+    let output = run_input(&db, &short, &[]);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 3, "integrity breach exits 3\n{stdout}\n{stderr}");
+    assert!(stderr.contains("min-ratio"), "{stderr}");
+    assert!(
+        stderr.contains("--accept-breach"),
+        "says how to override: {stderr}"
+    );
+    assert_eq!(state_dump(&db), before_state, "nothing applied");
+
+    let history = stdout_json(&run(&[
+        "history",
+        "staff-sso",
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]));
+    let rejected = &history["runs"][0];
+    assert_eq!(rejected["outcome"], "rejected");
+    let checks = rejected["checks"].as_array().unwrap();
+    let ratio = checks.iter().find(|c| c["name"] == "min-ratio").unwrap();
+    assert_eq!(ratio["passed"], false);
+    assert_eq!(ratio["limit"], 0.95);
+    assert_eq!(ratio["actual"], 0.905, "181 of the previous 200");
+
+    let after_plan = plan_json(&db, &example("day-2.jsonl"));
+    assert_eq!(summary_counts(&after_plan), summary_counts(&before_plan));
+
+    // An operator who knows the change is real can override, and it is recorded.
+    let output = run_input(&db, &short, &["--accept-breach"]);
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let history = stdout_json(&run(&[
+        "history",
+        "staff-sso",
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(history["runs"][0]["outcome"], "applied");
+    assert_eq!(history["runs"][0]["overridden"], true);
+}
+
+#[test]
+fn show_prints_a_record_and_its_change_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    assert_eq!(parts(&run_input(&db, &example("day-2.jsonl"), &[])).0, 0);
+    let plan = plan_json(&db, &example("day-1.jsonl"));
+    // Replaying day 1 reinstates the four leavers.
+    assert_eq!(plan["summary"]["reinstated"], 4);
+    let leaver = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "reinstate")
+        .unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let output = run(&[
+        "show",
+        "staff-sso",
+        &leaver,
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]);
+    let shown = stdout_json(&output);
+    assert_eq!(shown["record"]["state"], "removed");
+    assert_eq!(shown["record"]["person_status"], "suspended");
+    let actions: Vec<&str> = shown["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create", "remove"]);
+}
+
+/// Starts `rollcall run` on a large extract and returns once it is applying
+/// (its write-ahead log has grown), with the process still running.
+fn start_large_run(db: &Path, input: &Path) -> std::process::Child {
+    let child = support::rollcall()
+        .args([
+            "run",
+            arg(&pipeline()),
+            "--state",
+            arg(db),
+            "--input",
+            arg(input),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wal = db.with_extension("db-wal");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 2 << 20 {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+#[test]
+fn a_run_killed_while_applying_leaves_the_state_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let small = dir.path().join("small.jsonl");
+    support::write_staff_sso_extract(&small, 1000, "2024-09-04T00:00:00Z");
+    assert_eq!(parts(&run_input(&db, &small, &[])).0, 0);
+    let before = state_dump(&db);
+
+    let large = dir.path().join("large.jsonl");
+    support::write_staff_sso_extract(&large, 60_000, "2024-09-05T00:00:00Z");
+    let mut child = start_large_run(&db, &large);
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed before finishing");
+
+    assert_eq!(support::integrity_check(&db), "ok");
+    assert_eq!(state_dump(&db), before, "no trace of the killed run");
+    let output = run_input(&db, &large, &[]);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "the next run succeeds\n{stdout}\n{stderr}");
+    assert!(stdout.contains("59000 created"), "{stdout}");
+}
+
+#[test]
+fn a_second_run_is_refused_at_once_while_one_holds_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let large = dir.path().join("large.jsonl");
+    support::write_staff_sso_extract(&large, 60_000, "2024-09-05T00:00:00Z");
+    let mut first = start_large_run(&db, &large);
+
+    let started = Instant::now();
+    let output = run_input(&db, &example("day-1.jsonl"), &[]);
+    let elapsed = started.elapsed();
+    let (code, _, stderr) = parts(&output);
+    let still_running = first.try_wait().unwrap().is_none();
+    first.kill().ok();
+    first.wait().unwrap();
+    assert!(
+        still_running,
+        "the first run held the store during the second"
+    );
+    assert_eq!(code, 75, "{stderr}");
+    assert!(stderr.contains("locked"), "{stderr}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "refused at once, took {elapsed:?}"
+    );
+}
+
+#[test]
+fn plan_json_matches_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    let plan = plan_json(&db, &example("day-2.jsonl"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/plan-output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(!plan["changes"].as_array().unwrap().is_empty());
+}

@@ -1,0 +1,93 @@
+//! Shared helpers for the command-line tests: run the real binary against
+//! a real SQLite file in a temporary folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (where the reference pipelines live).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `rollcall` command.
+pub fn rollcall() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    cmd.env_remove("ROLLCALL_STATE").env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `rollcall ARGS` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    rollcall().args(args).output().expect("rollcall runs")
+}
+
+/// The exit code, stdout and stderr of a finished command.
+pub fn parts(output: &Output) -> (i32, String, String) {
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Parses stdout as JSON, with the whole output in the panic message.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        let (code, out, errs) = parts(output);
+        panic!("stdout is not JSON ({err}); exit {code}\nstdout:\n{out}\nstderr:\n{errs}")
+    })
+}
+
+/// A path as a `&str` argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// Every stored source record of a pipeline, and every person, as text:
+/// a store's observable state, to compare before and after a run.
+pub fn state_dump(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).expect("open store");
+    let mut out = String::new();
+    for sql in [
+        "SELECT pipeline, key, state, hex(fingerprint), fields, person_id, changed_run, removed_run
+           FROM source_records ORDER BY pipeline, key",
+        "SELECT id, status, attributes, updated_run FROM persons ORDER BY id",
+        "SELECT run_id, source_key, action, before, after FROM changes ORDER BY id",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                let value: rusqlite::types::Value = row.get(i).unwrap();
+                out.push_str(&format!("{value:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `PRAGMA integrity_check` of a store file.
+pub fn integrity_check(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).expect("open store");
+    conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap()
+}
+
+/// Writes a staff-SSO activity-stream extract of `n` users (user ids
+/// `u-000000`...), the same shape as seed 000's sample line.
+pub fn write_staff_sso_extract(path: &Path, n: usize, accessed: &str) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).unwrap();
+    let mut out = std::io::BufWriter::new(file);
+    for i in 0..n {
+        writeln!(
+            out,
+            r#"{{"published": "{accessed}", "object": {{"id": "dit:StaffSSO:User:u-{i:06}", "type": "dit:StaffSSO:User", "name": "User {i}", "dit:StaffSSO:User:userId": "u-{i:06}", "dit:StaffSSO:User:emailUserId": "user{i}@example.net", "dit:StaffSSO:User:contactEmailAddress": "contact{i}@example.com", "dit:StaffSSO:User:joined": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:lastAccessed": "{accessed}", "dit:StaffSSO:User:permittedApplications": [], "dit:StaffSSO:User:status": "active", "dit:StaffSSO:User:becameInactiveOn": null, "dit:firstName": "First{i}", "dit:lastName": "Last{i}", "dit:emailAddress": ["user{i}@example.net"]}}}}"#
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
