@@ -38,6 +38,13 @@ pub fn looks_like_secret(value: &str) -> Option<&'static str> {
     }
 }
 
+/// Properties that may be written `(env)"NAME"` (LANGUAGE.md's env-capable
+/// settings), so the help can show the fix in place.
+const ENV_CAPABLE: &[&str] = &[
+    "bucket", "endpoint", "region", "host", "user", "password", "key-file", "host-key", "url",
+    "from",
+];
+
 /// Every literal secret in the document.
 pub fn find_inline_secrets(document: &KdlDocument) -> Vec<Diagnostic> {
     let mut found = Vec::new();
@@ -83,16 +90,20 @@ fn check_entry(entry: &KdlEntry) -> Option<Diagnostic> {
         return None;
     };
     let kind = looks_like_secret(text)?;
-    let fix = match entry.name() {
-        Some(name) => format!("`{}=(env)\"NAME\"`", name.value()),
-        None => "`(env)\"NAME\"`".to_owned(),
+    let help = match entry.name().map(|n| n.value()) {
+        Some(name) if ENV_CAPABLE.contains(&name) => format!(
+            "put it in an environment variable and write `{name}=(env)\"NAME\"`; \
+             `rollcall validate` never reads the value"
+        ),
+        _ => "move it to an environment variable and write `(env)\"NAME\"` in its place \
+              (only env-capable settings take one, see LANGUAGE.md); `rollcall validate` \
+              never reads the value"
+            .to_owned(),
     };
     Some(
         Diagnostic::error(Code::InlineSecret, format!("this value looks like {kind}"))
             .with_label(span, "a secret in plain text")
-            .with_help(format!(
-                "put it in an environment variable and write {fix}; `rollcall validate` never reads the value"
-            )),
+            .with_help(help),
     )
 }
 

@@ -56,7 +56,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     let number = text
         .strip_suffix('%')
-        .ok_or_else(|| format!("`{text}` does not end in `%`"))?;
+        .ok_or_else(|| format!("`{text}` is not a percentage such as \"2%\""))?;
     let value: f64 = number
         .trim()
         .parse()

@@ -1,6 +1,12 @@
-//! `rollcall validate`: check pipeline files offline.
+//! `rollcall validate`: check pipeline files offline and report every
+//! problem, as miette's rendering on stderr or as one JSON object on stdout.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, Severity};
+use rollcall_dsl::{Diagnostic, Loaded};
+use serde_json::{Value, json};
 
 use crate::exit::Exit;
 
@@ -9,8 +15,149 @@ use crate::exit::Exit;
 pub struct Args {
     /// Pipeline files or folders (default: pipelines/).
     pub paths: Vec<PathBuf>,
+    /// How to report: `human` (rendered diagnostics on stderr) or `json`
+    /// (one object on stdout).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: OutputFormat,
 }
 
-pub fn run(_args: Args) -> Exit {
-    Exit::Error
+/// The report formats of `rollcall validate`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Rendered diagnostics with source excerpts, on stderr.
+    Human,
+    /// One JSON object on stdout (see schemas/validate-output.schema.json).
+    Json,
+}
+
+/// Width used when stderr is not a terminal, so output is the same everywhere.
+const FIXED_WIDTH: usize = 100;
+
+/// Runs `rollcall validate`.
+pub fn run(args: Args) -> Exit {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("pipelines")]
+    } else {
+        args.paths
+    };
+    let loaded = rollcall_dsl::load_files(&paths);
+    match args.format {
+        OutputFormat::Human => print_human(&loaded),
+        OutputFormat::Json => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{}", to_json(&loaded));
+        }
+    }
+    if loaded.is_valid() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    }
+}
+
+/// Renders every diagnostic and a summary line on stderr.
+fn print_human(loaded: &Loaded) {
+    let stderr = std::io::stderr();
+    let terminal = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let handler = if terminal {
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
+    } else {
+        // Plain and fixed-width when piped, so logs and tests are stable.
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+            .with_width(FIXED_WIDTH)
+    };
+    let mut out = String::new();
+    for diagnostic in &loaded.diagnostics {
+        let _ = handler.render_report(&mut out, diagnostic);
+        out.push('\n');
+    }
+    out.push_str(&summary(loaded));
+    out.push('\n');
+    let _ = stderr.lock().write_all(out.as_bytes());
+}
+
+/// "2 pipelines valid" or "3 errors, 1 warning".
+fn summary(loaded: &Loaded) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let warnings = loaded.warning_count();
+    if loaded.is_valid() {
+        let mut line = format!("valid: {}", plural(loaded.pipelines.len(), "pipeline"));
+        if warnings > 0 {
+            line.push_str(&format!(", {}", plural(warnings, "warning")));
+        }
+        line
+    } else {
+        format!(
+            "invalid: {}, {}",
+            plural(loaded.error_count(), "error"),
+            plural(warnings, "warning")
+        )
+    }
+}
+
+/// The JSON report described by schemas/validate-output.schema.json.
+fn to_json(loaded: &Loaded) -> Value {
+    json!({
+        "valid": loaded.is_valid(),
+        "error_count": loaded.error_count(),
+        "warning_count": loaded.warning_count(),
+        "diagnostics": loaded.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    })
+}
+
+/// One diagnostic: its primary place, and the other places it mentions.
+fn diagnostic_json(diagnostic: &Diagnostic) -> Value {
+    let file = diagnostic.file.as_ref().map(|f| f.name().to_owned());
+    let position = diagnostic.position();
+    let mut related: Vec<Value> = Vec::new();
+    if let Some(source) = &diagnostic.file {
+        for label in diagnostic.labels.iter().skip(1) {
+            let p = source.position(label.span.offset, label.span.len);
+            related.push(place(Some(source.name()), Some(p), &label.text));
+        }
+    }
+    for other in &diagnostic.related {
+        let text = other
+            .primary()
+            .map_or(other.message.as_str(), |l| l.text.as_str());
+        related.push(place(
+            other.file.as_ref().map(|f| f.name()),
+            other.position(),
+            text,
+        ));
+    }
+    json!({
+        "file": file,
+        "line": position.map(|p| p.line),
+        "column": position.map(|p| p.column),
+        "end_line": position.map(|p| p.end_line),
+        "end_column": position.map(|p| p.end_column),
+        "severity": severity(diagnostic.severity),
+        "code": diagnostic.code.as_str(),
+        "message": diagnostic.message,
+        "label": diagnostic.primary().map(|l| l.text.clone()),
+        "help": diagnostic.help,
+        "related": related,
+    })
+}
+
+/// A place mentioned by a diagnostic besides its primary one.
+fn place(file: Option<&str>, position: Option<rollcall_dsl::Position>, message: &str) -> Value {
+    json!({
+        "file": file,
+        "line": position.map(|p| p.line),
+        "column": position.map(|p| p.column),
+        "end_line": position.map(|p| p.end_line),
+        "end_column": position.map(|p| p.end_column),
+        "message": message,
+    })
+}
+
+/// The severity's name in JSON.
+fn severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Advice => "advice",
+    }
 }

@@ -136,7 +136,7 @@ impl Cx {
                 let help = if allowed.is_empty() {
                     format!("{what} takes no properties; remove `{key}=`")
                 } else {
-                    suggest::help_for(key, &format!("{what} takes"), allowed)
+                    suggest::help_for(key, &format!("properties of {what}"), allowed)
                 };
                 self.report(
                     Diagnostic::error(
@@ -203,7 +203,11 @@ impl Cx {
                 format!("unknown node `{name}` in {parent}"),
             )
             .with_label(name_span(node), "unknown node")
-            .with_help(suggest::help_for(name, &format!("{parent} takes"), allowed)),
+            .with_help(suggest::help_for(
+                name,
+                &format!("allowed in {parent}"),
+                allowed,
+            )),
         );
     }
 
@@ -233,6 +237,14 @@ impl Cx {
 
     /// Reports a missing required child of `parent`.
     pub fn missing_node(&mut self, parent: &KdlNode, name: &str, usage: &str) {
+        // A misspelt child (`fromat`) is already reported with "did you
+        // mean `format`?"; saying `format` is missing too would be noise.
+        let misspelt = parent
+            .iter_children()
+            .any(|child| suggest::did_you_mean(node_name(child), [name]).is_some());
+        if misspelt {
+            return;
+        }
         let parent_name = node_name(parent);
         self.report(
             Diagnostic::error(

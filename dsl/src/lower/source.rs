@@ -331,7 +331,10 @@ pub(crate) fn csv_char(cx: &mut Cx, entry: &KdlEntry, what: &str) -> Option<u8> 
                 )
                 .with_label(
                     text.span,
-                    format!("{} characters", text.value.chars().count()),
+                    match text.value.chars().count() {
+                        1 => "not an ASCII character".to_owned(),
+                        n => format!("{n} characters"),
+                    },
                 )
                 .with_help("write a single ASCII character, e.g. \",\", \";\" or \"\\t\""),
             );
