@@ -1,16 +1,173 @@
 //! `rollcall fmt`: rewrite pipeline files in the canonical layout.
+//!
+//! The layout itself is `rollcall_dsl::format`; this command finds the
+//! files, writes the changed ones atomically, and reports.
 
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rollcall_dsl::format::format_source;
 
 use crate::exit::Exit;
 
 /// Arguments of `rollcall fmt`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Pipeline files or folders (default: pipelines/).
+    /// Write nothing; list the files that would change and exit 1 if any would.
+    #[arg(long)]
+    pub check: bool,
+    /// Pipeline files or folders (default: pipelines/); folders are searched
+    /// for `*.kdl` files recursively.
     pub paths: Vec<PathBuf>,
 }
 
-pub fn run(_args: Args) -> Exit {
-    Exit::Error
+/// A file or folder that could not be read or written.
+#[derive(Debug, miette::Diagnostic)]
+#[diagnostic(code(rollcall::io))]
+struct IoError {
+    action: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            action,
+            path,
+            source,
+        } = self;
+        write!(f, "cannot {action} {}: {source}", path.display())
+    }
+}
+
+impl std::error::Error for IoError {}
+
+/// Formats the files; prints the name of every file rewritten (or, with
+/// `--check`, every file that would be). Exit 1 on any error, and with
+/// `--check` when a file would change.
+pub fn run(args: Args) -> Exit {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("pipelines")]
+    } else {
+        args.paths
+    };
+    let mut files = Vec::new();
+    let mut failed = false;
+    for path in &paths {
+        if let Err(err) = collect_files(path, &mut files) {
+            report(err.into());
+            failed = true;
+        }
+    }
+    let mut would_change = false;
+    for file in &files {
+        match format_file(file, args.check) {
+            Ok(false) => {}
+            Ok(true) => {
+                println!("{}", file.display());
+                would_change = true;
+            }
+            Err(err) => {
+                report(err);
+                failed = true;
+            }
+        }
+    }
+    if failed || (args.check && would_change) {
+        Exit::Error
+    } else {
+        Exit::Ok
+    }
+}
+
+/// Renders an error on stderr the way miette does (code, file, span, help).
+fn report(err: miette::Report) {
+    eprintln!("{err:?}");
+}
+
+/// A file as itself; a folder as its `*.kdl` files, recursively, sorted.
+fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IoError> {
+    let read_error = |source| IoError {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    };
+    if !fs::metadata(path).map_err(read_error)?.is_dir() {
+        files.push(path.to_owned());
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    walk(path, &mut found)?;
+    found.sort();
+    files.extend(found);
+    Ok(())
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), IoError> {
+    let read_error = |source| IoError {
+        action: "read",
+        path: dir.to_owned(),
+        source,
+    };
+    for entry in fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        // `metadata` follows symlinks, so linked files and folders count.
+        let Ok(metadata) = fs::metadata(&path) else {
+            continue;
+        };
+        if metadata.is_dir() {
+            walk(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "kdl") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Formats one file; returns whether its text changes. Writes it unless
+/// `check`. An error leaves the file untouched.
+fn format_file(path: &Path, check: bool) -> miette::Result<bool> {
+    let text = fs::read_to_string(path).map_err(|source| IoError {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    let formatted = format_source(&path.display().to_string(), &text)?;
+    if formatted == text {
+        return Ok(false);
+    }
+    if !check {
+        write_atomically(path, &formatted).map_err(|source| IoError {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(true)
+}
+
+/// Replaces the file's contents via a temporary file in the same folder and
+/// a rename, so a reader (or a crash) never sees half a file. The target of
+/// a symlink is replaced, not the link, and its permissions are kept.
+fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let target = fs::canonicalize(path)?;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let temp = dir.join(format!(".{name}.rollcall-fmt-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::set_permissions(&temp, fs::metadata(&target)?.permissions())?;
+        fs::rename(&temp, &target)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
 }

@@ -36,6 +36,8 @@ mod lex;
 mod print;
 mod tree;
 
+use std::fmt;
+
 use kdl::KdlDocument;
 use miette::{NamedSource, SourceSpan};
 
@@ -45,15 +47,9 @@ use crate::diagnostic::Diagnostic;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum FormatError {
     /// The file is not valid KDL v2.
-    #[error("{name} is not valid KDL v2, so it was not formatted")]
-    #[diagnostic(code(rollcall::syntax))]
-    Syntax {
-        /// The file's name.
-        name: String,
-        /// The syntax errors, each pointing into the file.
-        #[related]
-        errors: Vec<Diagnostic>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(SyntaxErrors),
     /// The formatter does not understand valid KDL it was given (a bug).
     #[error("rollcall fmt cannot lay out {}, so it was left unchanged", src.name())]
     #[diagnostic(
@@ -84,6 +80,55 @@ pub enum FormatError {
     },
 }
 
+/// The syntax errors of a file that is not valid KDL v2, shown as the
+/// first one (code, span, help) with the others related to it.
+#[derive(Debug)]
+pub struct SyntaxErrors {
+    /// The errors as [`parse`](crate::parse::parse) reports them; never empty.
+    pub errors: Vec<Diagnostic>,
+}
+
+impl SyntaxErrors {
+    fn first(&self) -> &Diagnostic {
+        self.errors.first().expect("a syntax failure has an error")
+    }
+}
+
+impl fmt::Display for SyntaxErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.first(), f)
+    }
+}
+
+impl std::error::Error for SyntaxErrors {}
+
+impl miette::Diagnostic for SyntaxErrors {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.first().code()
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        miette::Diagnostic::severity(self.first())
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        miette::Diagnostic::help(self.first())
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.first().source_code()
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.first().labels()
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        let rest = self.errors.get(1..).filter(|rest| !rest.is_empty())?;
+        Some(Box::new(rest.iter().map(|d| d as &dyn miette::Diagnostic)))
+    }
+}
+
 /// Formats pipeline-file text in the canonical layout (see the module docs).
 pub fn format(text: &str) -> Result<String, FormatError> {
     format_source("<input>", text)
@@ -91,10 +136,8 @@ pub fn format(text: &str) -> Result<String, FormatError> {
 
 /// Like [`format`], with the file name shown in diagnostics.
 pub fn format_source(name: &str, text: &str) -> Result<String, FormatError> {
-    let original = crate::parse::parse(name, text).map_err(|errors| FormatError::Syntax {
-        name: name.to_owned(),
-        errors,
-    })?;
+    let original = crate::parse::parse(name, text)
+        .map_err(|errors| FormatError::Syntax(SyntaxErrors { errors }))?;
     let unsupported = |offset: usize| FormatError::Unsupported {
         src: NamedSource::new(name, text.to_owned()),
         span: SourceSpan::new(offset.into(), 0),

@@ -175,15 +175,17 @@ fn byte_order_mark_is_kept() {
 #[test]
 fn syntax_error_is_a_syntax_diagnostic_with_the_file_name() {
     let err = format_source("bad.kdl", "pipeline a {\n  key x\n").unwrap_err();
-    let FormatError::Syntax { name, errors } = &err else {
+    let FormatError::Syntax(SyntaxErrors { errors }) = &err else {
         panic!("expected a syntax error, got {err:?}");
     };
-    assert_eq!(name, "bad.kdl");
-    assert_eq!(errors[0].code, crate::diagnostic::Code::Syntax);
+    let code = miette::Diagnostic::code(&err).map(|c| c.to_string());
+    assert_eq!(code.as_deref(), Some("rollcall::syntax"));
     assert_eq!(errors[0].file.as_ref().unwrap().name(), "bad.kdl");
-    assert!(
-        errors[0].primary().is_some(),
-        "the error points into the file"
+    let labels: Vec<_> = miette::Diagnostic::labels(&err).unwrap().collect();
+    assert_eq!(
+        labels[0].offset(),
+        11,
+        "the error points at the unclosed `{{`"
     );
 }
 
