@@ -9,8 +9,6 @@
 //! extracts: nothing is visible to anyone, or durable, until the gate has
 //! passed and the transaction commits.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -20,8 +18,8 @@ use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
 use crate::integrity::{Baseline, Gate, Verdict};
 use crate::mapping::{self, Mapped};
 use crate::plan::Plan;
-use crate::source::{self, Limits, RecordReader, SourceError};
-use crate::store::{ChangeRow, NewRecord, RunRow, SourceIdentity, Store, StoreError, Tx, now_text};
+use crate::source::{self, Limits, SourceError, SourceIdentity};
+use crate::store::{ChangeRow, NewRecord, RunRow, Store, StoreError, Tx, now_text};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -266,7 +264,15 @@ fn stream(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
-    let (mut identity, mut reader) = open_source(plan, options)?;
+    let source::Opened {
+        mut identity,
+        records: mut reader,
+    } = source::open(
+        &plan.source,
+        &plan.base_dir,
+        options.input.as_deref(),
+        options.limits.clone(),
+    )?;
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
@@ -513,45 +519,4 @@ fn duplicate(identity: &SourceIdentity, key: &str, first_line: u64, line: u64) -
         first_line,
         line,
     }
-}
-
-fn open_source(plan: &Plan, options: &Options) -> Result<(SourceIdentity, RecordReader), RunError> {
-    let path = match (&options.input, &plan.source.location) {
-        (Some(input), _) => input.clone(),
-        (None, rollcall_dsl::model::Location::File { path }) => {
-            let delivery = source::resolve_file(&path.value, &plan.base_dir, plan.source.pick)?;
-            PathBuf::from(delivery.uri)
-        }
-        (None, rollcall_dsl::model::Location::S3(_)) => {
-            return Err(RunError::Unsupported(format!(
-                "pipeline {}: the s3 source is not available in this build",
-                plan.name
-            )));
-        }
-    };
-    let file = File::open(&path).map_err(|source| RunError::Open {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let meta = file.metadata().ok();
-    let identity = SourceIdentity {
-        uri: path.display().to_string(),
-        etag: None,
-        size: meta.as_ref().map(|m| m.len()),
-        modified: meta.and_then(|m| m.modified().ok()).map(|t| {
-            chrono::DateTime::<chrono::Utc>::from(t)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        }),
-        sha256: None,
-    };
-    let reader: Box<dyn Read + Send> = Box::new(file);
-    let records = RecordReader::new(
-        reader,
-        &identity.uri,
-        &plan.source.format,
-        plan.source.compression,
-        &plan.source.record_path,
-        options.limits.clone(),
-    );
-    Ok((identity, records))
 }

@@ -45,7 +45,7 @@ struct PlanJson<'a> {
     run_id: Option<i64>,
     outcome: Outcome,
     overridden: bool,
-    source: &'a rollcall_engine::store::SourceIdentity,
+    source: &'a rollcall_engine::source::SourceIdentity,
     summary: &'a rollcall_engine::diff::Summary,
     integrity: &'a rollcall_engine::integrity::Verdict,
     changes: &'a [Change],

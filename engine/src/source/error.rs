@@ -69,6 +69,17 @@ pub enum SourceError {
         source: io::Error,
     },
 
+    /// The declared source kind is not available in this build.
+    #[error("{what} is not available in this build")]
+    #[diagnostic(
+        code("rollcall::source::unsupported"),
+        help("replay a local copy of the delivery with `--input PATH`")
+    )]
+    Unsupported {
+        /// What was asked for.
+        what: String,
+    },
+
     /// Reading the delivery's bytes failed part-way.
     #[error("{name}: read failed at byte {offset}: {source}")]
     #[diagnostic(

@@ -13,6 +13,7 @@ mod hashing;
 mod json_array;
 mod jsonl;
 mod locate;
+mod open;
 mod parse;
 
 use std::fs::File;
@@ -25,6 +26,7 @@ use serde_json::Value;
 pub use error::SourceError;
 pub use hashing::{Fingerprint, HashingReader, SourceStats};
 pub use locate::{Delivery, resolve_file};
+pub use open::{Opened, SourceIdentity, open, rfc3339};
 
 use self::csv::CsvReader;
 use decompress::decoded_stream;

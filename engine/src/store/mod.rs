@@ -19,7 +19,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use changes::ChangeRow;
 pub use records::{Fingerprint, NewRecord, PriorRecord, RecordState, StoredRecord};
-pub use runs::{RunRow, SourceIdentity};
+pub use runs::RunRow;
 
 /// An error of the state store.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

@@ -5,21 +5,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{Result, Tx};
 use crate::diff::Summary;
 use crate::integrity::Check;
-
-/// Which delivery a run read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SourceIdentity {
-    /// Local path or `s3://bucket/key`.
-    pub uri: String,
-    /// S3 entity tag, when read from S3.
-    pub etag: Option<String>,
-    /// Size in bytes.
-    pub size: Option<u64>,
-    /// Last-modified time (RFC 3339).
-    pub modified: Option<String>,
-    /// SHA-256 of the bytes read, hex.
-    pub sha256: Option<String>,
-}
+use crate::source::SourceIdentity;
 
 /// One run as recorded.
 #[derive(Debug, Clone, serde::Serialize)]
