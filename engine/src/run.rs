@@ -125,26 +125,6 @@ pub enum RunError {
         /// Where it appeared again.
         line: u64,
     },
-    /// The source kind is not available in this build.
-    #[error("{0}")]
-    #[diagnostic(
-        code("rollcall::run::unsupported-source"),
-        help("pass a local file with `--input PATH`")
-    )]
-    Unsupported(String),
-    /// A source file could not be opened.
-    #[error("cannot open {path}: {source}")]
-    #[diagnostic(
-        code(rollcall::run::open),
-        help("check that the file exists and is readable")
-    )]
-    Open {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// Works out what a run would change, writing nothing. Without a store
