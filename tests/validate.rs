@@ -797,3 +797,28 @@ fn school_pipelines_lower_csv_options_transforms_scope_and_external_match() {
         matches!(&b.source.format, Format::Csv(csv) if csv.header && csv.encoding == Encoding::Utf8 && csv.quote == b'"')
     );
 }
+
+#[test]
+fn the_corpus_shows_every_diagnostic_code() {
+    // These need no pipeline file to show: they are tested above and in the
+    // dsl crate's tests (a missing path, an empty folder, an empty file).
+    let elsewhere = [
+        "rollcall::io",
+        "rollcall::no-files",
+        "rollcall::no-pipeline",
+    ];
+    let dir = Path::new(ROOT).join("tests/validate/snapshots");
+    let snapshots: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for code in rollcall_dsl::Code::ALL {
+        if elsewhere.contains(&code.as_str()) {
+            continue;
+        }
+        assert!(
+            snapshots.contains(code.as_str()),
+            "no snapshot shows {code}"
+        );
+    }
+}
