@@ -62,9 +62,10 @@ mod mapping {
                 record_path: vec![PathSegment::Key("object".to_owned())],
                 span: Span::default(),
             },
-            schema: Some(spanned(PathBuf::from(
-                "../schemas/staff-sso-record.schema.json",
-            ))),
+            // Resolved against the pipeline's folder, as the lowering does.
+            schema: Some(spanned(
+                repo().join("pipelines/../schemas/staff-sso-record.schema.json"),
+            )),
             key: spanned("user_id".to_owned()),
             fields: vec![
                 field("user_id", "dit:StaffSSO:User:userId", true, vec![]),

@@ -87,11 +87,16 @@ enum OriginPlan {
 }
 
 impl Mapper {
-    /// Compiles the pipeline's schema (resolved against `base_dir`, the
-    /// pipeline file's folder), fields and filters.
+    /// Compiles the pipeline's schema, fields and filters.
+    ///
+    /// `base_dir` is the pipeline file's folder. `pipeline.schema` is used as
+    /// given: the lowering has already resolved it against that folder, and
+    /// joining it again would double a relative folder (`pipelines/pipelines/..`).
     pub fn compile(pipeline: &Pipeline, base_dir: &Path) -> Result<Mapper, CompileError> {
+        // Nothing else in mapping reads files; the argument stays so callers
+        // need not change if a future origin needs the folder.
+        let _ = base_dir;
         let schema = match &pipeline.schema {
-            // The lowering has already resolved the path against the pipeline file.
             Some(path) => Some(Schema::load(&path.value)?),
             None => None,
         };

@@ -250,8 +250,8 @@ fn staff_sso_with_schema_and_a_broken_record() {
         .to_string(),
     )
     .unwrap();
-    // The schema path is relative, resolved against the pipeline's folder.
-    let pipeline = staff_sso_pipeline(Some(PathBuf::from("staff-sso-record.schema.json")));
+    // As lowered: the schema path already resolved against the pipeline's folder.
+    let pipeline = staff_sso_pipeline(Some(schema));
     let mapper = Mapper::compile(&pipeline, dir.path()).unwrap();
     assert!(matches!(
         mapper.map_record(&staff_sso_line()),
@@ -684,8 +684,8 @@ fn unknown_key_does_not_compile() {
 #[test]
 fn missing_schema_file_does_not_compile() {
     let mut pipeline = pipeline("id", vec![at("id", &["id"])]);
-    pipeline.schema = Some(spanned(PathBuf::from("absent.schema.json")));
     let dir = tempfile::tempdir().unwrap();
+    pipeline.schema = Some(spanned(dir.path().join("absent.schema.json")));
     let error = Mapper::compile(&pipeline, dir.path()).unwrap_err();
     assert!(
         matches!(error, CompileError::SchemaRead { .. }),
