@@ -4,6 +4,7 @@
 //! applies it atomically.
 
 pub mod diff;
+pub mod env;
 pub mod integrity;
 pub mod mapping;
 pub mod plan;
