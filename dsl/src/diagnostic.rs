@@ -290,4 +290,12 @@ mod tests {
             assert!(!code.summary().is_empty());
         }
     }
+
+    #[test]
+    fn every_code_is_documented_in_the_language_reference() {
+        let reference = include_str!("../LANGUAGE.md");
+        for code in Code::ALL {
+            assert!(reference.contains(&format!("`{code}`")), "{code} is not in LANGUAGE.md");
+        }
+    }
 }
