@@ -295,7 +295,10 @@ mod tests {
     fn every_code_is_documented_in_the_language_reference() {
         let reference = include_str!("../LANGUAGE.md");
         for code in Code::ALL {
-            assert!(reference.contains(&format!("`{code}`")), "{code} is not in LANGUAGE.md");
+            assert!(
+                reference.contains(&format!("`{code}`")),
+                "{code} is not in LANGUAGE.md"
+            );
         }
     }
 }
