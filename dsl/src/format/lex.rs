@@ -177,9 +177,8 @@ fn quoted_len(text: &str) -> Option<usize> {
     let mut pos = open;
     while pos < text.len() {
         let rest = &text[pos..];
-        if rest.starts_with('\\') {
-            pos += 1;
-            pos += rest[1..].chars().next()?.len_utf8();
+        if let Some(escaped) = rest.strip_prefix('\\') {
+            pos += 1 + escaped.chars().next()?.len_utf8();
         } else if rest.starts_with(close) {
             return Some(pos + close.len());
         } else {

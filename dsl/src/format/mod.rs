@@ -224,10 +224,10 @@ fn check_same_meaning(
     // slashdashed children block next to a live one).
     if let (Some(live_in), Some(live_out)) =
         (without_slashdashes(text), without_slashdashes(formatted))
+        && KdlDocument::parse_v2(&live_in).is_ok()
+        && !same_document(&live_in, &live_out)
     {
-        if KdlDocument::parse_v2(&live_in).is_ok() && !same_document(&live_in, &live_out) {
-            return Err(changed("a slashdashed (/-) item"));
-        }
+        return Err(changed("a slashdashed (/-) item"));
     }
     Ok(())
 }
