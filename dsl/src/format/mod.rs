@@ -171,8 +171,9 @@ pub fn comments(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The text with every `/-` (and the white space after it) removed, so the
-/// commented-out items become live ones; `None` if it does not tokenize.
+/// The text with every `/-` (and the white space, continuations and
+/// comments between it and its item) removed, so the commented-out items
+/// become live ones; `None` if it does not tokenize.
 pub fn without_slashdashes(text: &str) -> Option<String> {
     let tokens = lex::tokenize(text).ok()?;
     let mut out = String::with_capacity(text.len());
@@ -180,7 +181,12 @@ pub fn without_slashdashes(text: &str) -> Option<String> {
     for token in &tokens {
         match token.kind {
             lex::Kind::Slashdash => after_slashdash = true,
-            lex::Kind::Space | lex::Kind::Newline if after_slashdash => {}
+            lex::Kind::Space
+            | lex::Kind::Newline
+            | lex::Kind::EscLine
+            | lex::Kind::LineComment
+            | lex::Kind::BlockComment
+                if after_slashdash => {}
             _ => {
                 after_slashdash = false;
                 out.push_str(token.text);

@@ -261,3 +261,13 @@ fn odd_but_valid_comment_places_are_kept() {
         "/- /* why */ a\nb /- // gone\n    1\nc ( /* t */ u8)1 k /* x */ = /* y */ v\n// between\nd\n"
     );
 }
+
+#[test]
+fn continuation_after_slashdash_is_joined() {
+    assert_eq!(fmt("node /-    \\\n    arg"), "node /-arg\n");
+    assert_eq!(fmt("/-\\\nnode1\nnode2"), "/-node1\nnode2\n");
+    assert_eq!(
+        fmt("node arg1 /-\\ // why\n{\n}"),
+        "node arg1 /- // why\n    {\n}\n"
+    );
+}

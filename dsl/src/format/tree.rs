@@ -250,8 +250,8 @@ impl<'a> Parser<'_, 'a> {
         Ok(())
     }
 
-    /// `/-` and the white space, newlines and comments after it. Returns
-    /// whether the commented-out item can be glued to the `/-`.
+    /// `/-` and the white space, newlines, continuations and comments after
+    /// it. Returns whether the commented-out item can be glued to the `/-`.
     fn slashdash(&mut self, pieces: &mut Vec<Piece<'a>>) -> bool {
         pieces.push(Piece::Word {
             text: self.bump(),
@@ -260,7 +260,8 @@ impl<'a> Parser<'_, 'a> {
         let mut none = true;
         loop {
             match self.peek() {
-                Kind::Space | Kind::Newline => {}
+                // A `\` continuation here joins lines like a newline does.
+                Kind::Space | Kind::Newline | Kind::EscLine => {}
                 Kind::BlockComment | Kind::LineComment => {
                     pieces.push(Piece::Comment(self.text()));
                     none = false;
