@@ -26,7 +26,7 @@
 //!   multi-line strings and block comments), and the file ends with exactly
 //!   one newline.
 //!
-//! The formatter re-lays out the tokens of the file (see [`lex`]); it never
+//! The formatter re-lays out the tokens of the file (module `lex`); it never
 //! re-spells a value. As a guard against its own bugs it re-parses what it
 //! produced and refuses (rather than writes) when the nodes, arguments,
 //! properties or children differ, when any comment differs, or when the
