@@ -329,3 +329,117 @@ fn plan_json_matches_its_schema() {
     assert!(errors.is_empty(), "{errors:#?}");
     assert!(!plan["changes"].as_array().unwrap().is_empty());
 }
+
+/// Issue 3's bad inputs, each through `rollcall run` on a store that holds
+/// day 1: exit 1, an error naming the file and the line (or byte offset),
+/// and the store exactly as before.
+#[test]
+fn bad_input_is_refused_with_its_place_and_changes_nothing() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    let day1 = std::fs::read_to_string(example("day-1.jsonl")).unwrap();
+    let lines: Vec<&str> = day1.lines().collect();
+
+    let malformed = dir.path().join("malformed.jsonl");
+    let mut text = lines[..4].join("\n");
+    text.push_str("\n{\"object\": {\"dit:StaffSSO:User:userId\" \"x\"}}\n");
+    std::fs::write(&malformed, text).unwrap();
+
+    let gz = dir.path().join("truncated.jsonl.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(day1.as_bytes()).unwrap();
+    let bytes = encoder.finish().unwrap();
+    std::fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
+
+    let not_utf8 = dir.path().join("latin1.jsonl");
+    // Line 3 carries a Latin-1 "ü" (0xFC) inside a last name.
+    let mut raw = format!("{}\n{}\n", lines[0], lines[1]).into_bytes();
+    let (head, tail) = lines[2].split_at(lines[2].find("\"dit:lastName\": \"").unwrap() + 17);
+    raw.extend_from_slice(head.as_bytes());
+    raw.push(0xFC);
+    raw.extend_from_slice(tail.as_bytes());
+    raw.push(b'\n');
+    std::fs::write(&not_utf8, raw).unwrap();
+
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let missing = dir.path().join("missing.jsonl");
+
+    let cases: [(&Path, &str); 5] = [
+        (&malformed, "malformed.jsonl:5:"),
+        (&gz, "truncated.jsonl.gz"),
+        (&not_utf8, "latin1.jsonl:3"),
+        (&empty, "empty.jsonl: the extract is empty"),
+        (&missing, "missing.jsonl"),
+    ];
+    let before = state_dump(&db);
+    for (input, expected) in cases {
+        let (code, stdout, stderr) = parts(&run_input(&db, input, &[]));
+        assert_eq!(code, 1, "{}\n{stdout}\n{stderr}", input.display());
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in:\n{stderr}"
+        );
+        assert_eq!(
+            state_dump(&db),
+            before,
+            "{} applied nothing",
+            input.display()
+        );
+    }
+    let (_, _, stderr) = parts(&run_input(&db, &gz, &[]));
+    assert!(
+        stderr.contains("byte"),
+        "a truncated gzip names the byte offset: {stderr}"
+    );
+
+    // A CSV with a broken quote, through a CSV pipeline of its own.
+    let pipeline = dir.path().join("people.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline people {
+    source file "people.csv" { format csv }
+    key id
+    map {
+        id "id" required=#true
+        name "name"
+    }
+}
+"#,
+    )
+    .unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "id,name\n1,Ada\n2,Grace\n").unwrap();
+    let run_csv = || run(&["run", arg(&pipeline), "--state", arg(&db)]);
+    assert_eq!(parts(&run_csv()).0, 0);
+    let before = state_dump(&db);
+    std::fs::write(&csv, "id,name\n1,Ada\n2,\"Grace\n3,Alan\n").unwrap();
+    let (code, _, stderr) = parts(&run_csv());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("people.csv:3"),
+        "names the line the quote opens on: {stderr}"
+    );
+    assert_eq!(state_dump(&db), before);
+}
+
+#[test]
+fn a_key_twice_in_one_extract_names_both_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let day1 = std::fs::read_to_string(example("day-1.jsonl")).unwrap();
+    let lines: Vec<&str> = day1.lines().collect();
+    let twice = dir.path().join("twice.jsonl");
+    std::fs::write(
+        &twice,
+        format!("{}\n{}\n{}\n", lines[0], lines[1], lines[0]),
+    )
+    .unwrap();
+    let (code, _, stderr) = parts(&run_input(&db, &twice, &[]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("twice.jsonl:3"), "{stderr}");
+    assert!(stderr.contains("first seen on line 1"), "{stderr}");
+}

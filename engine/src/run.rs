@@ -28,6 +28,8 @@ pub struct Options {
     pub input: Option<PathBuf>,
     /// Apply even when the integrity gate fails (recorded as overridden).
     pub accept_breach: bool,
+    /// Accept an extract with no records at all (the gate still judges it).
+    pub allow_empty: bool,
     /// Keep every change in the report (for `plan` output and sinks).
     pub collect_changes: bool,
     /// Decoder limits.
@@ -124,6 +126,19 @@ pub enum RunError {
         first_line: u64,
         /// Where it appeared again.
         line: u64,
+    },
+    /// The delivery holds no records at all.
+    #[error("{file}: the extract is empty (no records)")]
+    #[diagnostic(
+        code("rollcall::run::empty-extract"),
+        help(
+            "an empty extract would remove every record; check the export that produced it. \
+             If the source is really empty, run again with `--allow-empty`"
+        )
+    )]
+    EmptyExtract {
+        /// The source.
+        file: String,
     },
 }
 
@@ -358,6 +373,13 @@ fn stream(
         }
     }
     progress.records(summary.read);
+    // An empty delivery is almost always a failed export, and applying it
+    // would read as "everyone left": refuse it before any threshold is asked.
+    if summary.read == 0 && !options.allow_empty {
+        return Err(RunError::EmptyExtract {
+            file: identity.uri.clone(),
+        });
+    }
     let stats = reader.finish();
     identity.size = identity.size.or(Some(stats.bytes));
     identity.sha256 = Some(stats.sha256);

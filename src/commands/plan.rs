@@ -20,6 +20,9 @@ pub struct Args {
     /// Replay this local file instead of the pipeline's declared source.
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Accept an extract with no records (the integrity gate still judges it).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -39,6 +42,7 @@ pub fn run(args: Args) -> Exit {
     };
     let options = Options {
         input: args.input,
+        allow_empty: args.allow_empty,
         collect_changes: true,
         ..Options::default()
     };

@@ -23,6 +23,9 @@ pub struct Args {
     /// Apply even when the integrity gate refuses the extract (recorded as overridden).
     #[arg(long)]
     pub accept_breach: bool,
+    /// Accept an extract with no records (the integrity gate still judges it).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
@@ -42,6 +45,7 @@ pub fn run(args: Args) -> Exit {
     };
     let options = Options {
         input: args.input,
+        allow_empty: args.allow_empty,
         accept_breach: args.accept_breach,
         collect_changes: args.format == OutputFormat::Json,
         ..Options::default()
