@@ -443,3 +443,34 @@ fn a_key_twice_in_one_extract_names_both_lines() {
     assert!(stderr.contains("twice.jsonl:3"), "{stderr}");
     assert!(stderr.contains("first seen on line 1"), "{stderr}");
 }
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let output = support::rollcall()
+        .env("RUST_LOG", "info")
+        .args([
+            "--log-format",
+            "json",
+            "run",
+            arg(&pipeline()),
+            "--state",
+            arg(&db),
+        ])
+        .args(["--input", arg(&example("day-1.jsonl"))])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stderr}");
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let finished = events
+        .iter()
+        .find(|e| e["fields"]["message"] == "run finished")
+        .expect("a run-finished event");
+    assert_eq!(finished["fields"]["created"], 200);
+    assert_eq!(finished["level"], "INFO");
+}
