@@ -248,6 +248,23 @@ pub enum PathSegment {
     Index(usize),
 }
 
+/// A record path as people read it in messages: `object.items[0]`.
+pub fn describe_path(path: &[PathSegment]) -> String {
+    let mut shown = String::new();
+    for segment in path {
+        match segment {
+            PathSegment::Key(key) => {
+                if !shown.is_empty() {
+                    shown.push('.');
+                }
+                shown.push_str(key);
+            }
+            PathSegment::Index(index) => shown.push_str(&format!("[{index}]")),
+        }
+    }
+    shown
+}
+
 /// One mapped field: a person attribute and how to compute it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Field {

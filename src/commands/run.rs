@@ -1,53 +1,38 @@
 //! `rollcall run`: apply the pipeline's change set to the state store.
 
-use std::path::PathBuf;
-
 use rollcall_engine::run::{self, Options, Outcome};
 use rollcall_engine::store::Store;
 
 use super::render;
-use super::state::{OutputFormat, StateArgs};
+use super::state::{OutputFormat, PipelineArgs};
 use crate::exit::Exit;
 use crate::progress::Bar;
 
 /// Arguments of `rollcall run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The pipeline file.
-    pub pipeline: PathBuf,
     #[command(flatten)]
-    pub state: StateArgs,
-    /// Replay this local file instead of the pipeline's declared source.
-    #[arg(long)]
-    pub input: Option<PathBuf>,
+    pub common: PipelineArgs,
     /// Apply even when the integrity gate refuses the extract (recorded as overridden).
     #[arg(long)]
     pub accept_breach: bool,
-    /// Accept an extract with no records (the integrity gate still judges it).
-    #[arg(long)]
-    pub allow_empty: bool,
-    /// Output format of the summary.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
-    /// Exit 2 when the run changed something, 0 when it did not.
-    #[arg(long)]
-    pub detailed_exitcode: bool,
 }
 
 pub fn run(args: Args) -> Exit {
-    let (_, plan) = match super::load::compile(&args.pipeline) {
+    let common = args.common;
+    let (_, plan) = match super::load::compile(&common.pipeline) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
     };
-    let mut store = match Store::open(&args.state.state) {
+    let mut store = match Store::open(&common.state.state) {
         Ok(store) => store,
         Err(err) => return render::store_error(err),
     };
     let options = Options {
-        input: args.input,
-        allow_empty: args.allow_empty,
+        input: common.input,
+        allow_empty: common.allow_empty,
         accept_breach: args.accept_breach,
-        collect_changes: args.format == OutputFormat::Json,
+        collect_changes: common.format == OutputFormat::Json,
         ..Options::default()
     };
     let bar = Bar::new();
@@ -67,7 +52,7 @@ pub fn run(args: Args) -> Exit {
         removed = report.summary.removed,
         "run finished"
     );
-    match args.format {
+    match common.format {
         OutputFormat::Json => render::plan_json(&report),
         OutputFormat::Text => render::run_text(&report),
     }
@@ -76,7 +61,7 @@ pub fn run(args: Args) -> Exit {
             render::breach_explanation(&report, true);
             Exit::Breach
         }
-        Outcome::Applied if args.detailed_exitcode => Exit::Changes,
+        Outcome::Applied if common.detailed_exitcode => Exit::Changes,
         _ => Exit::Ok,
     }
 }

@@ -13,22 +13,7 @@ pub(crate) fn lookup<'a>(record: &'a Value, path: &[PathSegment]) -> Option<&'a 
         })
 }
 
-/// A path as people read it in problems: `manager.id`, `dit:emailAddress[0]`.
-pub(crate) fn describe(path: &[PathSegment]) -> String {
-    let mut text = String::new();
-    for segment in path {
-        match segment {
-            PathSegment::Key(key) => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
-            PathSegment::Index(index) => text.push_str(&format!("[{index}]")),
-        }
-    }
-    text
-}
+pub(crate) use rollcall_dsl::model::describe_path as describe;
 
 #[cfg(test)]
 mod tests {

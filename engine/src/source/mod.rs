@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::Arc;
 
-use rollcall_dsl::model::{Compression, Format, PathSegment, Source};
+use rollcall_dsl::model::{Compression, Format, PathSegment, Source, describe_path};
 use serde_json::Value;
 
 pub use error::SourceError;
@@ -203,7 +203,7 @@ impl RecordReader {
                     return Err(SourceError::MissingPayload {
                         name: self.name.to_string(),
                         line,
-                        path: display_path(&self.record_path),
+                        path: describe_path(&self.record_path),
                     });
                 }
             }
@@ -244,23 +244,6 @@ impl Iterator for RecordReader {
             }
         }
     }
-}
-
-/// A record path as shown in messages: `object.items[0]`.
-fn display_path(path: &[PathSegment]) -> String {
-    let mut shown = String::new();
-    for segment in path {
-        match segment {
-            PathSegment::Key(key) => {
-                if !shown.is_empty() {
-                    shown.push('.');
-                }
-                shown.push_str(key);
-            }
-            PathSegment::Index(index) => shown.push_str(&format!("[{index}]")),
-        }
-    }
-    shown
 }
 
 // The engine may stream a source on a worker thread.
