@@ -474,3 +474,80 @@ fn log_format_json_writes_one_json_object_per_line_to_stderr() {
     assert_eq!(finished["fields"]["created"], 200);
     assert_eq!(finished["level"], "INFO");
 }
+
+#[test]
+fn an_invalid_record_holds_its_key_instead_of_removing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
+    // Line 7 of day 1 again, with a status the schema does not allow and a
+    // changed last name: neither the change nor a removal may happen.
+    let day1 = std::fs::read_to_string(example("day-1.jsonl")).unwrap();
+    let bad: String = day1
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let line = if i == 6 {
+                line.replace(
+                    "\"dit:StaffSSO:User:status\": \"active\"",
+                    "\"dit:StaffSSO:User:status\": \"gone\"",
+                )
+                .replace(
+                    "\"dit:StaffSSO:User:status\": \"inactive\"",
+                    "\"dit:StaffSSO:User:status\": \"gone\"",
+                )
+                .replace("\"dit:lastName\": \"", "\"dit:lastName\": \"Changed")
+            } else {
+                line.to_owned()
+            };
+            format!("{line}\n")
+        })
+        .collect();
+    let input = dir.path().join("one-invalid.jsonl");
+    std::fs::write(&input, bad).unwrap();
+    let key =
+        serde_json::from_str::<serde_json::Value>(day1.lines().nth(6).unwrap()).unwrap()["object"]
+            ["dit:StaffSSO:User:userId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    // max-invalid 0 refuses it; the operator overrides to see what is applied.
+    let output = run_input(&db, &input, &[]);
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!("one-invalid.jsonl:7 key {key:?}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/dit:StaffSSO:User:status"),
+        "names the schema path: {stderr}"
+    );
+
+    let plan = plan_json(&db, &input);
+    assert_eq!(plan["summary"]["invalid"], 1);
+    assert_eq!(plan["summary"]["held"], 1);
+    assert_eq!(summary_counts(&plan), [0, 0, 0, 199]);
+    assert_eq!(plan["invalid"][0]["key"], key.as_str());
+    assert_eq!(plan["invalid"][0]["line"], 7);
+
+    assert_eq!(parts(&run_input(&db, &input, &["--accept-breach"])).0, 0);
+    let shown = stdout_json(&run(&[
+        "show",
+        "staff-sso",
+        &key,
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(shown["record"]["state"], "present", "held, not removed");
+    assert!(
+        !shown["record"]["fields"]["last_name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Changed"),
+        "held, not updated"
+    );
+}
