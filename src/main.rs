@@ -42,6 +42,16 @@ enum Command {
     History(commands::history::Args),
     /// Show one stored record and its change log.
     Show(commands::show::Args),
+    /// Show one person: status, limbo, attributes, identities, roles, freezes.
+    Person(commands::person::Args),
+    /// Freeze a person's attribute (or a role's) so syncs keep its value.
+    Freeze(commands::freeze::Args),
+    /// Let syncs write a frozen attribute again.
+    Unfreeze(commands::unfreeze::Args),
+    /// List frozen attributes: who froze them, why, until when.
+    Frozen(commands::frozen::Args),
+    /// End grace periods and purge persons whose purge-after has passed.
+    Purge(commands::purge::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +67,11 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::History(args) => commands::history::run(args),
         Command::Show(args) => commands::show::run(args),
+        Command::Person(args) => commands::person::run(args),
+        Command::Freeze(args) => commands::freeze::run(args),
+        Command::Unfreeze(args) => commands::unfreeze::run(args),
+        Command::Frozen(args) => commands::frozen::run(args),
+        Command::Purge(args) => commands::purge::run(args),
     };
     code.into()
 }

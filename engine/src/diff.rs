@@ -36,12 +36,24 @@ pub struct Summary {
     pub unchanged: u64,
     /// Present keys whose record was invalid this time: kept as they were.
     pub held: u64,
+    /// New keys held because their match found several persons.
+    pub ambiguous: u64,
+    /// Lifecycle transitions: role and person status or limbo changes.
+    pub transitions: u64,
+    /// Persons purged after their `purge-after` period.
+    pub purged: u64,
 }
 
 impl Summary {
     /// True when the run changes nothing in the store.
     pub fn is_no_change(&self) -> bool {
-        self.created + self.updated + self.removed + self.reinstated == 0
+        self.created
+            + self.updated
+            + self.removed
+            + self.reinstated
+            + self.transitions
+            + self.purged
+            == 0
     }
 }
 

@@ -3,11 +3,13 @@
 //! SQLite state store, gates the change set on integrity thresholds and
 //! applies it atomically.
 
+pub mod clock;
 pub mod diff;
 pub mod env;
 pub mod integrity;
 pub mod mapping;
 pub mod plan;
+pub mod registry;
 pub mod run;
 pub mod source;
 pub mod store;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rollcall_dsl::model::{Integrity, Lifecycle, Location, Pipeline, Source};
 
 use crate::mapping::{CompileError, Mapper};
+use crate::registry;
 
 /// A pipeline compiled for running.
 pub struct Plan {
@@ -28,6 +29,8 @@ pub struct Plan {
     pub lifecycle: Lifecycle,
     /// Keep raw records in the store.
     pub keep_raw: bool,
+    /// Identity bindings, match strategy, roles and scope, compiled.
+    pub registry: registry::Config,
 }
 
 impl Plan {
@@ -40,6 +43,7 @@ impl Plan {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let mapper = Mapper::compile(pipeline, &base_dir)?;
+        let registry = registry::Config::compile(pipeline, mapper.field_names())?;
         Ok(Plan {
             name: pipeline.name.value.clone(),
             system: pipeline.system.clone(),
@@ -50,6 +54,7 @@ impl Plan {
             integrity: pipeline.integrity.clone(),
             lifecycle: pipeline.lifecycle.clone(),
             keep_raw: pipeline.keep_raw,
+            registry,
         })
     }
 

@@ -14,12 +14,16 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
+use std::collections::BTreeSet;
+
+use crate::clock::Instant;
 use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
 use crate::integrity::{Baseline, Gate, Verdict};
 use crate::mapping::{self, Mapped};
 use crate::plan::Plan;
+use crate::registry::{Linked, RegistryError, RegistryReport, Session};
 use crate::source::{self, Limits, SourceError, SourceIdentity};
-use crate::store::{ChangeRow, NewRecord, RunRow, Store, StoreError, Tx, now_text};
+use crate::store::{NewRecord, RunRow, Store, StoreError, Tx, now_text};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +38,12 @@ pub struct Options {
     pub collect_changes: bool,
     /// Decoder limits.
     pub limits: Limits,
+    /// `--resync`: re-apply unchanged records too; every record when the list
+    /// is empty, else the records with these keys.
+    pub resync: Option<Vec<String>>,
+    /// The time lifecycle decisions are made at (`ROLLCALL_NOW`); the wall
+    /// clock when `None`.
+    pub now: Option<Instant>,
 }
 
 /// Receives progress while records stream; the CLI draws a bar with it.
@@ -96,6 +106,9 @@ pub struct Report {
     pub changes: Vec<Change>,
     /// Invalid records (at most the first thousand).
     pub invalid: Vec<InvalidRecord>,
+    /// Matches, ambiguities, frozen values held, lifecycle transitions,
+    /// unresolved links and purges.
+    pub registry: RegistryReport,
 }
 
 /// An error that stops a run; nothing of the run is applied.
@@ -109,6 +122,22 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Source(#[from] SourceError),
+    /// Matching, linking or the lifecycle failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Registry(#[from] RegistryError),
+    /// `--resync` named keys the extract does not have.
+    #[error("--resync names {} not in {file}: {}", if keys.len() == 1 { "a key" } else { "keys" }, keys.join(", "))]
+    #[diagnostic(
+        code("rollcall::run::resync-key"),
+        help("resync re-applies records of this extract; check the keys with `rollcall show PIPELINE KEY`")
+    )]
+    ResyncKeys {
+        /// The source.
+        file: String,
+        /// The keys not found.
+        keys: Vec<String>,
+    },
     /// A key appeared twice in one extract.
     #[error("{file}:{line}: duplicate key {key:?}, first seen on line {first_line}")]
     #[diagnostic(
@@ -182,7 +211,7 @@ pub fn apply(
         finished_at: started_at.clone(),
         outcome: "failed".into(),
         overridden: false,
-        forced: false,
+        forced: options.resync.is_some(),
         source: SourceIdentity::default(),
         summary: Summary::default(),
         error: None,
@@ -251,7 +280,8 @@ fn record_alone(store: &mut Store, row: &RunRow) {
 }
 
 /// The streaming pass shared by `plan` and `apply`. With a `run_id`, every
-/// change is written to `tx` as it is found.
+/// change is written to `tx` as it is found; without, the registry keeps
+/// what it would write in memory so the report is the same.
 fn stream(
     plan: &Plan,
     tx: &Tx<'_>,
@@ -274,12 +304,22 @@ fn stream(
 
     let names = plan.mapper.field_names();
     let key_index = plan.mapper.key_index();
+    let mut session = Session::for_pipeline(
+        tx,
+        &plan.registry,
+        &plan.name,
+        names,
+        &plan.base_dir,
+        run_id,
+        options.now.unwrap_or_else(Instant::wall),
+        options.collect_changes,
+    )?;
+    let mut resync = Resync::new(options.resync.as_deref());
     let mut summary = Summary::default();
     let mut changes = Vec::new();
     let mut invalid = Vec::new();
     let mut encoded = Vec::with_capacity(1024);
     let mut fields_json = Vec::with_capacity(1024);
-    let writer = run_id.map(|run| Writer { tx, plan, run });
 
     for item in reader.by_ref() {
         let raw = match item {
@@ -329,6 +369,25 @@ fn stream(
             .see(&key, fingerprint, line)
             .map_err(|dup| duplicate(&identity, &key, dup.first_line, line))?;
         let action = match seen {
+            Seen::Same if resync.wants(&key) => {
+                // Forced: the source did not change, but the person may have
+                // (an unfrozen value, a lapsed freeze); write it again.
+                let fields = session.resync(&key, &record.values)?;
+                if fields.is_empty() {
+                    summary.unchanged += 1;
+                } else {
+                    summary.updated += 1;
+                    if options.collect_changes {
+                        changes.push(Change {
+                            action: Action::Update,
+                            key: key.into_owned(),
+                            line: Some(line),
+                            fields,
+                        });
+                    }
+                }
+                continue;
+            }
             Seen::Same => {
                 summary.unchanged += 1;
                 continue;
@@ -337,6 +396,7 @@ fn stream(
             Seen::Changed => Action::Update,
             Seen::Returning => Action::Reinstate,
         };
+        resync.wants(&key);
         let fields = match action {
             Action::Create => diff::created_fields(names, &record.values),
             _ => {
@@ -344,24 +404,39 @@ fn stream(
                 diff::changed_fields(names, &before, &record.values)
             }
         };
+        encode_object(names, &record.values, &mut fields_json);
+        let raw_text = plan.keep_raw.then(|| raw.value.to_string());
+        let new = NewRecord {
+            key: &key,
+            fingerprint,
+            fields: std::str::from_utf8(&fields_json).expect("serde_json writes UTF-8"),
+            raw: raw_text.as_deref(),
+        };
         match action {
-            Action::Create => summary.created += 1,
-            Action::Reinstate => summary.reinstated += 1,
-            // A new fingerprint with no differing field (e.g. a field added
-            // to the mapping that is null everywhere) only refreshes the hash.
-            _ if fields.is_empty() => summary.unchanged += 1,
-            _ => summary.updated += 1,
-        }
-        if let Some(writer) = &writer {
-            encode_object(names, &record.values, &mut fields_json);
-            let raw_text = plan.keep_raw.then(|| raw.value.to_string());
-            let new = NewRecord {
-                key: &key,
-                fingerprint,
-                fields: std::str::from_utf8(&fields_json).expect("serde_json writes UTF-8"),
-                raw: raw_text.as_deref(),
-            };
-            writer.write(action, &new, &fields)?;
+            Action::Create => match session.create(&key, line, &record.values, &new, &fields)? {
+                Linked::Held => {
+                    summary.ambiguous += 1;
+                    continue;
+                }
+                Linked::Person(_) => summary.created += 1,
+            },
+            _ => {
+                session.update(
+                    &key,
+                    &record.values,
+                    &new,
+                    &fields,
+                    action == Action::Reinstate,
+                )?;
+                match action {
+                    Action::Reinstate => summary.reinstated += 1,
+                    // A new fingerprint with no differing field (e.g. a field
+                    // added to the mapping that is null everywhere) only
+                    // refreshes the hash.
+                    _ if fields.is_empty() => summary.unchanged += 1,
+                    _ => summary.updated += 1,
+                }
+            }
         }
         if options.collect_changes && !(action == Action::Update && fields.is_empty()) {
             changes.push(Change {
@@ -383,12 +458,17 @@ fn stream(
     let stats = reader.finish();
     identity.size = identity.size.or(Some(stats.bytes));
     identity.sha256 = Some(stats.sha256);
+    let missing = resync.missing();
+    if !missing.is_empty() {
+        return Err(RunError::ResyncKeys {
+            file: identity.uri.clone(),
+            keys: missing,
+        });
+    }
 
     for key in prior.unseen_present() {
         summary.removed += 1;
-        if let Some(writer) = &writer {
-            writer.remove(key)?;
-        }
+        session.remove(key)?;
         if options.collect_changes {
             changes.push(Change {
                 action: Action::Remove,
@@ -398,6 +478,9 @@ fn stream(
             });
         }
     }
+    let (registry, counts) = session.finish()?;
+    summary.transitions = counts.transitions;
+    summary.purged = counts.purged;
 
     let baseline = Baseline {
         previous_valid: baseline_valid,
@@ -414,74 +497,33 @@ fn stream(
         integrity,
         changes,
         invalid,
+        registry,
     })
 }
 
-/// Writes a run's changes into its open transaction.
-struct Writer<'a, 't> {
-    tx: &'a Tx<'t>,
-    plan: &'a Plan,
-    run: i64,
+/// Which unchanged records `--resync` re-applies, and which named keys the
+/// extract turned out not to have.
+struct Resync {
+    all: bool,
+    wanted: BTreeSet<String>,
 }
 
-impl Writer<'_, '_> {
-    fn write(
-        &self,
-        action: Action,
-        record: &NewRecord<'_>,
-        fields: &[diff::FieldChange],
-    ) -> Result<(), StoreError> {
-        let plan = self.plan;
-        let person = match action {
-            Action::Create => {
-                Some(
-                    self.tx
-                        .create_record(&plan.name, &plan.system, self.run, record)?,
-                )
-            }
-            _ => self.tx.update_record(&plan.name, self.run, record)?,
-        };
-        if action == Action::Update && fields.is_empty() {
-            return Ok(());
+impl Resync {
+    fn new(keys: Option<&[String]>) -> Resync {
+        Resync {
+            all: keys.is_some_and(<[String]>::is_empty),
+            wanted: keys.unwrap_or_default().iter().cloned().collect(),
         }
-        let before = (action != Action::Create).then(|| fields_object(fields, |f| &f.before));
-        self.tx.log_change(&ChangeRow {
-            run_id: self.run,
-            pipeline: plan.name.clone(),
-            source_key: Some(record.key.to_owned()),
-            person_id: person,
-            action: action.as_str().into(),
-            before,
-            after: Some(fields_object(fields, |f| &f.after)),
-        })
     }
 
-    fn remove(&self, key: &str) -> Result<(), StoreError> {
-        let plan = self.plan;
-        let status = plan.lifecycle.on_removal.as_str();
-        let person = self.tx.remove_record(&plan.name, key, self.run, status)?;
-        self.tx.log_change(&ChangeRow {
-            run_id: self.run,
-            pipeline: plan.name.clone(),
-            source_key: Some(key.to_owned()),
-            person_id: person,
-            action: Action::Remove.as_str().into(),
-            before: None,
-            after: None,
-        })
+    /// Whether the record with this key is to be re-applied; marks it found.
+    fn wants(&mut self, key: &str) -> bool {
+        self.all || self.wanted.remove(key)
     }
-}
 
-fn fields_object(
-    fields: &[diff::FieldChange],
-    side: impl Fn(&diff::FieldChange) -> &Value,
-) -> Value {
-    Value::Object(
-        fields
-            .iter()
-            .map(|f| (f.field.clone(), side(f).clone()))
-            .collect(),
-    )
+    fn missing(self) -> Vec<String> {
+        self.wanted.into_iter().collect()
+    }
 }
 
 /// Writes `{"name": value, ...}` into `out`, reusing its allocation.

@@ -1,13 +1,18 @@
 //! One module per subcommand, plus the pieces they share.
 
 pub mod fmt;
+pub mod freeze;
+pub mod frozen;
 pub mod history;
 mod load;
+pub mod person;
 pub mod plan;
+pub mod purge;
 mod render;
 pub mod run;
 pub mod show;
 pub mod state;
+pub mod unfreeze;
 pub mod validate;
 
 use crate::exit::Exit;

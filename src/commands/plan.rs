@@ -17,6 +17,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Exit {
     let common = args.common;
+    let now = match common.clock.instant() {
+        Ok(now) => now,
+        Err(exit) => return exit,
+    };
     let (_, plan) = match super::load::compile(&common.pipeline) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
@@ -29,6 +33,8 @@ pub fn run(args: Args) -> Exit {
         input: common.input,
         allow_empty: common.allow_empty,
         collect_changes: true,
+        resync: common.resync,
+        now: Some(now),
         ..Options::default()
     };
     let bar = Bar::new();

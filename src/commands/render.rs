@@ -3,8 +3,11 @@
 use std::fmt::Write as _;
 
 use rollcall_engine::diff::{Action, Change};
+use rollcall_engine::registry::RegistryReport;
 use rollcall_engine::run::{Outcome, Report, RunError};
-use rollcall_engine::store::{ChangeRow, RunRow, StoreError, StoredRecord};
+use rollcall_engine::store::{
+    ChangeRow, FrozenRow, Identity, PersonRow, RoleRow, RunRow, StoreError, StoredRecord,
+};
 use serde::Serialize;
 
 use crate::exit::Exit;
@@ -21,6 +24,12 @@ pub fn json<T: Serialize>(value: &T) {
 pub fn error(err: impl miette::Diagnostic + Send + Sync + 'static) -> Exit {
     eprintln!("{:?}", miette::Report::new(err));
     Exit::Error
+}
+
+/// Prints a command-line value error and returns the usage exit code.
+pub fn usage_error(err: impl miette::Diagnostic + Send + Sync + 'static) -> Exit {
+    eprintln!("{:?}", miette::Report::new(err));
+    Exit::Usage
 }
 
 /// Prints a run error; a locked store exits 75.
@@ -50,6 +59,7 @@ struct PlanJson<'a> {
     integrity: &'a rollcall_engine::integrity::Verdict,
     changes: &'a [Change],
     invalid: &'a [rollcall_engine::run::InvalidRecord],
+    registry: &'a RegistryReport,
 }
 
 /// Prints a report as the JSON document described by `schemas/plan-output.schema.json`.
@@ -64,6 +74,7 @@ pub fn plan_json(report: &Report) {
         integrity: &report.integrity,
         changes: &report.changes,
         invalid: &report.invalid,
+        registry: &report.registry,
     });
 }
 
@@ -98,13 +109,253 @@ pub fn plan_text(report: &Report) {
         }
     }
     print!("{out}");
+    registry_text(&report.registry);
     print_invalid(report);
     println!("{}", summary_line(report));
     print_checks(report);
 }
 
+fn person(id: Option<i64>) -> String {
+    id.map(|id| format!("person {id}"))
+        .unwrap_or_else(|| "a new person".to_owned())
+}
+
+/// Prints the registry's findings: links to existing persons, ambiguous
+/// matches with every candidate, frozen values held, lifecycle transitions,
+/// unresolved managers and sponsors, and purges.
+pub fn registry_text(registry: &RegistryReport) {
+    let mut out = String::new();
+    for link in &registry.links {
+        let chosen = link
+            .chosen
+            .map(|c| {
+                let all: Vec<String> = link.candidates.iter().map(|c| person(c.person)).collect();
+                format!(", the {c} of {}", all.join(", "))
+            })
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "= link      {}  (line {}) -> {} (by {:?}{chosen})",
+            link.key,
+            link.line,
+            person(link.person),
+            link.by
+        );
+    }
+    for held in &registry.ambiguous {
+        let values: Vec<&str> = held.values.iter().map(|v| v.value.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "? ambiguous {}  (line {}): {} {} matches {} persons; held, nothing changed",
+            held.key,
+            held.line,
+            held.by,
+            if values.is_empty() { "key".to_owned() } else { format!("{values:?}") },
+            held.candidates.len()
+        );
+        for candidate in &held.candidates {
+            let _ = writeln!(
+                out,
+                "      candidate {} ({}{})",
+                person(candidate.person),
+                candidate.status,
+                candidate
+                    .created_run
+                    .map(|r| format!(", created in run {r}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for held in &registry.frozen {
+        let _ = writeln!(
+            out,
+            "* frozen    {}  person {} {}: keeps {}, source says {} (frozen by {}{}{})",
+            held.key,
+            held.person,
+            held.attribute,
+            held.frozen,
+            held.incoming,
+            held.frozen_by,
+            held.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            held.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+    }
+    for t in &registry.transitions {
+        let subject = match &t.role {
+            Some(role) => format!(
+                "role {} ({}/{}{}) of {}",
+                role.id.map(|id| id.to_string()).unwrap_or_else(|| "new".into()),
+                role.pipeline,
+                role.key,
+                role.scope
+                    .as_deref()
+                    .map(|s| format!(" in {s}"))
+                    .unwrap_or_default(),
+                person(t.person)
+            ),
+            None => person(t.person),
+        };
+        let limbo = match &t.limbo {
+            Some(change) => match (&change.from, &change.to) {
+                (_, Some(to)) => format!(", into limbo {to:?}"),
+                (Some(from), None) => format!(", out of limbo {from:?}"),
+                (None, None) => String::new(),
+            },
+            None => String::new(),
+        };
+        let purge = t
+            .purge_at
+            .as_deref()
+            .map(|at| format!(", purge at {at}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "> {subject}: {} -> {} ({:?}){limbo}{purge}",
+            t.from, t.to, t.cause
+        );
+    }
+    for u in &registry.unresolved {
+        let why = if u.candidates.is_empty() {
+            "no person holds it".to_owned()
+        } else {
+            let all: Vec<String> = u.candidates.iter().map(|c| person(*c)).collect();
+            format!("held by {}; left empty", all.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "! unresolved {} role {} {} {} {:?}: {why}",
+            u.key,
+            u.ordinal,
+            u.relation.as_str(),
+            u.reference.type_name,
+            u.reference.value
+        );
+    }
+    for p in &registry.purged {
+        let _ = writeln!(
+            out,
+            "x purge     person {} (inactive since {}, due {}): {}",
+            p.person,
+            p.inactive_since.as_deref().unwrap_or("?"),
+            p.purge_at.as_deref().unwrap_or("?"),
+            p.records.join(", ")
+        );
+    }
+    print!("{out}");
+}
+
+/// One person as `rollcall person` shows it.
+#[derive(Serialize)]
+pub struct PersonView {
+    /// The person.
+    pub person: PersonRow,
+    /// Emails and identifiers.
+    pub identities: Vec<Identity>,
+    /// Roles.
+    pub roles: Vec<RoleRow>,
+    /// Frozen attributes.
+    pub frozen: Vec<FrozenRow>,
+    /// Linked records as `pipeline/key`.
+    pub records: Vec<String>,
+    /// The change log about the person.
+    pub changes: Vec<ChangeRow>,
+}
+
+/// Prints a person.
+pub fn person_text(view: &PersonView) {
+    let p = &view.person;
+    println!(
+        "person {}: {}{}{}",
+        p.id,
+        p.status,
+        p.limbo
+            .as_deref()
+            .map(|l| format!(", in limbo {l:?}"))
+            .unwrap_or_default(),
+        p.purge_at
+            .as_deref()
+            .map(|at| format!(", purge at {at}"))
+            .unwrap_or_default()
+    );
+    for (name, value) in &p.attributes {
+        println!("  {name}: {value}");
+    }
+    println!("records: {}", view.records.join(", "));
+    for identity in &view.identities {
+        println!(
+            "  {:?} {} {:?}{}",
+            identity.kind,
+            identity.type_name,
+            identity.value,
+            if identity.usable { "" } else { " (not matchable)" }
+        );
+    }
+    println!("roles:");
+    for role in &view.roles {
+        let v = &role.values;
+        println!(
+            "  role {} ({}/{} #{}){}: {}{}{}{}{}",
+            role.id,
+            role.pipeline,
+            role.source_key,
+            role.ordinal,
+            role.scope
+                .as_deref()
+                .map(|s| format!(" in {s}"))
+                .unwrap_or_default(),
+            role.status,
+            v.affiliation.as_deref().map(|a| format!(", {a}")).unwrap_or_default(),
+            v.title.as_deref().map(|t| format!(", {t:?}")).unwrap_or_default(),
+            v.ou.as_deref().map(|o| format!(", ou {o}")).unwrap_or_default(),
+            match (&v.manager, role.manager_person_id) {
+                (Some(m), Some(id)) => format!(", manager {} = person {id}", m.value),
+                (Some(m), None) => format!(", manager {} (unresolved)", m.value),
+                _ => String::new(),
+            }
+        );
+    }
+    for frozen in &view.frozen {
+        println!(
+            "frozen {} = {} by {}{}",
+            frozen.attribute,
+            frozen.value,
+            frozen.frozen_by,
+            frozen
+                .until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default()
+        );
+    }
+    println!("changes:");
+    for change in &view.changes {
+        println!(
+            "  run {:>4}  {:<13} {}{}",
+            change.run_id,
+            change.action,
+            change
+                .source_key
+                .as_deref()
+                .map(|k| format!("{}/{k} ", change.pipeline))
+                .unwrap_or_default(),
+            change
+                .after
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        );
+    }
+}
+
 /// Prints `run`'s outcome and summary.
 pub fn run_text(report: &Report) {
+    registry_text(&report.registry);
     print_invalid(report);
     let outcome = match report.outcome {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
@@ -125,7 +376,7 @@ pub fn run_text(report: &Report) {
 fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     format!(
-        "{}: {} read, {} valid, {} invalid, {} filtered | {} created, {} updated, {} removed, {} reinstated, {} unchanged, {} held",
+        "{}: {} read, {} valid, {} invalid, {} filtered | {} created, {} updated, {} removed, {} reinstated, {} unchanged, {} held | {} ambiguous, {} transitions, {} purged",
         report.source.uri,
         s.read,
         s.valid,
@@ -136,7 +387,10 @@ fn summary_line(report: &Report) -> String {
         s.removed,
         s.reinstated,
         s.unchanged,
-        s.held
+        s.held,
+        s.ambiguous,
+        s.transitions,
+        s.purged
     )
 }
 
@@ -232,6 +486,12 @@ pub fn history_text(pipeline: &str, runs: &[RunRow]) {
     }
 }
 
+/// Prints the change log of a key the store no longer holds (purged).
+pub fn changes_text(pipeline: &str, key: &str, changes: &[ChangeRow]) {
+    println!("{pipeline} / {key}: no longer stored");
+    print_changes(changes);
+}
+
 /// Prints a stored record and its change log.
 pub fn show_text(pipeline: &str, record: &StoredRecord, changes: &[ChangeRow]) {
     println!("{pipeline} / {}", record.key);
@@ -248,6 +508,10 @@ pub fn show_text(pipeline: &str, record: &StoredRecord, changes: &[ChangeRow]) {
     for (name, value) in &record.fields {
         println!("  {name}: {value}");
     }
+    print_changes(changes);
+}
+
+fn print_changes(changes: &[ChangeRow]) {
     println!("changes:");
     for change in changes {
         let detail = match (&change.before, &change.after) {

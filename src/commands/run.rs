@@ -20,6 +20,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Exit {
     let common = args.common;
+    let now = match common.clock.instant() {
+        Ok(now) => now,
+        Err(exit) => return exit,
+    };
     let (_, plan) = match super::load::compile(&common.pipeline) {
         Ok(loaded) => loaded,
         Err(exit) => return exit,
@@ -33,6 +37,8 @@ pub fn run(args: Args) -> Exit {
         allow_empty: common.allow_empty,
         accept_breach: args.accept_breach,
         collect_changes: common.format == OutputFormat::Json,
+        resync: common.resync,
+        now: Some(now),
         ..Options::default()
     };
     let bar = Bar::new();

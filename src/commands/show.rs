@@ -43,6 +43,16 @@ pub fn run(args: Args) -> Exit {
         Err(err) => return render::store_error(err),
     };
     let Some(record) = record else {
+        // A purged person's records are deleted; their change log remains.
+        if !changes.is_empty() {
+            match args.format {
+                OutputFormat::Json => render::json(&serde_json::json!({
+                    "pipeline": name, "record": null, "changes": changes
+                })),
+                OutputFormat::Text => render::changes_text(&name, &args.key, &changes),
+            }
+            return Exit::Ok;
+        }
         eprintln!(
             "error: pipeline {name} has no record with key {:?}",
             args.key

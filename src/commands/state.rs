@@ -39,4 +39,44 @@ pub struct PipelineArgs {
     /// Exit 2 when the run changes (or would change) something, 0 when not.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub clock: ClockArgs,
+    /// Re-apply records even when the source did not change them (e.g. after
+    /// `rollcall unfreeze`): every record, or only the KEYs given. Put it last,
+    /// or write `--resync=KEY`.
+    #[arg(long, num_args = 0.., value_name = "KEY")]
+    pub resync: Option<Vec<String>>,
 }
+
+/// The time lifecycle decisions are made at.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClockArgs {
+    /// Decide grace periods, purges and lapsed freezes as if it were this
+    /// time (RFC 3339 or a date); the wall clock when not given.
+    #[arg(long, env = "ROLLCALL_NOW", value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+impl ClockArgs {
+    /// The instant to use; an unreadable time is printed and exits 64.
+    pub fn instant(&self) -> Result<rollcall_engine::clock::Instant, crate::exit::Exit> {
+        match &self.now {
+            None => Ok(rollcall_engine::clock::Instant::wall()),
+            Some(text) => rollcall_engine::clock::Instant::parse(text, "--now (ROLLCALL_NOW)")
+                .map_err(|err| {
+                    eprintln!("{:?}", miette::Report::new(err));
+                    crate::exit::Exit::Usage
+                }),
+        }
+    }
+}
+
+/// Who an operator command is done by: `--by`, else `ROLLCALL_USER`, else the
+/// login name.
+pub fn operator(by: Option<&str>) -> String {
+    by.map(str::to_owned)
+        .or_else(|| std::env::var("ROLLCALL_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())

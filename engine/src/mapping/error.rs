@@ -32,6 +32,19 @@ pub enum CompileError {
         reference: String,
     },
 
+    /// `identity` or `role` names a field the mapping does not declare.
+    #[error("{place} uses {field:?}, which is not a mapped field")]
+    #[diagnostic(
+        code(rollcall::mapping::registry_field),
+        help("`identity` and `role` read fields of the pipeline's own `map`; declare it there")
+    )]
+    RegistryField {
+        /// Where it was named, e.g. `identity` or `role 1`.
+        place: String,
+        /// The field as written.
+        field: String,
+    },
+
     /// A filter tests a field that neither `map` nor a lookup declares.
     #[error("filter tests {field:?}, which is not a mapped field")]
     #[diagnostic(code(rollcall::mapping::filter_field))]

@@ -89,4 +89,46 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+
+    /// The change log entries about one person, oldest first.
+    pub fn changes_of_person(&self, person: i64) -> Result<Vec<ChangeRow>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT run_id, pipeline, source_key, action, before, after FROM changes
+                  WHERE person_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([person], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        let parse = |text: Option<String>| {
+            text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
+                .transpose()
+        };
+        rows.into_iter()
+            .map(|(run_id, pipeline, source_key, action, before, after)| {
+                Ok(ChangeRow {
+                    run_id,
+                    pipeline,
+                    source_key,
+                    person_id: Some(person),
+                    action,
+                    before: parse(before)?,
+                    after: parse(after)?,
+                })
+            })
+            .collect()
+    }
 }

@@ -9,7 +9,12 @@
 //! `history`) see a consistent snapshot through WAL.
 
 mod changes;
+mod frozen;
+mod identities;
+mod persons;
+mod pipelines;
 mod records;
+mod roles;
 mod runs;
 mod schema;
 
@@ -18,7 +23,12 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use changes::ChangeRow;
+pub use frozen::FrozenRow;
+pub use identities::{Identity, IdentityKind, fold};
+pub use persons::{PersonRow, PersonState};
+pub use pipelines::PipelineLifecycle;
 pub use records::{Fingerprint, NewRecord, PriorRecord, RecordState, StoredRecord};
+pub use roles::{LinkRef, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues};
 pub use runs::RunRow;
 
 /// An error of the state store.

@@ -1,10 +1,10 @@
-//! Source records (what a pipeline last saw per key) and the persons they
-//! are linked to.
+//! Source records (what a pipeline last saw per key, the "external
+//! identity") and their links to persons.
 
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
-use super::{Result, Tx, now_text};
+use super::{Result, Tx};
 
 /// The xxh3-128 hash of a record's encoded mapped fields.
 pub type Fingerprint = u128;
@@ -179,23 +179,15 @@ impl Tx<'_> {
         }))
     }
 
-    /// Stores a key seen for the first time, with a new active person.
-    /// Returns the person's id.
-    pub fn create_record(
+    /// Stores a key seen for the first time, linked to `person`.
+    pub fn insert_record(
         &self,
         pipeline: &str,
         system: &str,
+        person: i64,
         run: i64,
         record: &NewRecord<'_>,
-    ) -> Result<i64> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO persons (status, attributes, created_run, updated_run)
-                 VALUES ('active', ?1, ?2, ?2)",
-            )
-            .and_then(|mut stmt| stmt.execute(params![record.fields, run]))
-            .map_err(|e| self.err(e))?;
-        let person = self.tx.last_insert_rowid();
+    ) -> Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO source_records
@@ -216,67 +208,52 @@ impl Tx<'_> {
                 ])
             })
             .map_err(|e| self.err(e))?;
-        Ok(person)
+        Ok(())
     }
 
     /// Rewrites a record's fields (an update, or a reinstatement when it was
-    /// removed) and its person's attributes. Returns the person's id.
+    /// removed) and links it to `person`.
     pub fn update_record(
         &self,
         pipeline: &str,
+        person: i64,
         run: i64,
         record: &NewRecord<'_>,
-    ) -> Result<Option<i64>> {
-        let person: Option<i64> = self
-            .tx
+    ) -> Result<()> {
+        self.tx
             .prepare_cached(
                 "UPDATE source_records
                     SET fingerprint = ?3, fields = ?4, raw = ?5, state = 'present',
-                        changed_run = ?6, removed_run = NULL
-                  WHERE pipeline = ?1 AND key = ?2
-              RETURNING person_id",
+                        changed_run = ?6, removed_run = NULL, person_id = ?7
+                  WHERE pipeline = ?1 AND key = ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_row(
-                    params![
-                        pipeline,
-                        record.key,
-                        &record.fingerprint.to_be_bytes()[..],
-                        record.fields,
-                        record.raw,
-                        run
-                    ],
-                    |row| row.get(0),
-                )
-                .optional()
+                stmt.execute(params![
+                    pipeline,
+                    record.key,
+                    &record.fingerprint.to_be_bytes()[..],
+                    record.fields,
+                    record.raw,
+                    run,
+                    person
+                ])
             })
-            .map_err(|e| self.err(e))?
-            .flatten();
-        if let Some(person) = person {
-            self.tx
-                .prepare_cached(
-                    "UPDATE persons
-                        SET attributes = ?2, status = 'active', limbo = 0,
-                            inactive_since = NULL, updated_run = ?3
-                      WHERE id = ?1",
-                )
-                .and_then(|mut stmt| stmt.execute(params![person, record.fields, run]))
-                .map_err(|e| self.err(e))?;
-        }
-        Ok(person)
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
-    /// Marks a record removed; its person takes `status` when no other
-    /// present record holds them. Returns the person's id.
-    pub fn remove_record(
-        &self,
-        pipeline: &str,
-        key: &str,
-        run: i64,
-        status: &str,
-    ) -> Result<Option<i64>> {
-        let person: Option<i64> = self
-            .tx
+    /// The person a pipeline's record is linked to.
+    pub fn record_person(&self, pipeline: &str, key: &str) -> Result<Option<i64>> {
+        self.tx
+            .prepare_cached("SELECT person_id FROM source_records WHERE pipeline = ?1 AND key = ?2")
+            .and_then(|mut stmt| stmt.query_row([pipeline, key], |row| row.get(0)).optional())
+            .map_err(|e| self.err(e))
+            .map(Option::flatten)
+    }
+
+    /// Marks a record removed. Returns its person's id.
+    pub fn remove_record(&self, pipeline: &str, key: &str, run: i64) -> Result<Option<i64>> {
+        self.tx
             .prepare_cached(
                 "UPDATE source_records SET state = ?3, removed_run = ?4
                   WHERE pipeline = ?1 AND key = ?2
@@ -289,20 +266,65 @@ impl Tx<'_> {
                 )
                 .optional()
             })
+            .map_err(|e| self.err(e))
+            .map(Option::flatten)
+    }
+
+    /// The persons that other pipelines of `system` link the same key to:
+    /// how a user removed by one school's import and listed by another's is
+    /// recognised as the same person.
+    pub fn system_links(&self, system: &str, key: &str, except: &str) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT DISTINCT person_id FROM source_records
+                  WHERE system = ?1 AND key = ?2 AND pipeline <> ?3 AND person_id IS NOT NULL
+                  ORDER BY person_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([system, key, except], |row| row.get(0))
             .map_err(|e| self.err(e))?
-            .flatten();
-        if let Some(person) = person {
-            self.tx
-                .prepare_cached(
-                    "UPDATE persons SET status = ?2, inactive_since = ?3, updated_run = ?4
-                      WHERE id = ?1
-                        AND NOT EXISTS (SELECT 1 FROM source_records
-                                         WHERE person_id = ?1 AND state = 'present')",
-                )
-                .and_then(|mut stmt| stmt.execute(params![person, status, now_text(), run]))
-                .map_err(|e| self.err(e))?;
-        }
-        Ok(person)
+            .collect::<rusqlite::Result<Vec<i64>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// Whether any other pipeline has records of `system`; when none does,
+    /// a run skips the per-key link lookup.
+    pub fn system_shared(&self, system: &str, pipeline: &str) -> Result<bool> {
+        self.tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM source_records WHERE system = ?1 AND pipeline <> ?2)",
+            )
+            .and_then(|mut stmt| stmt.query_row([system, pipeline], |row| row.get(0)))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The records linked to a person, as (pipeline, key).
+    pub fn records_of_person(&self, person: i64) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT pipeline, key FROM source_records WHERE person_id = ?1
+                  ORDER BY pipeline, key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([person], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// Deletes every record linked to a person (a purge).
+    pub fn delete_records_of_person(&self, person: i64) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM source_records WHERE person_id = ?1")
+            .and_then(|mut stmt| stmt.execute([person]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 }
 

@@ -37,7 +37,8 @@ pub struct RunRow {
 const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, outcome, overridden, forced,
      source_uri, source_etag, source_size, source_modified, source_sha256,
      records_read, records_valid, records_invalid, records_filtered,
-     created, updated, removed, reinstated, unchanged, held, error";
+     created, updated, removed, reinstated, unchanged, held, error,
+     ambiguous, transitions, purged";
 
 impl Tx<'_> {
     /// Records a run and its checks; returns its id.
@@ -63,7 +64,8 @@ impl Tx<'_> {
                         source_sha256 = ?10, records_read = ?11, records_valid = ?12,
                         records_invalid = ?13, records_filtered = ?14, created = ?15,
                         updated = ?16, removed = ?17, reinstated = ?18, unchanged = ?19,
-                        held = ?20, error = ?21
+                        held = ?20, error = ?21, ambiguous = ?22, transitions = ?23,
+                        purged = ?24
                   WHERE id = ?1",
             )
             .and_then(|mut stmt| {
@@ -89,6 +91,9 @@ impl Tx<'_> {
                     s.unchanged as i64,
                     s.held as i64,
                     run.error,
+                    s.ambiguous as i64,
+                    s.transitions as i64,
+                    s.purged as i64,
                 ])
             })
             .map_err(|e| self.err(e))?;
@@ -197,6 +202,9 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
             reinstated: count(19)?,
             unchanged: count(20)?,
             held: count(21)?,
+            ambiguous: count(23)?,
+            transitions: count(24)?,
+            purged: count(25)?,
         },
         error: row.get(22)?,
         checks: Vec::new(),

@@ -38,6 +38,9 @@ CREATE TABLE runs (
     reinstated      INTEGER NOT NULL DEFAULT 0,
     unchanged       INTEGER NOT NULL DEFAULT 0,
     held            INTEGER NOT NULL DEFAULT 0,
+    ambiguous       INTEGER NOT NULL DEFAULT 0,
+    transitions     INTEGER NOT NULL DEFAULT 0,
+    purged          INTEGER NOT NULL DEFAULT 0,
     error           TEXT
 );
 CREATE INDEX runs_by_pipeline ON runs (pipeline, id);
@@ -55,16 +58,23 @@ CREATE TABLE run_checks (
 );
 
 -- The registry's people. Attributes are a JSON object of person attributes.
+-- AUTOINCREMENT: a purged person's id is never given to someone else, so the
+-- change log's person ids stay unambiguous.
 CREATE TABLE persons (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- The best status among the person's roles (active > grace-period >
+    -- suspended > expired > deleted).
     status         TEXT    NOT NULL DEFAULT 'active',
     attributes     TEXT    NOT NULL DEFAULT '{}',
-    limbo          INTEGER NOT NULL DEFAULT 0,
+    -- The limbo scope a deactivated person was moved to, if any.
+    limbo          TEXT,
     created_run    INTEGER NOT NULL,
     updated_run    INTEGER NOT NULL,
-    -- When the person last became inactive, for purge-after.
-    inactive_since TEXT
+    -- When the person last became inactive, and when they are due for purge.
+    inactive_since TEXT,
+    purge_at       TEXT
 );
+CREATE INDEX persons_by_purge ON persons (purge_at) WHERE purge_at IS NOT NULL;
 
 -- What each pipeline last saw of each source key (the external identity).
 -- The last run that saw a present record is the pipeline's last applied run:
@@ -89,7 +99,20 @@ CREATE UNIQUE INDEX source_records_by_key
 CREATE INDEX source_records_by_system ON source_records (system, key);
 CREATE INDEX source_records_by_person ON source_records (person_id);
 
--- Identifiers of a person (matched case-sensitively, active only).
+-- What each pipeline's lifecycle said when it last ran, so `rollcall purge`
+-- can finish grace periods and deactivations without the pipeline files.
+CREATE TABLE pipelines (
+    name          TEXT    PRIMARY KEY,
+    system        TEXT    NOT NULL,
+    limbo         TEXT,
+    -- Seconds; NULL means never purge.
+    purge_after   INTEGER,
+    updated_run   INTEGER NOT NULL
+);
+
+-- Identifiers of a person (matched case-sensitively, active only). A value
+-- the source stops giving is kept inactive: it may be referenced elsewhere,
+-- but must not match someone new.
 CREATE TABLE identifiers (
     id         INTEGER PRIMARY KEY,
     person_id  INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
@@ -101,6 +124,7 @@ CREATE TABLE identifiers (
 );
 CREATE INDEX identifiers_by_value ON identifiers (type, value);
 CREATE INDEX identifiers_by_person ON identifiers (person_id);
+CREATE INDEX identifiers_by_record ON identifiers (pipeline, source_key);
 
 -- Email addresses of a person (matched case-insensitively, verified only).
 CREATE TABLE emails (
@@ -115,14 +139,16 @@ CREATE TABLE emails (
 );
 CREATE INDEX emails_by_folded ON emails (type, folded);
 CREATE INDEX emails_by_person ON emails (person_id);
+CREATE INDEX emails_by_record ON emails (pipeline, source_key);
 
 -- Roles (memberships): one per person, source record and role declaration.
 CREATE TABLE roles (
-    id                INTEGER PRIMARY KEY,
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     person_id         INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
     pipeline          TEXT    NOT NULL,
     source_key        TEXT    NOT NULL,
     ordinal           INTEGER NOT NULL DEFAULT 0,
+    system            TEXT    NOT NULL,
     scope_kind        TEXT,
     scope             TEXT,
     affiliation       TEXT,
@@ -130,18 +156,31 @@ CREATE TABLE roles (
     title             TEXT,
     valid_from        TEXT,
     valid_until       TEXT,
-    manager_person_id INTEGER REFERENCES persons (id),
-    sponsor_person_id INTEGER REFERENCES persons (id),
+    -- Manager and sponsor: the identifier the source gave, and the person
+    -- holding it (NULL while unresolved).
+    manager_type      TEXT,
+    manager_ref       TEXT,
+    manager_person_id INTEGER REFERENCES persons (id) ON DELETE SET NULL,
+    sponsor_type      TEXT,
+    sponsor_ref       TEXT,
+    sponsor_person_id INTEGER REFERENCES persons (id) ON DELETE SET NULL,
     status            TEXT    NOT NULL DEFAULT 'active',
     status_since      TEXT,
+    -- In grace-period: when it ends and the status the role takes then.
+    grace_until       TEXT,
+    status_after      TEXT,
     UNIQUE (pipeline, source_key, ordinal)
 );
 CREATE INDEX roles_by_person ON roles (person_id);
+CREATE INDEX roles_by_grace ON roles (grace_until) WHERE grace_until IS NOT NULL;
 
--- Person attributes an operator froze: a sync never overwrites them.
+-- Person and role attributes an operator froze: a sync never overwrites
+-- them. `attribute` is a person attribute name, `role.ID.NAME` for one
+-- attribute of a role, or `role.ID` for the whole role (and its status).
 CREATE TABLE frozen_attributes (
     person_id INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
     attribute TEXT    NOT NULL,
+    -- The frozen value as JSON.
     value     TEXT,
     frozen_by TEXT    NOT NULL,
     reason    TEXT,
@@ -164,4 +203,5 @@ CREATE TABLE changes (
 );
 CREATE INDEX changes_by_record ON changes (pipeline, source_key);
 CREATE INDEX changes_by_run ON changes (run_id);
+CREATE INDEX changes_by_person ON changes (person_id);
 "#;

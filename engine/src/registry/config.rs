@@ -1,0 +1,290 @@
+//! The registry part of a compiled pipeline: identity bindings, the match
+//! strategy, roles and scope with field names resolved to value indexes once.
+
+use rollcall_dsl::model::{
+    self, ExternalMatcher, IdentityKind as ModelKind, Lifecycle, MatchStrategy, OnAmbiguous,
+    Pipeline,
+};
+use serde_json::Value;
+
+use crate::mapping::{CompileError, value_text};
+use crate::store::{Identity, IdentityKind, LinkRef, RoleValues};
+
+/// How a record's values become its person's registry entries.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The system of record (pipelines sharing it share external identities).
+    pub system: String,
+    /// Emails and identifiers each record gives.
+    pub identity: Vec<IdentitySlot>,
+    /// How a new key finds its person.
+    pub strategy: Strategy,
+    /// What several candidates lead to.
+    pub on_ambiguous: OnAmbiguous,
+    /// Role declarations; empty means one plain role per record.
+    pub roles: Vec<RoleSlots>,
+    /// `(kind, value)` of the scope this pipeline speaks for.
+    pub scope: Option<(String, String)>,
+    /// What happens to records that disappear or come back.
+    pub lifecycle: Lifecycle,
+}
+
+/// One `identity` binding.
+#[derive(Debug, Clone)]
+pub struct IdentitySlot {
+    /// Email or identifier.
+    pub kind: IdentityKind,
+    /// Its type.
+    pub type_name: String,
+    /// Index of the mapped field holding the value(s).
+    pub field: usize,
+    /// Emails: the source vouches for them.
+    pub verified: bool,
+}
+
+/// A match strategy, compiled.
+#[derive(Debug, Clone)]
+pub enum Strategy {
+    /// Every new key creates a person.
+    None,
+    /// Persons holding a matching identity of this kind and type.
+    Identity {
+        /// Email or identifier.
+        kind: IdentityKind,
+        /// The type matched.
+        type_name: String,
+    },
+    /// An external matcher.
+    External {
+        /// Command or URL.
+        target: ExternalMatcher,
+        /// Seconds one answer may take.
+        timeout: u64,
+    },
+}
+
+impl Strategy {
+    /// The word used in reports: `email`, `identifier`, `external`, `none`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Strategy::None => "none",
+            Strategy::Identity {
+                kind: IdentityKind::Email,
+                ..
+            } => "email",
+            Strategy::Identity {
+                kind: IdentityKind::Identifier,
+                ..
+            } => "identifier",
+            Strategy::External { .. } => "external",
+        }
+    }
+}
+
+/// A role attribute: absent, fixed by the pipeline, or a mapped field.
+#[derive(Debug, Clone)]
+pub enum Slot {
+    /// Not declared.
+    None,
+    /// Fixed text.
+    Fixed(String),
+    /// Index of a mapped field.
+    Field(usize),
+}
+
+/// One `role` declaration, compiled.
+#[derive(Debug, Clone)]
+pub struct RoleSlots {
+    /// Affiliation.
+    pub affiliation: Slot,
+    /// Organisational unit.
+    pub ou: Slot,
+    /// Title.
+    pub title: Slot,
+    /// Start of validity.
+    pub valid_from: Slot,
+    /// End of validity.
+    pub valid_until: Slot,
+    /// Manager: field index and identifier type.
+    pub manager: Option<(usize, String)>,
+    /// Sponsor: field index and identifier type.
+    pub sponsor: Option<(usize, String)>,
+}
+
+impl Config {
+    /// Resolves the pipeline's registry declarations against the mapped
+    /// field `names`.
+    pub fn compile(pipeline: &Pipeline, names: &[String]) -> Result<Config, CompileError> {
+        let index = |field: &str, place: &str| {
+            names
+                .iter()
+                .position(|n| n == field)
+                .ok_or_else(|| CompileError::RegistryField {
+                    place: place.to_owned(),
+                    field: field.to_owned(),
+                })
+        };
+        let identity = pipeline
+            .identity
+            .iter()
+            .map(|binding| {
+                Ok(IdentitySlot {
+                    kind: kind(binding.kind),
+                    type_name: binding.type_name.value.clone(),
+                    field: index(&binding.field.value, "`identity`")?,
+                    verified: binding.verified,
+                })
+            })
+            .collect::<Result<_, CompileError>>()?;
+        let strategy = match &pipeline.matching.strategy {
+            MatchStrategy::None => Strategy::None,
+            MatchStrategy::Email { type_name } => Strategy::Identity {
+                kind: IdentityKind::Email,
+                type_name: type_name.value.clone(),
+            },
+            MatchStrategy::Identifier { type_name } => Strategy::Identity {
+                kind: IdentityKind::Identifier,
+                type_name: type_name.value.clone(),
+            },
+            MatchStrategy::External { target, timeout } => Strategy::External {
+                target: target.clone(),
+                timeout: timeout.value.seconds.max(1),
+            },
+        };
+        let mut roles = Vec::with_capacity(pipeline.roles.len());
+        for (i, role) in pipeline.roles.iter().enumerate() {
+            let place = format!("`role` {}", i + 1);
+            let slot = |value: &Option<model::Value>| -> Result<Slot, CompileError> {
+                Ok(match value {
+                    None => Slot::None,
+                    Some(model::Value::Fixed(text)) => Slot::Fixed(text.clone()),
+                    Some(model::Value::Field(field)) => Slot::Field(index(&field.value, &place)?),
+                })
+            };
+            let relation = |relation: &Option<model::Relation>| {
+                relation
+                    .as_ref()
+                    .map(|r| Ok((index(&r.field.value, &place)?, r.type_name.clone())))
+                    .transpose()
+            };
+            roles.push(RoleSlots {
+                affiliation: slot(&role.affiliation)?,
+                ou: slot(&role.ou)?,
+                title: slot(&role.title)?,
+                valid_from: slot(&role.valid_from)?,
+                valid_until: slot(&role.valid_until)?,
+                manager: relation(&role.manager)?,
+                sponsor: relation(&role.sponsor)?,
+            });
+        }
+        Ok(Config {
+            system: pipeline.system.clone(),
+            identity,
+            strategy,
+            on_ambiguous: pipeline.matching.on_ambiguous,
+            roles,
+            scope: pipeline
+                .scope
+                .as_ref()
+                .map(|s| (s.kind.clone(), s.value.clone())),
+            lifecycle: pipeline.lifecycle.clone(),
+        })
+    }
+
+    /// The emails and identifiers a record gives (array fields give one per
+    /// element; empty values give none), deduplicated.
+    pub fn identities(&self, values: &[Value]) -> Vec<Identity> {
+        let mut out = Vec::new();
+        for slot in &self.identity {
+            for value in texts(&values[slot.field]) {
+                out.push(Identity {
+                    kind: slot.kind,
+                    type_name: slot.type_name.clone(),
+                    value,
+                    usable: slot.kind == IdentityKind::Identifier || slot.verified,
+                });
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The roles a record gives, by declaration. A declaration that reads
+    /// fields, all of them empty in this record, gives no role (a second
+    /// appointment column left blank); without any declaration each record
+    /// gives one plain role, so its person's status still follows it.
+    pub fn roles(&self, values: &[Value]) -> Vec<Option<RoleValues>> {
+        if self.roles.is_empty() {
+            return vec![Some(RoleValues::default())];
+        }
+        self.roles
+            .iter()
+            .map(|slots| {
+                let mut reads_fields = false;
+                let mut any = false;
+                let mut text = |slot: &Slot| match slot {
+                    Slot::None => None,
+                    Slot::Fixed(text) => Some(text.clone()),
+                    Slot::Field(i) => {
+                        reads_fields = true;
+                        let value = first_text(&values[*i]);
+                        any |= value.is_some();
+                        value
+                    }
+                };
+                let affiliation = text(&slots.affiliation);
+                let ou = text(&slots.ou);
+                let title = text(&slots.title);
+                let valid_from = text(&slots.valid_from);
+                let valid_until = text(&slots.valid_until);
+                let mut link = |relation: &Option<(usize, String)>| {
+                    relation.as_ref().and_then(|(i, type_name)| {
+                        reads_fields = true;
+                        let value = first_text(&values[*i]);
+                        any |= value.is_some();
+                        value.map(|value| LinkRef {
+                            type_name: type_name.clone(),
+                            value,
+                        })
+                    })
+                };
+                let manager = link(&slots.manager);
+                let sponsor = link(&slots.sponsor);
+                (!reads_fields || any).then_some(RoleValues {
+                    affiliation,
+                    ou,
+                    title,
+                    valid_from,
+                    valid_until,
+                    manager,
+                    sponsor,
+                })
+            })
+            .collect()
+    }
+}
+
+fn kind(kind: ModelKind) -> IdentityKind {
+    match kind {
+        ModelKind::Email => IdentityKind::Email,
+        ModelKind::Identifier => IdentityKind::Identifier,
+    }
+}
+
+/// The non-empty texts of a value: one for a scalar, one per element for an array.
+fn texts(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items.iter().filter_map(first_text).collect(),
+        other => first_text(other).into_iter().collect(),
+    }
+}
+
+/// A value's text, `None` when null or empty; an array gives its first element.
+fn first_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Array(items) => items.iter().find_map(first_text),
+        Value::Null => None,
+        other => Some(value_text(other).trim().to_owned()).filter(|t| !t.is_empty()),
+    }
+}

@@ -1,0 +1,246 @@
+//! Person lifecycle: status recalculated from roles, deactivation into
+//! limbo, reinstatement out of it, grace periods that end, and purges.
+//!
+//! A person's status is the best of their roles' (active > grace-period >
+//! suspended > expired > deleted). A person with no live role (active or in
+//! grace) is deactivated: `inactive_since` is set and, per the lifecycle of
+//! the pipeline whose removal caused it, they move to limbo and get a purge
+//! time. A live role again (the key reappears in any pipeline of the system)
+//! reinstates them: out of limbo, purge time cleared, same person id.
+
+use rollcall_dsl::model::{Duration, RoleStatus};
+
+use super::report::{Cause, LimboChange, MAX_REPORTED, Purged, Transition};
+use super::roles::is_live;
+use super::{Result, Session, public};
+use crate::store::{ChangeRow, PersonState, PipelineLifecycle};
+
+/// Rank of a status: the best role decides the person's status.
+fn rank(status: &str) -> u8 {
+    match status {
+        "active" => 4,
+        "grace-period" => 3,
+        "suspended" => 2,
+        "expired" => 1,
+        _ => 0,
+    }
+}
+
+impl Session<'_, '_> {
+    /// A person's lifecycle state, as the store plus this plan's writes have it.
+    pub(super) fn person_state(&self, person: i64) -> Result<Option<PersonState>> {
+        if let Some(state) = self.overlay_ref().and_then(|o| o.persons.get(&person)) {
+            return Ok(Some(state.clone()));
+        }
+        if person < 0 {
+            return Ok(None);
+        }
+        Ok(self.tx.person(person)?.map(|p| p.state()))
+    }
+
+    /// The lifecycle settings of the pipeline owning a role: this run's own,
+    /// or as the other pipeline last recorded them.
+    pub(super) fn lifecycle_of(&self, pipeline: &str) -> Result<PipelineLifecycle> {
+        if self.config.is_some() && pipeline == self.pipeline {
+            return Ok(self.own_lifecycle());
+        }
+        Ok(self.tx.pipeline_lifecycle(pipeline)?.unwrap_or_default())
+    }
+
+    /// The statuses of a person's roles, with this plan's writes.
+    fn role_statuses(&self, person: i64) -> Result<Vec<String>> {
+        let stored = if person > 0 {
+            self.tx.roles_of_person(person)?
+        } else {
+            Vec::new()
+        };
+        let Some(overlay) = self.overlay_ref() else {
+            return Ok(stored.into_iter().map(|r| r.status).collect());
+        };
+        let mut statuses: Vec<String> = stored
+            .into_iter()
+            .filter(|r| {
+                !overlay
+                    .roles
+                    .contains_key(&(r.pipeline.clone(), r.source_key.clone(), r.ordinal))
+            })
+            .map(|r| r.status)
+            .collect();
+        if let Some(keys) = overlay.roles_by_person.get(&person) {
+            statuses.extend(keys.iter().filter_map(|k| overlay.roles.get(k).map(|r| r.1.clone())));
+        }
+        Ok(statuses)
+    }
+
+    /// Recalculates every person whose roles this run changed.
+    pub(super) fn recalculate_touched(&mut self) -> Result<()> {
+        let touched = std::mem::take(&mut self.touched);
+        for (person, lifecycle) in touched {
+            self.recalculate(person, &lifecycle)?;
+        }
+        Ok(())
+    }
+
+    fn recalculate(&mut self, person: i64, lifecycle: &PipelineLifecycle) -> Result<()> {
+        let Some(before) = self.person_state(person)? else {
+            return Ok(());
+        };
+        let statuses = self.role_statuses(person)?;
+        let Some(best) = statuses.iter().max_by_key(|s| rank(s)) else {
+            return Ok(());
+        };
+        let mut after = before.clone();
+        after.status = best.clone();
+        let cause = if is_live(&after.status) {
+            after.limbo = None;
+            after.inactive_since = None;
+            after.purge_at = None;
+            Cause::Reappeared
+        } else {
+            if is_live(&before.status) || before.inactive_since.is_none() {
+                after.inactive_since = Some(self.now_text.clone());
+                after.limbo = lifecycle.limbo.clone();
+                after.purge_at = lifecycle
+                    .purge_after
+                    .map(|seconds| self.now.plus(Duration { seconds }).text());
+            }
+            Cause::Removed
+        };
+        if after == before {
+            return Ok(());
+        }
+        let cause = if is_live(&before.status) == is_live(&after.status) {
+            Cause::Roles
+        } else {
+            cause
+        };
+        match self.run() {
+            Some(run) => {
+                self.tx.set_person_state(person, &after, run)?;
+                self.tx.log_change(&ChangeRow {
+                    run_id: run,
+                    pipeline: self.pipeline.clone(),
+                    source_key: None,
+                    person_id: Some(person),
+                    action: "person-status".into(),
+                    before: Some(serde_json::json!({ "status": before.status, "limbo": before.limbo })),
+                    after: Some(serde_json::json!({
+                        "status": after.status,
+                        "limbo": after.limbo,
+                        "purge_at": after.purge_at,
+                    })),
+                })?;
+            }
+            None => {
+                if let Some(overlay) = self.overlay() {
+                    overlay.persons.insert(person, after.clone());
+                }
+            }
+        }
+        self.counts.transitions += 1;
+        if self.collect && self.report.transitions.len() < MAX_REPORTED {
+            self.report.transitions.push(Transition {
+                person: public(person),
+                role: None,
+                from: before.status,
+                to: after.status,
+                limbo: (before.limbo != after.limbo).then(|| LimboChange {
+                    from: before.limbo,
+                    to: after.limbo,
+                }),
+                purge_at: after.purge_at,
+                cause,
+            });
+        }
+        Ok(())
+    }
+
+    /// Roles whose grace period ended take the status that follows it.
+    pub(super) fn end_grace_periods(&mut self, system: Option<&str>) -> Result<()> {
+        for row in self.tx.roles_due(&self.now_text, system)? {
+            let key = (row.pipeline.clone(), row.source_key.clone(), row.ordinal);
+            if self.overlay_ref().is_some_and(|o| o.roles.contains_key(&key)) {
+                continue; // this plan already moved it (e.g. the key came back)
+            }
+            let frozen = self
+                .freezes_of(row.person_id)?
+                .iter()
+                .any(|f| f.attribute == format!("role.{}", row.id));
+            if frozen {
+                continue;
+            }
+            let after = match row.status_after.as_deref() {
+                Some("expired") => RoleStatus::Expired,
+                Some("deleted") => RoleStatus::Deleted,
+                _ => RoleStatus::Suspended,
+            };
+            self.set_role_status(&row, row.person_id, after, None, Cause::GraceEnded)?;
+        }
+        Ok(())
+    }
+
+    /// Purges inactive persons whose `purge-after` has passed: their records,
+    /// roles, identities and freezes go with them, and the change log keeps a
+    /// `purge` entry per record.
+    pub(super) fn purge_due(&mut self, system: Option<&str>) -> Result<()> {
+        let mut due: Vec<(i64, PersonState)> = Vec::new();
+        for person in self.tx.persons_due(&self.now_text, system)? {
+            let state = self.person_state(person.id)?.unwrap_or_else(|| person.state());
+            due.push((person.id, state));
+        }
+        if let Some(overlay) = self.overlay_ref() {
+            for (person, state) in &overlay.persons {
+                if *person > 0 && !due.iter().any(|(p, _)| p == person) {
+                    due.push((*person, state.clone()));
+                }
+            }
+        }
+        due.sort_by_key(|(p, _)| *p);
+        let now = self.now_text.clone();
+        for (person, state) in due {
+            let is_due = !is_live(&state.status)
+                && state.purge_at.as_deref().is_some_and(|at| at <= now.as_str());
+            if !is_due {
+                continue;
+            }
+            let records = self.tx.records_of_person(person)?;
+            match self.run() {
+                Some(run) => {
+                    for (pipeline, key) in &records {
+                        self.tx.log_change(&ChangeRow {
+                            run_id: run,
+                            pipeline: pipeline.clone(),
+                            source_key: Some(key.clone()),
+                            person_id: Some(person),
+                            action: "purge".into(),
+                            before: Some(serde_json::json!({
+                                "status": state.status,
+                                "inactive_since": state.inactive_since,
+                            })),
+                            after: None,
+                        })?;
+                    }
+                    self.tx.delete_person(person)?;
+                }
+                None => {
+                    if let Some(overlay) = self.overlay() {
+                        overlay.purged.insert(person);
+                    }
+                }
+            }
+            self.counts.purged += 1;
+            if self.report.purged.len() < MAX_REPORTED {
+                self.report.purged.push(Purged {
+                    person,
+                    inactive_since: state.inactive_since,
+                    purge_at: state.purge_at,
+                    records: records
+                        .into_iter()
+                        .map(|(pipeline, key)| format!("{pipeline}/{key}"))
+                        .collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,88 @@
+//! Operator commands (`freeze`, `unfreeze`, `purge`) change the store outside
+//! any pipeline's run; each is recorded as a run of its own pseudo-pipeline
+//! (`@freeze`, ...), so the change log's entries have a run to belong to and
+//! `rollcall history @purge` lists them.
+
+use crate::clock::Instant;
+use crate::diff::Summary;
+use crate::source::SourceIdentity;
+use crate::store::{RunRow, Store, StoreError, Tx, now_text};
+
+use super::{Counts, RegistryReport, Result, Session};
+
+/// The pseudo-pipeline an operator command records its runs under; `@` is
+/// not allowed in pipeline names, so it never clashes with one.
+pub fn operator_pipeline(command: &str) -> String {
+    format!("@{command}")
+}
+
+/// Runs `change` in one write transaction recorded as a run of `@command`.
+/// An error rolls everything back and records nothing.
+pub fn operator_run<T, E: From<StoreError>>(
+    store: &mut Store,
+    command: &str,
+    change: impl FnOnce(&Tx<'_>, i64) -> std::result::Result<(T, Summary), E>,
+) -> std::result::Result<(T, i64), E> {
+    let started = now_text();
+    let tx = store.write()?;
+    let mut row = RunRow {
+        id: 0,
+        pipeline: operator_pipeline(command),
+        started_at: started.clone(),
+        finished_at: started,
+        outcome: "failed".into(),
+        overridden: false,
+        forced: false,
+        source: SourceIdentity::default(),
+        summary: Summary::default(),
+        error: None,
+        checks: Vec::new(),
+    };
+    let run = tx.insert_run(&row)?;
+    let (value, summary) = change(&tx, run)?;
+    row.finished_at = now_text();
+    row.summary = summary;
+    row.outcome = "applied".into();
+    tx.update_run(run, &row)?;
+    tx.commit()?;
+    Ok((value, run))
+}
+
+/// What `rollcall purge` did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PurgeReport {
+    /// The `@purge` run's id (`None` for a dry run).
+    pub run_id: Option<i64>,
+    /// Grace periods ended and persons deactivated on the way.
+    pub transitions: u64,
+    /// Persons purged.
+    pub purged: u64,
+    /// The details.
+    pub registry: RegistryReport,
+}
+
+/// Ends grace periods and purges persons due at `now`, across every system.
+pub fn purge(store: &mut Store, now: Instant, dry_run: bool) -> Result<PurgeReport> {
+    let finish = |(registry, counts): (RegistryReport, Counts), run_id| PurgeReport {
+        run_id,
+        transitions: counts.transitions,
+        purged: counts.purged,
+        registry,
+    };
+    if dry_run {
+        let tx = store.read()?;
+        let found = Session::for_maintenance(&tx, None, now).finish()?;
+        tx.rollback()?;
+        return Ok(finish(found, None));
+    }
+    let (found, run) = operator_run(store, "purge", |tx, run| {
+        let found = Session::for_maintenance(tx, Some(run), now).finish()?;
+        let summary = Summary {
+            transitions: found.1.transitions,
+            purged: found.1.purged,
+            ..Summary::default()
+        };
+        Ok::<_, super::RegistryError>((found, summary))
+    })?;
+    Ok(finish(found, Some(run)))
+}

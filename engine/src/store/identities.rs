@@ -1,0 +1,191 @@
+//! Email addresses and identifiers: what a person is matched and linked by.
+
+use rusqlite::params;
+
+use super::{Result, Tx};
+
+/// Whether an identity is an email address or an identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityKind {
+    /// An email address: matched case-insensitively, verified only.
+    Email,
+    /// An identifier: matched case-sensitively, active only.
+    Identifier,
+}
+
+/// One email address or identifier a record gives its person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Identity {
+    /// Email or identifier.
+    pub kind: IdentityKind,
+    /// Its type, e.g. `official` or `employee-id`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The value as given.
+    pub value: String,
+    /// Emails: the source vouches for it. Identifiers: it is active.
+    pub usable: bool,
+}
+
+impl Identity {
+    /// The form matching compares: emails folded to lower case, identifiers
+    /// as they are.
+    pub fn match_value(&self) -> String {
+        match self.kind {
+            IdentityKind::Email => fold(&self.value),
+            IdentityKind::Identifier => self.value.clone(),
+        }
+    }
+}
+
+/// An email address as matching compares it.
+pub fn fold(address: &str) -> String {
+    address.trim().to_lowercase()
+}
+
+impl Tx<'_> {
+    /// Persons holding an identity that matching may use: a verified email
+    /// of the type equal ignoring case, or an active identifier of the type
+    /// equal exactly. `value` is in [`Identity::match_value`] form.
+    pub fn identity_candidates(
+        &self,
+        kind: IdentityKind,
+        type_name: &str,
+        value: &str,
+    ) -> Result<Vec<i64>> {
+        let sql = match kind {
+            IdentityKind::Email => {
+                "SELECT DISTINCT person_id FROM emails
+                  WHERE type = ?1 AND folded = ?2 AND verified = 1 ORDER BY person_id"
+            }
+            IdentityKind::Identifier => {
+                "SELECT DISTINCT person_id FROM identifiers
+                  WHERE type = ?1 AND value = ?2 AND active = 1 ORDER BY person_id"
+            }
+        };
+        let mut stmt = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([type_name, value], |row| row.get(0))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<i64>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(ids)
+    }
+
+    /// The identities one record gives, with the matching ones marked.
+    pub fn record_identities(&self, pipeline: &str, key: &str) -> Result<Vec<Identity>> {
+        self.identities_where("pipeline = ?1 AND source_key = ?2", params![pipeline, key])
+    }
+
+    /// Every identity of a person, from any record.
+    pub fn person_identities(&self, person: i64) -> Result<Vec<Identity>> {
+        self.identities_where("person_id = ?1", params![person])
+    }
+
+    fn identities_where(&self, filter: &str, args: impl rusqlite::Params + Copy) -> Result<Vec<Identity>> {
+        let mut out = Vec::new();
+        for (kind, sql) in [
+            (
+                IdentityKind::Email,
+                format!("SELECT type, address, verified FROM emails WHERE {filter} ORDER BY id"),
+            ),
+            (
+                IdentityKind::Identifier,
+                format!("SELECT type, value, active FROM identifiers WHERE {filter} ORDER BY id"),
+            ),
+        ] {
+            let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(args, |row| {
+                    Ok(Identity {
+                        kind,
+                        type_name: row.get(0)?,
+                        value: row.get(1)?,
+                        usable: row.get(2)?,
+                    })
+                })
+                .map_err(|e| self.err(e))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(|e| self.err(e))?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Makes a record's identities exactly `given`, on `person`: emails it
+    /// no longer gives are deleted; identifiers it no longer gives are kept
+    /// inactive (they may be referenced elsewhere, but must not match).
+    pub fn sync_identities(
+        &self,
+        person: i64,
+        pipeline: &str,
+        key: &str,
+        given: &[Identity],
+    ) -> Result<()> {
+        self.tx
+            .prepare_cached("DELETE FROM emails WHERE pipeline = ?1 AND source_key = ?2")
+            .and_then(|mut stmt| stmt.execute([pipeline, key]))
+            .map_err(|e| self.err(e))?;
+        self.tx
+            .prepare_cached(
+                "UPDATE identifiers SET active = 0, person_id = ?3
+                  WHERE pipeline = ?1 AND source_key = ?2",
+            )
+            .and_then(|mut stmt| stmt.execute(params![pipeline, key, person]))
+            .map_err(|e| self.err(e))?;
+        for identity in given {
+            match identity.kind {
+                IdentityKind::Email => {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT INTO emails (person_id, type, address, folded, verified, pipeline, source_key)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        )
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![
+                                person,
+                                identity.type_name,
+                                identity.value,
+                                fold(&identity.value),
+                                identity.usable,
+                                pipeline,
+                                key
+                            ])
+                        })
+                        .map_err(|e| self.err(e))?;
+                }
+                IdentityKind::Identifier => {
+                    let updated = self
+                        .tx
+                        .prepare_cached(
+                            "UPDATE identifiers SET active = 1
+                              WHERE pipeline = ?1 AND source_key = ?2 AND type = ?3 AND value = ?4",
+                        )
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![pipeline, key, identity.type_name, identity.value])
+                        })
+                        .map_err(|e| self.err(e))?;
+                    if updated == 0 {
+                        self.tx
+                            .prepare_cached(
+                                "INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
+                                 VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                            )
+                            .and_then(|mut stmt| {
+                                stmt.execute(params![
+                                    person,
+                                    identity.type_name,
+                                    identity.value,
+                                    pipeline,
+                                    key
+                                ])
+                            })
+                            .map_err(|e| self.err(e))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
