@@ -135,11 +135,11 @@ pub fn registry_text(registry: &RegistryReport) {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "= link      {}  (line {}) -> {} (by {:?}{chosen})",
+            "= link      {}  (line {}) -> {} (by {}{chosen})",
             link.key,
             link.line,
             person(link.person),
-            link.by
+            link.by.as_str()
         );
     }
     for held in &registry.ambiguous {
@@ -216,8 +216,10 @@ pub fn registry_text(registry: &RegistryReport) {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "> {subject}: {} -> {} ({:?}){limbo}{purge}",
-            t.from, t.to, t.cause
+            "> {subject}: {} -> {} ({}){limbo}{purge}",
+            t.from,
+            t.to,
+            t.cause.as_str()
         );
     }
     for u in &registry.unresolved {

@@ -41,6 +41,18 @@ pub enum LinkedBy {
     External,
 }
 
+impl LinkedBy {
+    /// The word reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkedBy::System => "system",
+            LinkedBy::Email => "email",
+            LinkedBy::Identifier => "identifier",
+            LinkedBy::External => "external",
+        }
+    }
+}
+
 /// A new key linked to an existing person.
 #[derive(Debug, Clone, Serialize)]
 pub struct Link {
@@ -135,6 +147,18 @@ pub enum Cause {
     GraceEnded,
     /// The person's roles changed.
     Roles,
+}
+
+impl Cause {
+    /// The word reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Removed => "removed",
+            Cause::Reappeared => "reappeared",
+            Cause::GraceEnded => "grace ended",
+            Cause::Roles => "roles changed",
+        }
+    }
 }
 
 /// A role's or person's status (or limbo) change.

@@ -203,6 +203,9 @@ impl Session<'_, '_> {
                         status_after: grace.as_ref().map(|g| g.1.as_str().to_owned()),
                     },
                 )?;
+                // A removal or return is logged with its record; only a grace
+                // period ending is an event of its own.
+                if cause == Cause::GraceEnded {
                 self.tx.log_change(&crate::store::ChangeRow {
                     run_id: run,
                     pipeline: row.pipeline.clone(),
@@ -216,6 +219,7 @@ impl Session<'_, '_> {
                         "grace_until": grace.as_ref().map(|g| g.0.clone()),
                     })),
                 })?;
+                }
             }
             None => {
                 if let Some(overlay) = self.overlay() {
