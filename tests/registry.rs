@@ -1,0 +1,1118 @@
+//! The identity registry, scenario by scenario, through the command line
+//! against a real SQLite store: matching (seed 001's strategies), frozen
+//! attributes, roles and relationships, the lifecycle and scoped partial
+//! imports (seed 002's single source, partial import).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use support::{arg, parts, repo, rollcall, state_dump, stdout_json};
+
+/// A temporary folder with a state store, pipelines and extracts.
+struct Registry {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Registry {
+    fn new() -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("state.db");
+        Registry { dir, db }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes a pipeline file reading CSV extracts.
+    fn pipeline(&self, name: &str, body: &str) -> PathBuf {
+        let path = self.path(&format!("{name}.kdl"));
+        let text = format!(
+            "pipeline {name} {{\n    source file \"{name}-*.csv\" {{ format csv; }}\n{body}\n}}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes an extract.
+    fn csv(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// `rollcall ARGS --state DB` at the time `now`.
+    fn cli(&self, args: &[&str], now: &str) -> Output {
+        rollcall()
+            .args(args)
+            .args(["--state", arg(&self.db)])
+            .env("ROLLCALL_NOW", now)
+            .env("ROLLCALL_USER", "alice")
+            .output()
+            .expect("rollcall runs")
+    }
+
+    /// `rollcall run PIPELINE --input EXTRACT`, which must succeed.
+    fn run(&self, pipeline: &Path, input: &Path, now: &str) -> Value {
+        self.run_with(pipeline, input, now, &[])
+    }
+
+    fn run_with(&self, pipeline: &Path, input: &Path, now: &str, extra: &[&str]) -> Value {
+        let mut args = vec![
+            "run",
+            arg(pipeline),
+            "--input",
+            arg(input),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let output = self.cli(&args, now);
+        let (code, _, stderr) = parts(&output);
+        assert_eq!(code, 0, "run failed: {stderr}");
+        checked(stdout_json(&output))
+    }
+
+    /// `rollcall plan --format json`, checked against its schema.
+    fn plan(&self, pipeline: &Path, input: &Path, now: &str) -> Value {
+        let output = self.cli(
+            &[
+                "plan",
+                arg(pipeline),
+                "--input",
+                arg(input),
+                "--format",
+                "json",
+            ],
+            now,
+        );
+        checked(stdout_json(&output))
+    }
+
+    /// The person a pipeline's record is linked to.
+    fn person_of(&self, pipeline: &str, key: &str) -> i64 {
+        let output = self.cli(&["show", pipeline, key, "--format", "json"], NOW);
+        stdout_json(&output)["record"]["person_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{pipeline}/{key} has no person"))
+    }
+
+    /// `rollcall person ID --format json`.
+    fn person(&self, id: i64) -> Value {
+        stdout_json(&self.cli(&["person", &id.to_string(), "--format", "json"], NOW))
+    }
+
+    fn person_count(&self) -> i64 {
+        let conn = rusqlite::Connection::open(&self.db).unwrap();
+        conn.query_row("SELECT count(*) FROM persons", [], |row| row.get(0))
+            .unwrap()
+    }
+}
+
+const NOW: &str = "2025-03-01T08:00:00Z";
+
+/// Checks a plan or run report against `schemas/plan-output.schema.json`.
+fn checked(report: Value) -> Value {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/plan-output.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    report
+}
+
+fn summary(report: &Value, count: &str) -> u64 {
+    report["summary"][count].as_u64().unwrap()
+}
+
+fn registry<'r>(report: &'r Value, list: &str) -> &'r Vec<Value> {
+    report["registry"][list].as_array().unwrap()
+}
+
+/// A portal whose accounts carry email addresses, verified or not, and
+/// employee numbers; it creates the persons the HR pipeline then matches.
+fn portal(reg: &Registry, verified: bool) -> PathBuf {
+    reg.pipeline(
+        "portal",
+        &format!(
+            r#"
+    key id
+    map {{
+        id id required=#true
+        email email
+        employee employee
+    }}
+    identity {{
+        email official email verified=#{verified}
+        identifier employee-number employee
+    }}
+    "#
+        ),
+    )
+}
+
+/// HR records matched to existing persons by `strategy`.
+fn hr(reg: &Registry, strategy: &str) -> PathBuf {
+    reg.pipeline(
+        "hr",
+        &format!(
+            r#"
+    key id
+    map {{
+        id id required=#true
+        email email
+        employee employee
+        title title
+    }}
+    identity {{
+        email official email
+        identifier employee-number employee
+    }}
+    match {strategy}
+    "#
+        ),
+    )
+}
+
+#[test]
+fn a_person_is_matched_by_an_email_that_differs_only_in_case() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    let accounts = reg.csv(
+        "accounts.csv",
+        "id,email,employee\np-1,Ada.Lovelace@Uni.Example,E100\n",
+    );
+    reg.run(&portal, &accounts, NOW);
+    let ada = reg.person_of("portal", "p-1");
+
+    let hr = hr(&reg, "email official");
+    let extract = reg.csv(
+        "hr.csv",
+        "id,email,employee,title\nh-1,ada.lovelace@uni.example,,Lecturer\n",
+    );
+    let plan = reg.plan(&hr, &extract, NOW);
+    let links = registry(&plan, "links");
+    assert_eq!(links.len(), 1, "{plan:#}");
+    assert_eq!(links[0]["person"], ada);
+    assert_eq!(links[0]["by"], "email");
+
+    reg.run(&hr, &extract, NOW);
+    assert_eq!(reg.person_of("hr", "h-1"), ada, "same person");
+    assert_eq!(reg.person_count(), 1);
+    assert_eq!(reg.person(ada)["person"]["attributes"]["title"], "Lecturer");
+}
+
+#[test]
+fn an_unverified_email_never_matches() {
+    let reg = Registry::new();
+    let portal = portal(&reg, false);
+    let accounts = reg.csv(
+        "accounts.csv",
+        "id,email,employee\np-1,ada.lovelace@uni.example,E100\n",
+    );
+    reg.run(&portal, &accounts, NOW);
+
+    let hr = hr(&reg, "email official");
+    let extract = reg.csv(
+        "hr.csv",
+        "id,email,employee,title\nh-1,ada.lovelace@uni.example,,Lecturer\n",
+    );
+    let report = reg.run(&hr, &extract, NOW);
+    assert!(registry(&report, "links").is_empty());
+    assert_ne!(reg.person_of("hr", "h-1"), reg.person_of("portal", "p-1"));
+    assert_eq!(reg.person_count(), 2, "a new person, not a guess");
+}
+
+#[test]
+fn two_persons_sharing_an_email_hold_the_record_as_ambiguous_and_nothing_changes() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    let accounts = reg.csv(
+        "accounts.csv",
+        "id,email,employee\np-1,shared@uni.example,E100\np-2,SHARED@uni.example,E200\n",
+    );
+    reg.run(&portal, &accounts, NOW);
+    let (first, second) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    let before = state_dump(&reg.db);
+
+    let holding = hr(&reg, "email official");
+    let extract = reg.csv(
+        "hr.csv",
+        "id,email,employee,title\nh-1,shared@uni.example,,Lecturer\n",
+    );
+    let plan = reg.plan(&holding, &extract, NOW);
+    let ambiguous = registry(&plan, "ambiguous");
+    assert_eq!(ambiguous.len(), 1, "{plan:#}");
+    assert_eq!(ambiguous[0]["key"], "h-1");
+    assert_eq!(ambiguous[0]["by"], "email");
+    let candidates: Vec<i64> = ambiguous[0]["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["person"].as_i64().unwrap())
+        .collect();
+    assert_eq!(candidates, [first, second], "every candidate is listed");
+
+    let report = reg.run(&holding, &extract, NOW);
+    assert_eq!(summary(&report, "ambiguous"), 1);
+    assert_eq!(summary(&report, "created"), 0);
+    assert_eq!(state_dump(&reg.db), before, "nothing changed");
+    let text = parts(&reg.cli(
+        &["plan", arg(&holding), "--input", arg(&extract)],
+        NOW,
+    ))
+    .1;
+    assert!(
+        text.contains("? ambiguous h-1") && text.contains(&format!("candidate person {first}")),
+        "{text}"
+    );
+
+    // A pipeline that chooses a deterministic policy links the oldest.
+    let oldest = hr(&reg, "email official on-ambiguous=oldest");
+    let report = reg.run(&oldest, &extract, NOW);
+    assert_eq!(summary(&report, "created"), 1);
+    let link = &registry(&report, "links")[0];
+    assert_eq!(link["person"], first);
+    assert_eq!(link["chosen"], "oldest");
+    assert_eq!(link["candidates"].as_array().unwrap().len(), 2);
+    assert_eq!(reg.person_of("hr", "h-1"), first);
+}
+
+#[test]
+fn identifiers_match_case_sensitively_and_only_while_active() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    let accounts = reg.csv(
+        "accounts.csv",
+        "id,email,employee\np-1,,E100\np-2,,E200\n",
+    );
+    reg.run(&portal, &accounts, NOW);
+    let (e100, e200) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    // p-2's employee number is reissued: E200 is kept, inactive.
+    let reissued = reg.csv(
+        "accounts-2.csv",
+        "id,email,employee\np-1,,E100\np-2,,E201\n",
+    );
+    reg.run(&portal, &reissued, NOW);
+
+    let hr = hr(&reg, "identifier employee-number");
+    let extract = reg.csv(
+        "hr.csv",
+        "id,email,employee,title\nh-1,,E100,\nh-2,,e100,\nh-3,,E200,\nh-4,,E201,\n",
+    );
+    reg.run(&hr, &extract, NOW);
+    assert_eq!(reg.person_of("hr", "h-1"), e100);
+    assert_ne!(reg.person_of("hr", "h-2"), e100, "case-sensitive");
+    assert_ne!(reg.person_of("hr", "h-3"), e200, "an inactive identifier never matches");
+    assert_eq!(reg.person_of("hr", "h-4"), e200);
+}
+
+#[test]
+fn a_suspended_person_is_matched_and_reinstated() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    reg.run(
+        &portal,
+        &reg.csv("a.csv", "id,email,employee\np-1,,E100\np-2,,E101\n"),
+        NOW,
+    );
+    let leaver = reg.person_of("portal", "p-2");
+    reg.run(&portal, &reg.csv("b.csv", "id,email,employee\np-1,,E100\n"), NOW);
+    assert_eq!(reg.person(leaver)["person"]["status"], "suspended");
+
+    let hr = hr(&reg, "identifier employee-number");
+    let report = reg.run_with(
+        &hr,
+        &reg.csv("hr.csv", "id,email,employee,title\nh-1,,E101,Lecturer\n"),
+        NOW,
+        &[],
+    );
+    assert_eq!(reg.person_of("hr", "h-1"), leaver, "status is ignored when matching");
+    assert_eq!(reg.person(leaver)["person"]["status"], "active", "re-evaluated");
+    let person_transitions: Vec<&Value> = registry(&report, "transitions")
+        .iter()
+        .filter(|t| t["role"].is_null())
+        .collect();
+    assert_eq!(person_transitions[0]["from"], "suspended");
+    assert_eq!(person_transitions[0]["to"], "active");
+}
+
+/// Seed 001's pipeline: titles and telephone numbers from the HR extract.
+fn staff(reg: &Registry) -> PathBuf {
+    reg.pipeline(
+        "staff",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+        telephone telephone
+        job_title job_title
+    }
+    role {
+        affiliation "staff"
+        title field=job_title
+    }
+    "#,
+    )
+}
+
+fn role_of(person: &Value, ordinal: i64) -> Value {
+    person["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ordinal"] == ordinal)
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn a_frozen_title_survives_a_resync_and_does_not_freeze_the_telephone() {
+    let reg = Registry::new();
+    let staff = staff(&reg);
+    let day1 = reg.csv(
+        "day1.csv",
+        "id,name,telephone,job_title\ns-1,Charles Babbage,0102,Research Consultant IV\n",
+    );
+    reg.run(&staff, &day1, NOW);
+    let person = reg.person_of("staff", "s-1");
+    let role = role_of(&reg.person(person), 0)["id"].as_i64().unwrap();
+    let title = format!("role.{role}.title");
+
+    // Day to day he is the Principal Investigator: corrected and frozen.
+    let output = reg.cli(
+        &[
+            "freeze",
+            &person.to_string(),
+            &title,
+            "--value",
+            "Principal Investigator",
+            "--reason",
+            "known as PI in practice",
+        ],
+        NOW,
+    );
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    assert_eq!(
+        role_of(&reg.person(person), 0)["title"],
+        "Principal Investigator"
+    );
+
+    // The next extract changes his telephone number; the title is unchanged.
+    let day2 = reg.csv(
+        "day2.csv",
+        "id,name,telephone,job_title\ns-1,Charles Babbage,0199,Research Consultant IV\n",
+    );
+    let plan = reg.plan(&staff, &day2, NOW);
+    let held = registry(&plan, "frozen");
+    assert_eq!(held.len(), 1, "{plan:#}");
+    assert_eq!(held[0]["attribute"], title);
+    assert_eq!(held[0]["frozen"], "Principal Investigator");
+    assert_eq!(held[0]["incoming"], "Research Consultant IV");
+    assert_eq!(held[0]["frozen_by"], "alice");
+    assert_eq!(held[0]["reason"], "known as PI in practice");
+
+    reg.run(&staff, &day2, NOW);
+    let after = reg.person(person);
+    assert_eq!(role_of(&after, 0)["title"], "Principal Investigator");
+    assert_eq!(
+        after["person"]["attributes"]["telephone"], "0199",
+        "freezing the role's title does not freeze the telephone"
+    );
+
+    // A forced re-sync keeps it too, and says so.
+    let report = reg.run_with(&staff, &day2, NOW, &["--resync"]);
+    assert_eq!(registry(&report, "frozen").len(), 1);
+    assert_eq!(
+        role_of(&reg.person(person), 0)["title"],
+        "Principal Investigator"
+    );
+
+    let frozen = stdout_json(&reg.cli(&["frozen", "--format", "json"], NOW));
+    assert_eq!(frozen["frozen"][0]["attribute"], title);
+    assert_eq!(frozen["frozen"][0]["frozen_by"], "alice");
+    assert_eq!(frozen["frozen"][0]["holds"], true);
+
+    // Unfrozen, the next re-sync of that record writes the source's title.
+    let output = reg.cli(&["unfreeze", &person.to_string(), &title], NOW);
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let report = reg.run_with(&staff, &day2, NOW, &["--resync", "s-1"]);
+    assert_eq!(summary(&report, "updated"), 1);
+    let change = &report["changes"][0];
+    assert_eq!(change["fields"][0]["field"], title);
+    assert_eq!(change["fields"][0]["after"], "Research Consultant IV");
+    assert_eq!(
+        role_of(&reg.person(person), 0)["title"],
+        "Research Consultant IV"
+    );
+}
+
+#[test]
+fn a_person_attribute_freeze_holds_until_its_date_and_a_whole_role_freeze_keeps_its_status() {
+    let reg = Registry::new();
+    let staff = staff(&reg);
+    let day1 = reg.csv(
+        "day1.csv",
+        "id,name,telephone,job_title\ns-1,Ada,0101,Lecturer\ns-2,Emmy,0105,Professor\n",
+    );
+    reg.run(&staff, &day1, NOW);
+    let ada = reg.person_of("staff", "s-1");
+    let emmy = reg.person_of("staff", "s-2");
+    let emmy_role = role_of(&reg.person(emmy), 0)["id"].as_i64().unwrap();
+    let output = reg.cli(
+        &["freeze", &ada.to_string(), "telephone", "--until", "2025-03-10", "--by", "bob"],
+        NOW,
+    );
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let output = reg.cli(&["freeze", &emmy.to_string(), &format!("role.{emmy_role}")], NOW);
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+
+    // Emmy leaves the extract; her frozen role keeps its status.
+    let day2 = reg.csv(
+        "day2.csv",
+        "id,name,telephone,job_title\ns-1,Ada,0111,Lecturer\n",
+    );
+    reg.run(&staff, &day2, "2025-03-05T08:00:00Z");
+    assert_eq!(reg.person(ada)["person"]["attributes"]["telephone"], "0101");
+    let emmy_now = reg.person(emmy);
+    assert_eq!(role_of(&emmy_now, 0)["status"], "active");
+    assert_eq!(emmy_now["person"]["status"], "active");
+
+    // After its date the freeze has lapsed: a re-sync writes the source's value.
+    let report = reg.run_with(&staff, &day2, "2025-03-11T08:00:00Z", &["--resync"]);
+    assert!(registry(&report, "frozen").is_empty());
+    assert_eq!(reg.person(ada)["person"]["attributes"]["telephone"], "0111");
+    let listed = parts(&reg.cli(&["frozen"], "2025-03-11T08:00:00Z")).1;
+    assert!(listed.contains("telephone") && listed.contains("(lapsed)"), "{listed}");
+}
+
+#[test]
+fn freezing_an_unknown_attribute_or_a_stranger_role_is_refused_and_changes_nothing() {
+    let reg = Registry::new();
+    let staff = staff(&reg);
+    reg.run(
+        &staff,
+        &reg.csv(
+            "day1.csv",
+            "id,name,telephone,job_title\ns-1,Ada,0101,Lecturer\ns-2,Emmy,0105,Professor\n",
+        ),
+        NOW,
+    );
+    let ada = reg.person_of("staff", "s-1");
+    let emmy_role = role_of(&reg.person(reg.person_of("staff", "s-2")), 0)["id"]
+        .as_i64()
+        .unwrap();
+    let before = state_dump(&reg.db);
+    for (attribute, expected) in [
+        ("shoe_size", "has no attribute \"shoe_size\""),
+        (&format!("role.{emmy_role}.title") as &str, "has no role"),
+        ("role.1.phone", "roles have no attribute \"phone\""),
+    ] {
+        let output = reg.cli(&["freeze", &ada.to_string(), attribute], NOW);
+        let (code, _, stderr) = parts(&output);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    let (code, _, stderr) = parts(&reg.cli(&["freeze", "999", "telephone"], NOW));
+    assert_eq!(code, 1);
+    assert!(stderr.contains("there is no person 999"), "{stderr}");
+    assert_eq!(state_dump(&reg.db), before);
+}
+
+#[test]
+fn several_roles_come_from_one_record_with_fixed_and_record_values() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "appointments",
+        r#"
+    key id
+    map {
+        id id required=#true
+        department department
+        title title
+        second_department second_department
+        second_title second_title
+    }
+    role {
+        affiliation "faculty"
+        ou field=department
+        title field=title
+    }
+    role {
+        affiliation "faculty"
+        ou field=second_department
+        title field=second_title
+    }
+    "#,
+    );
+    let extract = reg.csv(
+        "a.csv",
+        "id,department,title,second_department,second_title\n\
+         x-1,Computing,Lecturer,Mathematics,Visiting Lecturer\n\
+         x-2,Physics,Professor,,\n",
+    );
+    reg.run(&pipeline, &extract, NOW);
+    let two = reg.person(reg.person_of("appointments", "x-1"));
+    assert_eq!(two["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(role_of(&two, 0)["ou"], "Computing");
+    assert_eq!(role_of(&two, 1)["ou"], "Mathematics");
+    assert_eq!(role_of(&two, 1)["title"], "Visiting Lecturer");
+    assert_eq!(role_of(&two, 1)["affiliation"], "faculty", "fixed by the pipeline");
+    let one = reg.person(reg.person_of("appointments", "x-2"));
+    assert_eq!(one["roles"].as_array().unwrap().len(), 1, "no second appointment");
+
+    // The second appointment ends: that role alone is suspended.
+    let later = reg.csv(
+        "b.csv",
+        "id,department,title,second_department,second_title\n\
+         x-1,Computing,Lecturer,,\n\
+         x-2,Physics,Professor,,\n",
+    );
+    reg.run(&pipeline, &later, NOW);
+    let two = reg.person(reg.person_of("appointments", "x-1"));
+    assert_eq!(role_of(&two, 0)["status"], "active");
+    assert_eq!(role_of(&two, 1)["status"], "suspended");
+    assert_eq!(two["person"]["status"], "active");
+}
+
+/// Managers named by employee number (seed 001's Sync Identifier Type).
+fn with_managers(reg: &Registry) -> PathBuf {
+    reg.pipeline(
+        "org",
+        r#"
+    key employee
+    map {
+        employee employee required=#true
+        name name
+        manager manager
+    }
+    identity {
+        identifier employee-number employee
+    }
+    match identifier employee-number
+    role {
+        affiliation "staff"
+        manager field=manager type=employee-number
+    }
+    "#,
+    )
+}
+
+#[test]
+fn a_manager_identifier_that_resolves_is_linked_and_one_that_does_not_is_reported() {
+    let reg = Registry::new();
+    let org = with_managers(&reg);
+    // The manager comes after her report in the file: links are resolved
+    // once the whole extract is in.
+    let day1 = reg.csv(
+        "day1.csv",
+        "employee,name,manager\nE2,Alan,E1\nE1,Ada,\nE3,Grace,E9\n",
+    );
+    let plan = reg.plan(&org, &day1, NOW);
+    let unresolved = registry(&plan, "unresolved");
+    assert_eq!(unresolved.len(), 1, "{plan:#}");
+    assert_eq!(unresolved[0]["key"], "E3");
+    assert_eq!(unresolved[0]["relation"], "manager");
+    assert_eq!(unresolved[0]["type"], "employee-number");
+    assert_eq!(unresolved[0]["value"], "E9");
+    assert_eq!(unresolved[0]["candidates"], serde_json::json!([]));
+
+    let report = reg.run(&org, &day1, NOW);
+    assert_eq!(summary(&report, "created"), 3, "the record is not failed");
+    assert_eq!(registry(&report, "unresolved").len(), 1);
+    let alan = reg.person(reg.person_of("org", "E2"));
+    assert_eq!(
+        role_of(&alan, 0)["manager_person_id"],
+        reg.person_of("org", "E1")
+    );
+    let grace = reg.person(reg.person_of("org", "E3"));
+    assert_eq!(role_of(&grace, 0)["manager_person_id"], Value::Null);
+    assert_eq!(role_of(&grace, 0)["manager"]["value"], "E9");
+    let text = parts(&reg.cli(&["run", arg(&org), "--input", arg(&day1)], NOW)).1;
+    assert!(
+        text.contains("! unresolved E3 role 0 manager employee-number \"E9\""),
+        "{text}"
+    );
+
+    // When E9 joins, the link left empty is resolved.
+    let day2 = reg.csv(
+        "day2.csv",
+        "employee,name,manager\nE2,Alan,E1\nE1,Ada,\nE3,Grace,E9\nE9,Hedy,\n",
+    );
+    let report = reg.run(&org, &day2, NOW);
+    assert!(registry(&report, "unresolved").is_empty(), "{report:#}");
+    let grace = reg.person(reg.person_of("org", "E3"));
+    assert_eq!(
+        role_of(&grace, 0)["manager_person_id"],
+        reg.person_of("org", "E9")
+    );
+}
+
+fn school(name: &str) -> PathBuf {
+    repo().join(format!("pipelines/ucs-school-{name}.kdl"))
+}
+
+const HEADER: &str = "record_uid;firstname;lastname;email;role;class\n";
+
+/// A school's export: `rows` and, so that one leaver stays within the
+/// pipelines' `max-removed "30%"`, a class that never changes (its school
+/// named by the file's first letter).
+fn export(reg: &Registry, name: &str, rows: &[&str]) -> PathBuf {
+    let mut text = HEADER.to_owned();
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    let school = &name[..1];
+    for i in 1..=5 {
+        text.push_str(&format!(
+            "uid-{school}{i};Kind;{i};kind{i}@{school}.schule.example;student;1{school}\n"
+        ));
+    }
+    reg.csv(name, &text)
+}
+
+const LENA: &str = "uid-1;Lena;Schmidt;lena@schule.example;student;7a";
+const SOFIA: &str = "uid-2;Sofia;Klein;sofia@schule.example;teacher;";
+const EMIL: &str = "uid-3;Emil;Fischer;emil@schule.example;student;5c";
+const HANNA: &str = "uid-4;Hanna;Weber;hanna@schule.example;student;6a";
+const JONAS: &str = "uid-5;Jonas;Becker;jonas@schule.example;student;7b";
+
+#[test]
+fn a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_comes_back_from_limbo()
+{
+    let reg = Registry::new();
+    let (a, b) = (school("gym-mitte"), school("rs-nord"));
+    // Each school imports its users separately, at a time of its choosing.
+    reg.run(&a, &export(&reg, "a1.csv", &[LENA, SOFIA, JONAS]), "2025-03-01T06:00:00Z");
+    reg.run(&b, &export(&reg, "b1.csv", &[SOFIA, EMIL, HANNA]), "2025-03-02T06:00:00Z");
+    let sofia = reg.person_of("ucs-school-gym-mitte", "uid-2");
+    assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-2"), sofia, "one user in two schools");
+
+    // Removed from school A while still in school B: stays active.
+    let report = reg.run(&a, &export(&reg, "a2.csv", &[LENA, JONAS]), "2025-03-03T06:00:00Z");
+    assert_eq!(summary(&report, "removed"), 1);
+    let person = reg.person(sofia);
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+    let in_a = person["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["scope"] == "gym-mitte")
+        .unwrap();
+    assert_eq!(in_a["status"], "suspended", "only the role in school A ended");
+
+    // Removed from the last school: deactivated and moved to limbo.
+    let plan = reg.plan(&b, &export(&reg, "b2.csv", &[EMIL, HANNA]), "2025-03-04T06:00:00Z");
+    let moved = registry(&plan, "transitions")
+        .iter()
+        .find(|t| t["role"].is_null())
+        .cloned()
+        .unwrap();
+    assert_eq!(moved["person"], sofia);
+    assert_eq!(moved["to"], "suspended");
+    assert_eq!(moved["limbo"]["to"], "limbo");
+    assert_eq!(moved["purge_at"], "2025-04-03T06:00:00.000Z");
+    reg.run(&b, &export(&reg, "b2.csv", &[EMIL, HANNA]), "2025-03-04T06:00:00Z");
+    let person = reg.person(sofia);
+    assert_eq!(person["person"]["status"], "suspended");
+    assert_eq!(person["person"]["limbo"], "limbo");
+
+    // Another import of school A in between deletes no one.
+    reg.run(&a, &export(&reg, "a3.csv", &[LENA, JONAS]), "2025-03-05T06:00:00Z");
+    assert_eq!(reg.person(sofia)["person"]["limbo"], "limbo");
+
+    // Two imports later she reappears in school B: reinstated, same person.
+    let report = reg.run(
+        &b,
+        &export(&reg, "b3.csv", &[SOFIA, EMIL, HANNA]),
+        "2025-03-06T06:00:00Z",
+    );
+    assert_eq!(summary(&report, "reinstated"), 1);
+    assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-2"), sofia);
+    let person = reg.person(sofia);
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+    assert_eq!(person["person"]["purge_at"], Value::Null);
+}
+
+#[test]
+fn a_user_moved_from_school_a_to_school_b_is_the_same_person_linked_by_the_system() {
+    let reg = Registry::new();
+    let (a, b) = (school("gym-mitte"), school("rs-nord"));
+    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    let jonas = reg.person_of("ucs-school-gym-mitte", "uid-5");
+    reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
+    assert_eq!(reg.person(jonas)["person"]["limbo"], "limbo");
+
+    let plan = reg.plan(&b, &export(&reg, "b1.csv", &[JONAS, EMIL]), "2025-03-09T06:00:00Z");
+    let link = &registry(&plan, "links")[0];
+    assert_eq!(link["key"], "uid-5");
+    assert_eq!(link["person"], jonas);
+    assert_eq!(link["by"], "system");
+    reg.run(&b, &export(&reg, "b1.csv", &[JONAS, EMIL]), "2025-03-09T06:00:00Z");
+    assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-5"), jonas);
+    assert_eq!(reg.person(jonas)["person"]["status"], "active");
+    assert_eq!(reg.person_count(), 3 + 10, "with the two unchanging classes");
+}
+
+#[test]
+fn a_user_left_in_limbo_past_the_grace_period_is_purged_and_it_is_in_the_change_log() {
+    let reg = Registry::new();
+    let a = school("gym-mitte");
+    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    let jonas = reg.person_of("ucs-school-gym-mitte", "uid-5");
+    reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
+
+    // 29 days in limbo: not yet.
+    let early = reg.cli(&["purge", "--format", "json"], "2025-03-31T06:00:00Z");
+    assert_eq!(stdout_json(&early)["purged"], 0);
+    // A dry run tells, and changes nothing.
+    let before = state_dump(&reg.db);
+    let dry = stdout_json(&reg.cli(
+        &["purge", "--dry-run", "--format", "json"],
+        "2025-04-02T06:00:00Z",
+    ));
+    assert_eq!(dry["purged"], 1);
+    assert_eq!(dry["registry"]["purged"][0]["person"], jonas);
+    assert_eq!(state_dump(&reg.db), before);
+
+    // 31 days: purged.
+    let output = reg.cli(&["purge", "--format", "json"], "2025-04-02T06:00:00Z");
+    let purged = stdout_json(&output);
+    assert_eq!(purged["purged"], 1);
+    assert_eq!(
+        purged["registry"]["purged"][0]["records"],
+        serde_json::json!(["ucs-school-gym-mitte/uid-5"])
+    );
+    let (code, _, stderr) = parts(&reg.cli(&["person", &jonas.to_string()], NOW));
+    assert_eq!(code, 1, "{stderr}");
+    let log = stdout_json(&reg.cli(
+        &["show", "ucs-school-gym-mitte", "uid-5", "--format", "json"],
+        NOW,
+    ));
+    let actions: Vec<&str> = log["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create", "remove", "purge"]);
+    let history = stdout_json(&reg.cli(&["history", "@purge", "--format", "json"], NOW));
+    assert_eq!(history["runs"][0]["summary"]["purged"], 1);
+
+    // Coming back after the purge makes a new person.
+    reg.run(&a, &export(&reg, "a3.csv", &[LENA, JONAS]), "2025-04-03T06:00:00Z");
+    assert_ne!(reg.person_of("ucs-school-gym-mitte", "uid-5"), jonas);
+}
+
+#[test]
+fn a_run_purges_its_own_systems_persons_when_their_time_has_come() {
+    let reg = Registry::new();
+    let a = school("gym-mitte");
+    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
+    let report = reg.run(&a, &export(&reg, "a3.csv", &[LENA]), "2025-04-05T06:00:00Z");
+    assert_eq!(summary(&report, "purged"), 1);
+    assert_eq!(registry(&report, "purged").len(), 1);
+    assert_eq!(reg.person_count(), 1 + 5);
+}
+
+#[test]
+fn a_removed_role_waits_out_its_grace_period_before_it_is_suspended() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "contracts",
+        r#"
+    key id
+    map {
+        id id required=#true
+    }
+    lifecycle {
+        on-removal expired
+        grace-period "7d"
+    }
+    "#,
+    );
+    reg.run(&pipeline, &reg.csv("a.csv", "id\nc-1\nc-2\n"), "2025-03-01T06:00:00Z");
+    let person = reg.person_of("contracts", "c-2");
+    let gone = reg.csv("b.csv", "id\nc-1\n");
+    reg.run(&pipeline, &gone, "2025-03-02T06:00:00Z");
+    let now = reg.person(person);
+    assert_eq!(role_of(&now, 0)["status"], "grace-period");
+    assert_eq!(role_of(&now, 0)["grace_until"], "2025-03-09T06:00:00.000Z");
+    assert_eq!(now["person"]["status"], "grace-period", "not deactivated yet");
+
+    let plan = reg.plan(&pipeline, &gone, "2025-03-10T06:00:00Z");
+    let causes: Vec<(&str, &str, &str)> = registry(&plan, "transitions")
+        .iter()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap(),
+                t["to"].as_str().unwrap(),
+                t["cause"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("grace-period", "expired", "grace-ended"),
+            ("grace-period", "expired", "removed")
+        ]
+    );
+    reg.run(&pipeline, &gone, "2025-03-10T06:00:00Z");
+    let now = reg.person(person);
+    assert_eq!(role_of(&now, 0)["status"], "expired");
+    assert_eq!(now["person"]["status"], "expired");
+}
+
+#[test]
+fn plan_writes_nothing_and_reports_what_run_then_does() {
+    let reg = Registry::new();
+    let org = with_managers(&reg);
+    let day1 = reg.csv(
+        "day1.csv",
+        "employee,name,manager\nE2,Alan,E1\nE1,Ada,\n",
+    );
+    reg.run(&org, &day1, NOW);
+    let before = state_dump(&reg.db);
+    // E2's rows in another pipeline's extract link to the same person by
+    // employee number: the plan sees persons created earlier in the same
+    // extract as candidates, as the run will.
+    let appointments = reg.pipeline(
+        "second",
+        r#"
+    key id
+    map {
+        id id required=#true
+        employee employee
+    }
+    identity {
+        identifier employee-number employee
+    }
+    match identifier employee-number
+    "#,
+    );
+    let extract = reg.csv(
+        "second.csv",
+        "id,employee\nr-1,E2\nr-2,E7\nr-3,E7\n",
+    );
+    let plan = reg.plan(&appointments, &extract, NOW);
+    assert_eq!(state_dump(&reg.db), before, "plan writes nothing");
+    let links: Vec<(String, Value)> = registry(&plan, "links")
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap().to_owned(), l["person"].clone()))
+        .collect();
+    let alan = reg.person_of("org", "E2");
+    assert_eq!(
+        links,
+        [
+            ("r-1".to_owned(), Value::from(alan)),
+            ("r-3".to_owned(), Value::Null)
+        ],
+        "r-3 joins the person r-2 creates"
+    );
+    let report = reg.run(&appointments, &extract, NOW);
+    assert_eq!(summary(&report, "created"), summary(&plan, "created"));
+    assert_eq!(reg.person_of("second", "r-1"), alan);
+    assert_eq!(
+        reg.person_of("second", "r-2"),
+        reg.person_of("second", "r-3")
+    );
+}
+
+/// A pipeline matched by an external matcher.
+fn external(reg: &Registry, target: &str) -> PathBuf {
+    reg.pipeline(
+        "visitors",
+        &format!(
+            r#"
+    key id
+    map {{
+        id id required=#true
+        name name
+    }}
+    match external {target} timeout="2s"
+    "#
+        ),
+    )
+}
+
+#[test]
+fn an_external_command_matches_records_and_a_silent_one_fails_the_run_cleanly() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    reg.run(
+        &portal,
+        &reg.csv("a.csv", "id,email,employee\np-1,,E1\np-2,,E2\n"),
+        NOW,
+    );
+    let (first, second) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    // The record arrives as JSON on stdin; the answer is an id, ids or none.
+    let script = reg.path("match.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ninput=$(cat)\ncase \"$input\" in\n  *'\"name\":\"Ada\"'*) echo {first} ;;\n  *'\"name\":\"Twin\"'*) echo \"{first} {second}\" ;;\n  *) echo none ;;\nesac\n"
+        ),
+    )
+    .unwrap();
+    let visitors = external(&reg, "command=\"sh ./match.sh\"");
+    let extract = reg.csv("v.csv", "id,name\nv-1,Ada\nv-2,Grace\nv-3,Twin\n");
+    let report = reg.run(&visitors, &extract, NOW);
+    assert_eq!(reg.person_of("visitors", "v-1"), first);
+    assert_ne!(reg.person_of("visitors", "v-2"), first);
+    assert_eq!(registry(&report, "links")[0]["by"], "external");
+    let held = &registry(&report, "ambiguous")[0];
+    assert_eq!(held["key"], "v-3");
+    assert_eq!(held["candidates"].as_array().unwrap().len(), 2);
+
+    let before = state_dump(&reg.db);
+    std::fs::write(&script, "#!/bin/sh\nsleep 10\n").unwrap();
+    let retry = reg.csv("v2.csv", "id,name\nv-4,Hedy\n");
+    let output = reg.cli(&["run", arg(&visitors), "--input", arg(&retry)], NOW);
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1, "{stderr}");
+    let words = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("\"v-4\"") && words.contains("gave no answer") && words.contains("within 2s"),
+        "{stderr}"
+    );
+    assert_eq!(state_dump(&reg.db), before, "nothing applied");
+}
+
+#[test]
+fn an_external_url_is_posted_the_record_and_answers_the_person() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    reg.run(&portal, &reg.csv("a.csv", "id,email,employee\np-1,,E1\n"), NOW);
+    let ada = reg.person_of("portal", "p-1");
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    // Answers the two records of the extract, then stops.
+    let server = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let body = String::from_utf8(body).unwrap();
+            let answer = if body.contains("\"Ada\"") {
+                ada.to_string()
+            } else {
+                "none".to_owned()
+            };
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+            bodies.push(body);
+        }
+        bodies
+    });
+    let visitors = external(&reg, &format!("url=\"http://{address}/match\""));
+    let extract = reg.csv("v.csv", "id,name\nv-1,Ada\nv-2,Grace\n");
+    reg.run(&visitors, &extract, NOW);
+    let bodies = server.join().unwrap();
+    let first: Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert_eq!(first["key"], "v-1");
+    assert_eq!(first["record"]["name"], "Ada");
+    assert_eq!(reg.person_of("visitors", "v-1"), ada);
+    assert_ne!(reg.person_of("visitors", "v-2"), ada);
+}
+
+#[test]
+fn the_hr_reference_pipeline_links_appointments_by_employee_number() {
+    let reg = Registry::new();
+    let pipeline = repo().join("pipelines/hr-appointments.kdl");
+    let day1 = repo().join("examples/hr/appointments-2025-03-01.csv");
+    let report = reg.run(&pipeline, &day1, "2025-03-01T06:00:00Z");
+    assert_eq!(summary(&report, "created"), 8);
+    // Charles Babbage's two appointments are one person with two roles.
+    let charles = reg.person_of("hr-appointments", "A-1002");
+    assert_eq!(reg.person_of("hr-appointments", "A-1003"), charles);
+    assert_eq!(reg.person(charles)["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(reg.person_count(), 7);
+    // Hedy Lamarr's manager E199 is nobody here: reported, not failed.
+    let unresolved = registry(&report, "unresolved");
+    assert_eq!(unresolved.len(), 1);
+    assert_eq!(unresolved[0]["value"], "E199");
+    // The original row is kept beside the normalised one.
+    let shown = stdout_json(&reg.cli(
+        &["show", "hr-appointments", "A-1002", "--format", "json"],
+        NOW,
+    ));
+    assert_eq!(shown["record"]["raw"]["job_title"], "Research Consultant IV");
+
+    // A week later his Mathematics appointment ended: that role enters its
+    // grace period, and he stays active through the other.
+    let day2 = repo().join("examples/hr/appointments-2025-03-08.csv");
+    let report = reg.run(&pipeline, &day2, "2025-03-08T06:00:00Z");
+    assert_eq!(summary(&report, "removed"), 1);
+    assert_eq!(summary(&report, "created"), 1);
+    let person = reg.person(charles);
+    assert_eq!(person["person"]["status"], "active");
+    let ended = person["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source_key"] == "A-1003")
+        .unwrap();
+    assert_eq!(ended["status"], "grace-period");
+    assert_eq!(person["person"]["attributes"]["telephone"], "+44 20 7946 0199");
+}
+
+#[test]
+fn the_school_reference_pipelines_run_on_their_sample_exports_in_any_order() {
+    let reg = Registry::new();
+    let exports = repo().join("examples/ucs-school");
+    let steps = [
+        ("gym-mitte", "gym-mitte/export-2025-03-03.csv", "2025-03-03T06:00:00Z"),
+        ("rs-nord", "rs-nord/export-2025-03-04.csv", "2025-03-04T06:00:00Z"),
+        ("gym-mitte", "gym-mitte/export-2025-03-10.csv", "2025-03-10T06:00:00Z"),
+        ("rs-nord", "rs-nord/export-2025-03-12.csv", "2025-03-12T06:00:00Z"),
+    ];
+    for (name, file, now) in steps {
+        reg.run(&school(name), &exports.join(file), now);
+    }
+    // Mia left Gymnasium Mitte on the 10th and joined Realschule Nord on the
+    // 12th: in limbo in between, the same person after.
+    let mia = reg.person_of("ucs-school-gym-mitte", "uid-0003");
+    assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-0003"), mia);
+    let person = reg.person(mia);
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+    // Sofia teaches at both.
+    let sofia = reg.person(reg.person_of("ucs-school-rs-nord", "uid-0005"));
+    assert_eq!(sofia["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(reg.person_count(), 7);
+}
