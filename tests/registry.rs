@@ -241,7 +241,10 @@ fn two_persons_sharing_an_email_hold_the_record_as_ambiguous_and_nothing_changes
         "id,email,employee\np-1,shared@uni.example,E100\np-2,SHARED@uni.example,E200\n",
     );
     reg.run(&portal, &accounts, NOW);
-    let (first, second) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    let (first, second) = (
+        reg.person_of("portal", "p-1"),
+        reg.person_of("portal", "p-2"),
+    );
     let before = state_dump(&reg.db);
 
     let holding = hr(&reg, "email official");
@@ -266,11 +269,7 @@ fn two_persons_sharing_an_email_hold_the_record_as_ambiguous_and_nothing_changes
     assert_eq!(summary(&report, "ambiguous"), 1);
     assert_eq!(summary(&report, "created"), 0);
     assert_eq!(state_dump(&reg.db), before, "nothing changed");
-    let text = parts(&reg.cli(
-        &["plan", arg(&holding), "--input", arg(&extract)],
-        NOW,
-    ))
-    .1;
+    let text = parts(&reg.cli(&["plan", arg(&holding), "--input", arg(&extract)], NOW)).1;
     assert!(
         text.contains("? ambiguous h-1") && text.contains(&format!("candidate person {first}")),
         "{text}"
@@ -291,12 +290,12 @@ fn two_persons_sharing_an_email_hold_the_record_as_ambiguous_and_nothing_changes
 fn identifiers_match_case_sensitively_and_only_while_active() {
     let reg = Registry::new();
     let portal = portal(&reg, true);
-    let accounts = reg.csv(
-        "accounts.csv",
-        "id,email,employee\np-1,,E100\np-2,,E200\n",
-    );
+    let accounts = reg.csv("accounts.csv", "id,email,employee\np-1,,E100\np-2,,E200\n");
     reg.run(&portal, &accounts, NOW);
-    let (e100, e200) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    let (e100, e200) = (
+        reg.person_of("portal", "p-1"),
+        reg.person_of("portal", "p-2"),
+    );
     // p-2's employee number is reissued: E200 is kept, inactive.
     let reissued = reg.csv(
         "accounts-2.csv",
@@ -312,7 +311,11 @@ fn identifiers_match_case_sensitively_and_only_while_active() {
     reg.run(&hr, &extract, NOW);
     assert_eq!(reg.person_of("hr", "h-1"), e100);
     assert_ne!(reg.person_of("hr", "h-2"), e100, "case-sensitive");
-    assert_ne!(reg.person_of("hr", "h-3"), e200, "an inactive identifier never matches");
+    assert_ne!(
+        reg.person_of("hr", "h-3"),
+        e200,
+        "an inactive identifier never matches"
+    );
     assert_eq!(reg.person_of("hr", "h-4"), e200);
 }
 
@@ -326,7 +329,11 @@ fn a_suspended_person_is_matched_and_reinstated() {
         NOW,
     );
     let leaver = reg.person_of("portal", "p-2");
-    reg.run(&portal, &reg.csv("b.csv", "id,email,employee\np-1,,E100\n"), NOW);
+    reg.run(
+        &portal,
+        &reg.csv("b.csv", "id,email,employee\np-1,,E100\n"),
+        NOW,
+    );
     assert_eq!(reg.person(leaver)["person"]["status"], "suspended");
 
     let hr = hr(&reg, "identifier employee-number");
@@ -336,8 +343,16 @@ fn a_suspended_person_is_matched_and_reinstated() {
         NOW,
         &[],
     );
-    assert_eq!(reg.person_of("hr", "h-1"), leaver, "status is ignored when matching");
-    assert_eq!(reg.person(leaver)["person"]["status"], "active", "re-evaluated");
+    assert_eq!(
+        reg.person_of("hr", "h-1"),
+        leaver,
+        "status is ignored when matching"
+    );
+    assert_eq!(
+        reg.person(leaver)["person"]["status"],
+        "active",
+        "re-evaluated"
+    );
     let person_transitions: Vec<&Value> = registry(&report, "transitions")
         .iter()
         .filter(|t| t["role"].is_null())
@@ -470,11 +485,22 @@ fn a_person_attribute_freeze_holds_until_its_date_and_a_whole_role_freeze_keeps_
     let emmy = reg.person_of("staff", "s-2");
     let emmy_role = role_of(&reg.person(emmy), 0)["id"].as_i64().unwrap();
     let output = reg.cli(
-        &["freeze", &ada.to_string(), "telephone", "--until", "2025-03-10", "--by", "bob"],
+        &[
+            "freeze",
+            &ada.to_string(),
+            "telephone",
+            "--until",
+            "2025-03-10",
+            "--by",
+            "bob",
+        ],
         NOW,
     );
     assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
-    let output = reg.cli(&["freeze", &emmy.to_string(), &format!("role.{emmy_role}")], NOW);
+    let output = reg.cli(
+        &["freeze", &emmy.to_string(), &format!("role.{emmy_role}")],
+        NOW,
+    );
     assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
 
     // Emmy leaves the extract; her frozen role keeps its status.
@@ -493,7 +519,10 @@ fn a_person_attribute_freeze_holds_until_its_date_and_a_whole_role_freeze_keeps_
     assert!(registry(&report, "frozen").is_empty());
     assert_eq!(reg.person(ada)["person"]["attributes"]["telephone"], "0111");
     let listed = parts(&reg.cli(&["frozen"], "2025-03-11T08:00:00Z")).1;
-    assert!(listed.contains("telephone") && listed.contains("(lapsed)"), "{listed}");
+    assert!(
+        listed.contains("telephone") && listed.contains("(lapsed)"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -567,9 +596,17 @@ fn several_roles_come_from_one_record_with_fixed_and_record_values() {
     assert_eq!(role_of(&two, 0)["ou"], "Computing");
     assert_eq!(role_of(&two, 1)["ou"], "Mathematics");
     assert_eq!(role_of(&two, 1)["title"], "Visiting Lecturer");
-    assert_eq!(role_of(&two, 1)["affiliation"], "faculty", "fixed by the pipeline");
+    assert_eq!(
+        role_of(&two, 1)["affiliation"],
+        "faculty",
+        "fixed by the pipeline"
+    );
     let one = reg.person(reg.person_of("appointments", "x-2"));
-    assert_eq!(one["roles"].as_array().unwrap().len(), 1, "no second appointment");
+    assert_eq!(
+        one["roles"].as_array().unwrap().len(),
+        1,
+        "no second appointment"
+    );
 
     // The second appointment ends: that role alone is suspended.
     let later = reg.csv(
@@ -694,13 +731,29 @@ fn a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_com
     let reg = Registry::new();
     let (a, b) = (school("gym-mitte"), school("rs-nord"));
     // Each school imports its users separately, at a time of its choosing.
-    reg.run(&a, &export(&reg, "a1.csv", &[LENA, SOFIA, JONAS]), "2025-03-01T06:00:00Z");
-    reg.run(&b, &export(&reg, "b1.csv", &[SOFIA, EMIL, HANNA]), "2025-03-02T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a1.csv", &[LENA, SOFIA, JONAS]),
+        "2025-03-01T06:00:00Z",
+    );
+    reg.run(
+        &b,
+        &export(&reg, "b1.csv", &[SOFIA, EMIL, HANNA]),
+        "2025-03-02T06:00:00Z",
+    );
     let sofia = reg.person_of("ucs-school-gym-mitte", "uid-2");
-    assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-2"), sofia, "one user in two schools");
+    assert_eq!(
+        reg.person_of("ucs-school-rs-nord", "uid-2"),
+        sofia,
+        "one user in two schools"
+    );
 
     // Removed from school A while still in school B: stays active.
-    let report = reg.run(&a, &export(&reg, "a2.csv", &[LENA, JONAS]), "2025-03-03T06:00:00Z");
+    let report = reg.run(
+        &a,
+        &export(&reg, "a2.csv", &[LENA, JONAS]),
+        "2025-03-03T06:00:00Z",
+    );
     assert_eq!(summary(&report, "removed"), 1);
     let person = reg.person(sofia);
     assert_eq!(person["person"]["status"], "active");
@@ -711,10 +764,17 @@ fn a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_com
         .iter()
         .find(|r| r["scope"] == "gym-mitte")
         .unwrap();
-    assert_eq!(in_a["status"], "suspended", "only the role in school A ended");
+    assert_eq!(
+        in_a["status"], "suspended",
+        "only the role in school A ended"
+    );
 
     // Removed from the last school: deactivated and moved to limbo.
-    let plan = reg.plan(&b, &export(&reg, "b2.csv", &[EMIL, HANNA]), "2025-03-04T06:00:00Z");
+    let plan = reg.plan(
+        &b,
+        &export(&reg, "b2.csv", &[EMIL, HANNA]),
+        "2025-03-04T06:00:00Z",
+    );
     let moved = registry(&plan, "transitions")
         .iter()
         .find(|t| t["role"].is_null())
@@ -724,13 +784,21 @@ fn a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_com
     assert_eq!(moved["to"], "suspended");
     assert_eq!(moved["limbo"]["to"], "limbo");
     assert_eq!(moved["purge_at"], "2025-04-03T06:00:00.000Z");
-    reg.run(&b, &export(&reg, "b2.csv", &[EMIL, HANNA]), "2025-03-04T06:00:00Z");
+    reg.run(
+        &b,
+        &export(&reg, "b2.csv", &[EMIL, HANNA]),
+        "2025-03-04T06:00:00Z",
+    );
     let person = reg.person(sofia);
     assert_eq!(person["person"]["status"], "suspended");
     assert_eq!(person["person"]["limbo"], "limbo");
 
     // Another import of school A in between deletes no one.
-    reg.run(&a, &export(&reg, "a3.csv", &[LENA, JONAS]), "2025-03-05T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a3.csv", &[LENA, JONAS]),
+        "2025-03-05T06:00:00Z",
+    );
     assert_eq!(reg.person(sofia)["person"]["limbo"], "limbo");
 
     // Two imports later she reappears in school B: reinstated, same person.
@@ -751,27 +819,47 @@ fn a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_com
 fn a_user_moved_from_school_a_to_school_b_is_the_same_person_linked_by_the_system() {
     let reg = Registry::new();
     let (a, b) = (school("gym-mitte"), school("rs-nord"));
-    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a1.csv", &[LENA, JONAS]),
+        "2025-03-01T06:00:00Z",
+    );
     let jonas = reg.person_of("ucs-school-gym-mitte", "uid-5");
     reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
     assert_eq!(reg.person(jonas)["person"]["limbo"], "limbo");
 
-    let plan = reg.plan(&b, &export(&reg, "b1.csv", &[JONAS, EMIL]), "2025-03-09T06:00:00Z");
+    let plan = reg.plan(
+        &b,
+        &export(&reg, "b1.csv", &[JONAS, EMIL]),
+        "2025-03-09T06:00:00Z",
+    );
     let link = &registry(&plan, "links")[0];
     assert_eq!(link["key"], "uid-5");
     assert_eq!(link["person"], jonas);
     assert_eq!(link["by"], "system");
-    reg.run(&b, &export(&reg, "b1.csv", &[JONAS, EMIL]), "2025-03-09T06:00:00Z");
+    reg.run(
+        &b,
+        &export(&reg, "b1.csv", &[JONAS, EMIL]),
+        "2025-03-09T06:00:00Z",
+    );
     assert_eq!(reg.person_of("ucs-school-rs-nord", "uid-5"), jonas);
     assert_eq!(reg.person(jonas)["person"]["status"], "active");
-    assert_eq!(reg.person_count(), 3 + 10, "with the two unchanging classes");
+    assert_eq!(
+        reg.person_count(),
+        3 + 10,
+        "with the two unchanging classes"
+    );
 }
 
 #[test]
 fn a_user_left_in_limbo_past_the_grace_period_is_purged_and_it_is_in_the_change_log() {
     let reg = Registry::new();
     let a = school("gym-mitte");
-    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a1.csv", &[LENA, JONAS]),
+        "2025-03-01T06:00:00Z",
+    );
     let jonas = reg.person_of("ucs-school-gym-mitte", "uid-5");
     reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
 
@@ -813,7 +901,11 @@ fn a_user_left_in_limbo_past_the_grace_period_is_purged_and_it_is_in_the_change_
     assert_eq!(history["runs"][0]["summary"]["purged"], 1);
 
     // Coming back after the purge makes a new person.
-    reg.run(&a, &export(&reg, "a3.csv", &[LENA, JONAS]), "2025-04-03T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a3.csv", &[LENA, JONAS]),
+        "2025-04-03T06:00:00Z",
+    );
     assert_ne!(reg.person_of("ucs-school-gym-mitte", "uid-5"), jonas);
 }
 
@@ -821,7 +913,11 @@ fn a_user_left_in_limbo_past_the_grace_period_is_purged_and_it_is_in_the_change_
 fn a_run_purges_its_own_systems_persons_when_their_time_has_come() {
     let reg = Registry::new();
     let a = school("gym-mitte");
-    reg.run(&a, &export(&reg, "a1.csv", &[LENA, JONAS]), "2025-03-01T06:00:00Z");
+    reg.run(
+        &a,
+        &export(&reg, "a1.csv", &[LENA, JONAS]),
+        "2025-03-01T06:00:00Z",
+    );
     reg.run(&a, &export(&reg, "a2.csv", &[LENA]), "2025-03-02T06:00:00Z");
     let report = reg.run(&a, &export(&reg, "a3.csv", &[LENA]), "2025-04-05T06:00:00Z");
     assert_eq!(summary(&report, "purged"), 1);
@@ -845,14 +941,21 @@ fn a_removed_role_waits_out_its_grace_period_before_it_is_suspended() {
     }
     "#,
     );
-    reg.run(&pipeline, &reg.csv("a.csv", "id\nc-1\nc-2\n"), "2025-03-01T06:00:00Z");
+    reg.run(
+        &pipeline,
+        &reg.csv("a.csv", "id\nc-1\nc-2\n"),
+        "2025-03-01T06:00:00Z",
+    );
     let person = reg.person_of("contracts", "c-2");
     let gone = reg.csv("b.csv", "id\nc-1\n");
     reg.run(&pipeline, &gone, "2025-03-02T06:00:00Z");
     let now = reg.person(person);
     assert_eq!(role_of(&now, 0)["status"], "grace-period");
     assert_eq!(role_of(&now, 0)["grace_until"], "2025-03-09T06:00:00.000Z");
-    assert_eq!(now["person"]["status"], "grace-period", "not deactivated yet");
+    assert_eq!(
+        now["person"]["status"], "grace-period",
+        "not deactivated yet"
+    );
 
     let plan = reg.plan(&pipeline, &gone, "2025-03-10T06:00:00Z");
     let causes: Vec<(&str, &str, &str)> = registry(&plan, "transitions")
@@ -882,10 +985,7 @@ fn a_removed_role_waits_out_its_grace_period_before_it_is_suspended() {
 fn plan_writes_nothing_and_reports_what_run_then_does() {
     let reg = Registry::new();
     let org = with_managers(&reg);
-    let day1 = reg.csv(
-        "day1.csv",
-        "employee,name,manager\nE2,Alan,E1\nE1,Ada,\n",
-    );
+    let day1 = reg.csv("day1.csv", "employee,name,manager\nE2,Alan,E1\nE1,Ada,\n");
     reg.run(&org, &day1, NOW);
     let before = state_dump(&reg.db);
     // E2's rows in another pipeline's extract link to the same person by
@@ -905,10 +1005,7 @@ fn plan_writes_nothing_and_reports_what_run_then_does() {
     match identifier employee-number
     "#,
     );
-    let extract = reg.csv(
-        "second.csv",
-        "id,employee\nr-1,E2\nr-2,E7\nr-3,E7\n",
-    );
+    let extract = reg.csv("second.csv", "id,employee\nr-1,E2\nr-2,E7\nr-3,E7\n");
     let plan = reg.plan(&appointments, &extract, NOW);
     assert_eq!(state_dump(&reg.db), before, "plan writes nothing");
     let links: Vec<(String, Value)> = registry(&plan, "links")
@@ -959,7 +1056,10 @@ fn an_external_command_matches_records_and_a_silent_one_fails_the_run_cleanly() 
         &reg.csv("a.csv", "id,email,employee\np-1,,E1\np-2,,E2\n"),
         NOW,
     );
-    let (first, second) = (reg.person_of("portal", "p-1"), reg.person_of("portal", "p-2"));
+    let (first, second) = (
+        reg.person_of("portal", "p-1"),
+        reg.person_of("portal", "p-2"),
+    );
     // The record arrives as JSON on stdin; the answer is an id, ids or none.
     let script = reg.path("match.sh");
     std::fs::write(
@@ -987,7 +1087,9 @@ fn an_external_command_matches_records_and_a_silent_one_fails_the_run_cleanly() 
     assert_eq!(code, 1, "{stderr}");
     let words = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words.contains("\"v-4\"") && words.contains("gave no answer") && words.contains("within 2s"),
+        words.contains("\"v-4\"")
+            && words.contains("gave no answer")
+            && words.contains("within 2s"),
         "{stderr}"
     );
     assert_eq!(state_dump(&reg.db), before, "nothing applied");
@@ -998,7 +1100,11 @@ fn an_external_url_is_posted_the_record_and_answers_the_person() {
     use std::io::{BufRead, BufReader, Read, Write};
     let reg = Registry::new();
     let portal = portal(&reg, true);
-    reg.run(&portal, &reg.csv("a.csv", "id,email,employee\np-1,,E1\n"), NOW);
+    reg.run(
+        &portal,
+        &reg.csv("a.csv", "id,email,employee\np-1,,E1\n"),
+        NOW,
+    );
     let ada = reg.person_of("portal", "p-1");
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1071,7 +1177,10 @@ fn the_hr_reference_pipeline_links_appointments_by_employee_number() {
         &["show", "hr-appointments", "A-1002", "--format", "json"],
         NOW,
     ));
-    assert_eq!(shown["record"]["raw"]["job_title"], "Research Consultant IV");
+    assert_eq!(
+        shown["record"]["raw"]["job_title"],
+        "Research Consultant IV"
+    );
 
     // A week later his Mathematics appointment ended: that role enters its
     // grace period, and he stays active through the other.
@@ -1088,7 +1197,10 @@ fn the_hr_reference_pipeline_links_appointments_by_employee_number() {
         .find(|r| r["source_key"] == "A-1003")
         .unwrap();
     assert_eq!(ended["status"], "grace-period");
-    assert_eq!(person["person"]["attributes"]["telephone"], "+44 20 7946 0199");
+    assert_eq!(
+        person["person"]["attributes"]["telephone"],
+        "+44 20 7946 0199"
+    );
 }
 
 #[test]
@@ -1096,10 +1208,26 @@ fn the_school_reference_pipelines_run_on_their_sample_exports_in_any_order() {
     let reg = Registry::new();
     let exports = repo().join("examples/ucs-school");
     let steps = [
-        ("gym-mitte", "gym-mitte/export-2025-03-03.csv", "2025-03-03T06:00:00Z"),
-        ("rs-nord", "rs-nord/export-2025-03-04.csv", "2025-03-04T06:00:00Z"),
-        ("gym-mitte", "gym-mitte/export-2025-03-10.csv", "2025-03-10T06:00:00Z"),
-        ("rs-nord", "rs-nord/export-2025-03-12.csv", "2025-03-12T06:00:00Z"),
+        (
+            "gym-mitte",
+            "gym-mitte/export-2025-03-03.csv",
+            "2025-03-03T06:00:00Z",
+        ),
+        (
+            "rs-nord",
+            "rs-nord/export-2025-03-04.csv",
+            "2025-03-04T06:00:00Z",
+        ),
+        (
+            "gym-mitte",
+            "gym-mitte/export-2025-03-10.csv",
+            "2025-03-10T06:00:00Z",
+        ),
+        (
+            "rs-nord",
+            "rs-nord/export-2025-03-12.csv",
+            "2025-03-12T06:00:00Z",
+        ),
     ];
     for (name, file, now) in steps {
         reg.run(&school(name), &exports.join(file), now);

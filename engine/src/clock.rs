@@ -16,7 +16,9 @@ pub struct Instant(DateTime<Utc>);
 #[error("{what}: {text:?} is not a time")]
 #[diagnostic(
     code("rollcall::clock::invalid-time"),
-    help("write an RFC 3339 time (`2025-03-01T08:00:00Z`) or a date (`2025-03-01`, meaning midnight UTC)")
+    help(
+        "write an RFC 3339 time (`2025-03-01T08:00:00Z`) or a date (`2025-03-01`, meaning midnight UTC)"
+    )
 )]
 pub struct TimeError {
     /// Where the text came from (`--now`, `--until`, ...).
@@ -47,7 +49,6 @@ impl Instant {
             text: text.to_owned(),
         })
     }
-
 
     /// This instant plus a pipeline duration.
     pub fn plus(self, duration: Duration) -> Instant {

@@ -130,7 +130,9 @@ pub enum RunError {
     #[error("--resync names {} not in {file}: {}", if keys.len() == 1 { "a key" } else { "keys" }, keys.join(", "))]
     #[diagnostic(
         code("rollcall::run::resync-key"),
-        help("resync re-applies records of this extract; check the keys with `rollcall show PIPELINE KEY`")
+        help(
+            "resync re-applies records of this extract; check the keys with `rollcall show PIPELINE KEY`"
+        )
     )]
     ResyncKeys {
         /// The source.

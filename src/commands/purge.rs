@@ -28,7 +28,8 @@ pub fn run(args: Args) -> Exit {
         Ok(now) => now,
         Err(exit) => return exit,
     };
-    let store = if args.dry_run {
+    // Never create a store just to find nothing in it.
+    let store = if args.dry_run || !args.state.state.exists() {
         Store::open_read_only(&args.state.state)
     } else {
         Store::open(&args.state.state).map(Some)
@@ -50,7 +51,11 @@ pub fn run(args: Args) -> Exit {
         OutputFormat::Json => render::json(&report),
         OutputFormat::Text => {
             render::registry_text(&report.registry);
-            let verb = if args.dry_run { "would purge" } else { "purged" };
+            let verb = if args.dry_run {
+                "would purge"
+            } else {
+                "purged"
+            };
             let run = report
                 .run_id
                 .map(|id| format!("run {id}: "))

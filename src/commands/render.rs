@@ -150,7 +150,11 @@ pub fn registry_text(registry: &RegistryReport) {
             held.key,
             held.line,
             held.by,
-            if values.is_empty() { "key".to_owned() } else { format!("{values:?}") },
+            if values.is_empty() {
+                "key".to_owned()
+            } else {
+                format!("{values:?}")
+            },
             held.candidates.len()
         );
         for candidate in &held.candidates {
@@ -190,7 +194,9 @@ pub fn registry_text(registry: &RegistryReport) {
         let subject = match &t.role {
             Some(role) => format!(
                 "role {} ({}/{}{}) of {}",
-                role.id.map(|id| id.to_string()).unwrap_or_else(|| "new".into()),
+                role.id
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| "new".into()),
                 role.pipeline,
                 role.key,
                 role.scope
@@ -295,7 +301,11 @@ pub fn person_text(view: &PersonView) {
             identity.kind,
             identity.type_name,
             identity.value,
-            if identity.usable { "" } else { " (not matchable)" }
+            if identity.usable {
+                ""
+            } else {
+                " (not matchable)"
+            }
         );
     }
     println!("roles:");
@@ -312,9 +322,17 @@ pub fn person_text(view: &PersonView) {
                 .map(|s| format!(" in {s}"))
                 .unwrap_or_default(),
             role.status,
-            v.affiliation.as_deref().map(|a| format!(", {a}")).unwrap_or_default(),
-            v.title.as_deref().map(|t| format!(", {t:?}")).unwrap_or_default(),
-            v.ou.as_deref().map(|o| format!(", ou {o}")).unwrap_or_default(),
+            v.affiliation
+                .as_deref()
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default(),
+            v.title
+                .as_deref()
+                .map(|t| format!(", {t:?}"))
+                .unwrap_or_default(),
+            v.ou.as_deref()
+                .map(|o| format!(", ou {o}"))
+                .unwrap_or_default(),
             match (&v.manager, role.manager_person_id) {
                 (Some(m), Some(id)) => format!(", manager {} = person {id}", m.value),
                 (Some(m), None) => format!(", manager {} (unresolved)", m.value),

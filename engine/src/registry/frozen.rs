@@ -75,7 +75,9 @@ pub enum FreezeError {
     #[error("{attribute:?} is not an attribute")]
     #[diagnostic(
         code("rollcall::freeze::bad-attribute"),
-        help("name a person attribute (`telephone`), a role's attribute (`role.7.title`) or a whole role (`role.7`)")
+        help(
+            "name a person attribute (`telephone`), a role's attribute (`role.7.title`) or a whole role (`role.7`)"
+        )
     )]
     BadAttribute {
         /// The address given.
@@ -85,7 +87,9 @@ pub enum FreezeError {
     #[error("{attribute:?}: roles have no attribute {name:?}")]
     #[diagnostic(
         code("rollcall::freeze::unknown-role-attribute"),
-        help("a role's attributes are affiliation, ou, title, valid-from, valid-until, manager and sponsor")
+        help(
+            "a role's attributes are affiliation, ou, title, valid-from, valid-until, manager and sponsor"
+        )
     )]
     UnknownRoleAttribute {
         /// The address given.
@@ -169,11 +173,9 @@ pub fn freeze(
     now: Instant,
 ) -> std::result::Result<FrozenRow, FreezeError> {
     let attribute = Attribute::parse(&request.attribute)?;
-    let person = tx
-        .person(request.person)?
-        .ok_or(FreezeError::NoPerson {
-            person: request.person,
-        })?;
+    let person = tx.person(request.person)?.ok_or(FreezeError::NoPerson {
+        person: request.person,
+    })?;
     let set = request.value.clone().map(Value::from);
     let (before, value) = match &attribute {
         Attribute::Person(name) => {

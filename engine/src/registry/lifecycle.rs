@@ -67,7 +67,10 @@ impl Session<'_, '_> {
             .map(|r| r.status)
             .collect();
         if let Some(keys) = overlay.roles_by_person.get(&person) {
-            statuses.extend(keys.iter().filter_map(|k| overlay.roles.get(k).map(|r| r.1.clone())));
+            statuses.extend(
+                keys.iter()
+                    .filter_map(|k| overlay.roles.get(k).map(|r| r.1.clone())),
+            );
         }
         Ok(statuses)
     }
@@ -123,7 +126,9 @@ impl Session<'_, '_> {
                     source_key: None,
                     person_id: Some(person),
                     action: "person-status".into(),
-                    before: Some(serde_json::json!({ "status": before.status, "limbo": before.limbo })),
+                    before: Some(
+                        serde_json::json!({ "status": before.status, "limbo": before.limbo }),
+                    ),
                     after: Some(serde_json::json!({
                         "status": after.status,
                         "limbo": after.limbo,
@@ -159,7 +164,10 @@ impl Session<'_, '_> {
     pub(super) fn end_grace_periods(&mut self, system: Option<&str>) -> Result<()> {
         for row in self.tx.roles_due(&self.now_text, system)? {
             let key = (row.pipeline.clone(), row.source_key.clone(), row.ordinal);
-            if self.overlay_ref().is_some_and(|o| o.roles.contains_key(&key)) {
+            if self
+                .overlay_ref()
+                .is_some_and(|o| o.roles.contains_key(&key))
+            {
                 continue; // this plan already moved it (e.g. the key came back)
             }
             let frozen = self
@@ -185,7 +193,9 @@ impl Session<'_, '_> {
     pub(super) fn purge_due(&mut self, system: Option<&str>) -> Result<()> {
         let mut due: Vec<(i64, PersonState)> = Vec::new();
         for person in self.tx.persons_due(&self.now_text, system)? {
-            let state = self.person_state(person.id)?.unwrap_or_else(|| person.state());
+            let state = self
+                .person_state(person.id)?
+                .unwrap_or_else(|| person.state());
             due.push((person.id, state));
         }
         if let Some(overlay) = self.overlay_ref() {
@@ -199,7 +209,10 @@ impl Session<'_, '_> {
         let now = self.now_text.clone();
         for (person, state) in due {
             let is_due = !is_live(&state.status)
-                && state.purge_at.as_deref().is_some_and(|at| at <= now.as_str());
+                && state
+                    .purge_at
+                    .as_deref()
+                    .is_some_and(|at| at <= now.as_str());
             if !is_due {
                 continue;
             }

@@ -31,7 +31,8 @@ impl Session<'_, '_> {
     ) -> Result<Found> {
         let config = self.config();
         if self.shared_system {
-            let linked = self.without_purged(self.tx.system_links(&config.system, key, &self.pipeline)?);
+            let linked =
+                self.without_purged(self.tx.system_links(&config.system, key, &self.pipeline)?);
             if !linked.is_empty() {
                 return self.decide(key, line, "system", LinkedBy::System, Vec::new(), linked);
             }
@@ -73,7 +74,9 @@ impl Session<'_, '_> {
                 candidates.sort_unstable();
                 candidates.dedup();
                 for person in &candidates {
-                    let purged = self.overlay_ref().is_some_and(|o| o.purged.contains(person));
+                    let purged = self
+                        .overlay_ref()
+                        .is_some_and(|o| o.purged.contains(person));
                     if purged || self.tx.person(*person)?.is_none() {
                         return Err(RegistryError::UnknownPerson {
                             matcher: external.name(),
@@ -82,7 +85,14 @@ impl Session<'_, '_> {
                         });
                     }
                 }
-                self.decide(key, line, "external", LinkedBy::External, Vec::new(), candidates)
+                self.decide(
+                    key,
+                    line,
+                    "external",
+                    LinkedBy::External,
+                    Vec::new(),
+                    candidates,
+                )
             }
         }
     }

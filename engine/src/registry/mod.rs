@@ -69,7 +69,9 @@ pub enum RegistryError {
         problem: String,
     },
     /// The external matcher named a person the store does not have.
-    #[error("external matcher {matcher} answered person {person} for record {key:?}, but there is no such person")]
+    #[error(
+        "external matcher {matcher} answered person {person} for record {key:?}, but there is no such person"
+    )]
     #[diagnostic(
         code("rollcall::registry::unknown-person"),
         help("the matcher must answer ids of persons in this state store, or `none`")
@@ -164,7 +166,13 @@ impl<'a, 't> Session<'a, 't> {
         Session::new(tx, operator_pipeline("purge"), run, now, true)
     }
 
-    fn new(tx: &'a Tx<'t>, pipeline: String, run: Option<i64>, now: Instant, collect: bool) -> Self {
+    fn new(
+        tx: &'a Tx<'t>,
+        pipeline: String,
+        run: Option<i64>,
+        now: Instant,
+        collect: bool,
+    ) -> Self {
         Session {
             tx,
             config: None,
@@ -254,7 +262,7 @@ impl<'a, 't> Session<'a, 't> {
             self.tx
                 .insert_record(&self.pipeline, &config.system, person, run, record)?;
         }
-        self.sync_identities(person, key, &identities)?;
+        self.sync_identities(person, key, &identities, true)?;
         self.apply_roles(person, key, values, &[])?;
         self.log(ChangeRow {
             run_id: 0,
@@ -294,7 +302,7 @@ impl<'a, 't> Session<'a, 't> {
             self.tx.update_record(&self.pipeline, person, run, record)?;
         }
         let identities = self.config().identities(values);
-        self.sync_identities(person, key, &identities)?;
+        self.sync_identities(person, key, &identities, false)?;
         let existing = self.tx.roles_of_record(&self.pipeline, key)?;
         self.apply_roles(person, key, values, &existing)?;
         if !fields.is_empty() || returning {
@@ -321,7 +329,7 @@ impl<'a, 't> Session<'a, 't> {
         };
         let mut changed = self.merge_attributes(person, key, values)?;
         let identities = self.config().identities(values);
-        self.sync_identities(person, key, &identities)?;
+        self.sync_identities(person, key, &identities, false)?;
         let existing = self.tx.roles_of_record(&self.pipeline, key)?;
         changed.extend(self.apply_roles(person, key, values, &existing)?);
         if !changed.is_empty() {
@@ -463,14 +471,26 @@ impl<'a, 't> Session<'a, 't> {
     }
 
     /// Makes the record's identities exactly `given`.
-    fn sync_identities(&mut self, person: i64, key: &str, given: &[Identity]) -> Result<()> {
+    /// `fresh`: the record is new to the pipeline (it has no identities yet).
+    fn sync_identities(
+        &mut self,
+        person: i64,
+        key: &str,
+        given: &[Identity],
+        fresh: bool,
+    ) -> Result<()> {
         match &mut self.mode {
             Mode::Apply { .. } => {
                 self.tx
-                    .sync_identities(person, &self.pipeline, key, given)?;
+                    .sync_identities(person, &self.pipeline, key, given, fresh)?;
             }
             Mode::Plan(overlay) => {
-                for old in self.tx.record_identities(&self.pipeline, key)? {
+                let old = if fresh {
+                    Vec::new()
+                } else {
+                    self.tx.record_identities(&self.pipeline, key)?
+                };
+                for old in old {
                     if old.usable && !given.contains(&old) {
                         overlay.remove_identity(
                             (old.kind, old.type_name.clone(), old.match_value()),
@@ -479,7 +499,8 @@ impl<'a, 't> Session<'a, 't> {
                     }
                 }
                 for new in given.iter().filter(|i| i.usable) {
-                    overlay.add_identity((new.kind, new.type_name.clone(), new.match_value()), person);
+                    overlay
+                        .add_identity((new.kind, new.type_name.clone(), new.match_value()), person);
                 }
             }
         }

@@ -36,8 +36,16 @@ impl Session<'_, '_> {
                 continue;
             }
             for (relation, link, resolved) in [
-                (Relation::Manager, &role.values.manager, role.manager_person_id),
-                (Relation::Sponsor, &role.values.sponsor, role.sponsor_person_id),
+                (
+                    Relation::Manager,
+                    &role.values.manager,
+                    role.manager_person_id,
+                ),
+                (
+                    Relation::Sponsor,
+                    &role.values.sponsor,
+                    role.sponsor_person_id,
+                ),
             ] {
                 if let (Some(link), None) = (link, resolved) {
                     pending.push(Pending {

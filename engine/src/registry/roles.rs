@@ -44,16 +44,14 @@ impl Session<'_, '_> {
                         let freeze = whole_frozen
                             .or_else(|| freezes.iter().find(|f| f.attribute == address));
                         let Some(freeze) = freeze else { continue };
-                        let frozen = if whole_frozen.is_some()
-                            || *name == "manager"
-                            || *name == "sponsor"
-                        {
-                            next.take(name, &row.values);
-                            row.values.get(name)
-                        } else {
-                            next.set_text(name, freeze.value.as_str().map(str::to_owned));
-                            freeze.value.clone()
-                        };
+                        let frozen =
+                            if whole_frozen.is_some() || *name == "manager" || *name == "sponsor" {
+                                next.take(name, &row.values);
+                                row.values.get(name)
+                            } else {
+                                next.set_text(name, freeze.value.as_str().map(str::to_owned));
+                                freeze.value.clone()
+                            };
                         let incoming = values.get(name);
                         if incoming != frozen {
                             self.held(Held {
@@ -83,7 +81,13 @@ impl Session<'_, '_> {
                         self.tx.set_role_values(row.id, person, &next)?;
                     }
                     if row.status != RoleStatus::Active.as_str() && whole_frozen.is_none() {
-                        self.set_role_status(row, person, RoleStatus::Active, None, Cause::Reappeared)?;
+                        self.set_role_status(
+                            row,
+                            person,
+                            RoleStatus::Active,
+                            None,
+                            Cause::Reappeared,
+                        )?;
                     } else if let Some(overlay) = self.overlay() {
                         overlay.set_role(
                             (row.pipeline.clone(), row.source_key.clone(), row.ordinal),
@@ -103,7 +107,13 @@ impl Session<'_, '_> {
         Ok(changed)
     }
 
-    fn add_role(&mut self, person: i64, key: &str, ordinal: i64, values: &RoleValues) -> Result<()> {
+    fn add_role(
+        &mut self,
+        person: i64,
+        key: &str,
+        ordinal: i64,
+        values: &RoleValues,
+    ) -> Result<()> {
         let config = self.config();
         let id = match self.run() {
             Some(_) => Some(self.tx.insert_role(
@@ -128,7 +138,14 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    fn queue_links(&mut self, role: Option<i64>, key: &str, ordinal: i64, holder: i64, values: &RoleValues) {
+    fn queue_links(
+        &mut self,
+        role: Option<i64>,
+        key: &str,
+        ordinal: i64,
+        holder: i64,
+        values: &RoleValues,
+    ) {
         for (relation, link) in [
             (Relation::Manager, &values.manager),
             (Relation::Sponsor, &values.sponsor),
@@ -171,7 +188,13 @@ impl Session<'_, '_> {
         let grace = lifecycle.grace_period;
         if grace.seconds > 0 {
             let until = self.now.plus(grace).text();
-            self.set_role_status(row, row.person_id, RoleStatus::GracePeriod, Some((until, after)), cause)
+            self.set_role_status(
+                row,
+                row.person_id,
+                RoleStatus::GracePeriod,
+                Some((until, after)),
+                cause,
+            )
         } else {
             self.set_role_status(row, row.person_id, after, None, cause)
         }
@@ -206,19 +229,19 @@ impl Session<'_, '_> {
                 // A removal or return is logged with its record; only a grace
                 // period ending is an event of its own.
                 if cause == Cause::GraceEnded {
-                self.tx.log_change(&crate::store::ChangeRow {
-                    run_id: run,
-                    pipeline: row.pipeline.clone(),
-                    source_key: Some(row.source_key.clone()),
-                    person_id: Some(person),
-                    action: "role-status".into(),
-                    before: Some(serde_json::json!({ "role": row.id, "status": from })),
-                    after: Some(serde_json::json!({
-                        "role": row.id,
-                        "status": to,
-                        "grace_until": grace.as_ref().map(|g| g.0.clone()),
-                    })),
-                })?;
+                    self.tx.log_change(&crate::store::ChangeRow {
+                        run_id: run,
+                        pipeline: row.pipeline.clone(),
+                        source_key: Some(row.source_key.clone()),
+                        person_id: Some(person),
+                        action: "role-status".into(),
+                        before: Some(serde_json::json!({ "role": row.id, "status": from })),
+                        after: Some(serde_json::json!({
+                            "role": row.id,
+                            "status": to,
+                            "grace_until": grace.as_ref().map(|g| g.0.clone()),
+                        })),
+                    })?;
                 }
             }
             None => {

@@ -58,7 +58,10 @@ impl Tx<'_> {
     /// Unfreezes one attribute; the freeze it removed, if there was one.
     pub fn unfreeze(&self, person: i64, attribute: &str) -> Result<Option<FrozenRow>> {
         let found = self
-            .frozen_where("person_id = ?1 AND attribute = ?2", params![person, attribute])?
+            .frozen_where(
+                "person_id = ?1 AND attribute = ?2",
+                params![person, attribute],
+            )?
             .into_iter()
             .next();
         if found.is_some() {
@@ -104,20 +107,24 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
         rows.into_iter()
-            .map(|(person_id, attribute, value, frozen_by, reason, until, frozen_at)| {
-                Ok(FrozenRow {
-                    person_id,
-                    attribute,
-                    value: match value {
-                        Some(text) => serde_json::from_str(&text).map_err(|e| self.corrupt(e))?,
-                        None => Value::Null,
-                    },
-                    frozen_by,
-                    reason,
-                    until,
-                    frozen_at,
-                })
-            })
+            .map(
+                |(person_id, attribute, value, frozen_by, reason, until, frozen_at)| {
+                    Ok(FrozenRow {
+                        person_id,
+                        attribute,
+                        value: match value {
+                            Some(text) => {
+                                serde_json::from_str(&text).map_err(|e| self.corrupt(e))?
+                            }
+                            None => Value::Null,
+                        },
+                        frozen_by,
+                        reason,
+                        until,
+                        frozen_at,
+                    })
+                },
+            )
             .collect()
     }
 }

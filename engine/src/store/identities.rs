@@ -83,7 +83,11 @@ impl Tx<'_> {
         self.identities_where("person_id = ?1", params![person])
     }
 
-    fn identities_where(&self, filter: &str, args: impl rusqlite::Params + Copy) -> Result<Vec<Identity>> {
+    fn identities_where(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params + Copy,
+    ) -> Result<Vec<Identity>> {
         let mut out = Vec::new();
         for (kind, sql) in [
             (
@@ -116,13 +120,18 @@ impl Tx<'_> {
     /// Makes a record's identities exactly `given`, on `person`: emails it
     /// no longer gives are deleted; identifiers it no longer gives are kept
     /// inactive (they may be referenced elsewhere, but must not match).
+    /// `fresh`: the record is new, so it has none yet to compare with.
     pub fn sync_identities(
         &self,
         person: i64,
         pipeline: &str,
         key: &str,
         given: &[Identity],
+        fresh: bool,
     ) -> Result<()> {
+        if fresh {
+            return self.insert_identities(person, pipeline, key, given);
+        }
         self.tx
             .prepare_cached("DELETE FROM emails WHERE pipeline = ?1 AND source_key = ?2")
             .and_then(|mut stmt| stmt.execute([pipeline, key]))
@@ -134,6 +143,43 @@ impl Tx<'_> {
             )
             .and_then(|mut stmt| stmt.execute(params![pipeline, key, person]))
             .map_err(|e| self.err(e))?;
+        for identity in given {
+            match identity.kind {
+                IdentityKind::Email => {
+                    self.insert_identities(person, pipeline, key, std::slice::from_ref(identity))?;
+                }
+                IdentityKind::Identifier => {
+                    let updated = self
+                        .tx
+                        .prepare_cached(
+                            "UPDATE identifiers SET active = 1
+                              WHERE pipeline = ?1 AND source_key = ?2 AND type = ?3 AND value = ?4",
+                        )
+                        .and_then(|mut stmt| {
+                            stmt.execute(params![pipeline, key, identity.type_name, identity.value])
+                        })
+                        .map_err(|e| self.err(e))?;
+                    if updated == 0 {
+                        self.insert_identities(
+                            person,
+                            pipeline,
+                            key,
+                            std::slice::from_ref(identity),
+                        )?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_identities(
+        &self,
+        person: i64,
+        pipeline: &str,
+        key: &str,
+        given: &[Identity],
+    ) -> Result<()> {
         for identity in given {
             match identity.kind {
                 IdentityKind::Email => {
@@ -156,33 +202,21 @@ impl Tx<'_> {
                         .map_err(|e| self.err(e))?;
                 }
                 IdentityKind::Identifier => {
-                    let updated = self
-                        .tx
+                    self.tx
                         .prepare_cached(
-                            "UPDATE identifiers SET active = 1
-                              WHERE pipeline = ?1 AND source_key = ?2 AND type = ?3 AND value = ?4",
+                            "INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
+                             VALUES (?1, ?2, ?3, 1, ?4, ?5)",
                         )
                         .and_then(|mut stmt| {
-                            stmt.execute(params![pipeline, key, identity.type_name, identity.value])
+                            stmt.execute(params![
+                                person,
+                                identity.type_name,
+                                identity.value,
+                                pipeline,
+                                key
+                            ])
                         })
                         .map_err(|e| self.err(e))?;
-                    if updated == 0 {
-                        self.tx
-                            .prepare_cached(
-                                "INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
-                                 VALUES (?1, ?2, ?3, 1, ?4, ?5)",
-                            )
-                            .and_then(|mut stmt| {
-                                stmt.execute(params![
-                                    person,
-                                    identity.type_name,
-                                    identity.value,
-                                    pipeline,
-                                    key
-                                ])
-                            })
-                            .map_err(|e| self.err(e))?;
-                    }
                 }
             }
         }

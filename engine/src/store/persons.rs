@@ -62,7 +62,9 @@ impl Tx<'_> {
                 "INSERT INTO persons (status, attributes, created_run, updated_run)
                  VALUES ('active', ?1, ?2, ?2)",
             )
-            .and_then(|mut stmt| stmt.execute(params![Value::Object(attributes.clone()).to_string(), run]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![Value::Object(attributes.clone()).to_string(), run])
+            })
             .map_err(|e| self.err(e))?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -88,7 +90,11 @@ impl Tx<'_> {
         self.tx
             .prepare_cached("UPDATE persons SET attributes = ?2, updated_run = ?3 WHERE id = ?1")
             .and_then(|mut stmt| {
-                stmt.execute(params![id, Value::Object(attributes.clone()).to_string(), run])
+                stmt.execute(params![
+                    id,
+                    Value::Object(attributes.clone()).to_string(),
+                    run
+                ])
             })
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -50,12 +50,14 @@ impl RoleValues {
     /// One attribute's value as JSON (`manager`/`sponsor`: the identifier).
     pub fn get(&self, name: &str) -> serde_json::Value {
         let text = |v: &Option<String>| {
-            v.as_ref()
-                .map_or(serde_json::Value::Null, |s| serde_json::Value::from(s.as_str()))
+            v.as_ref().map_or(serde_json::Value::Null, |s| {
+                serde_json::Value::from(s.as_str())
+            })
         };
         let link = |v: &Option<LinkRef>| {
-            v.as_ref()
-                .map_or(serde_json::Value::Null, |l| serde_json::Value::from(l.value.as_str()))
+            v.as_ref().map_or(serde_json::Value::Null, |l| {
+                serde_json::Value::from(l.value.as_str())
+            })
         };
         match name {
             "affiliation" => text(&self.affiliation),
@@ -145,7 +147,8 @@ pub struct RoleStatusRow {
     pub status_after: Option<String>,
 }
 
-const ROLE_COLUMNS: &str = "id, person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
+const ROLE_COLUMNS: &str =
+    "id, person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
      affiliation, ou, title, valid_from, valid_until, manager_type, manager_ref, manager_person_id,
      sponsor_type, sponsor_ref, sponsor_person_id, status, status_since, grace_until, status_after";
 
@@ -165,10 +168,7 @@ impl Tx<'_> {
 
     /// One role.
     pub fn role(&self, id: i64) -> Result<Option<RoleRow>> {
-        Ok(self
-            .roles_where("id = ?1", params![id])?
-            .into_iter()
-            .next())
+        Ok(self.roles_where("id = ?1", params![id])?.into_iter().next())
     }
 
     /// Roles whose grace period has ended by `now`; with a system, only its.
@@ -215,11 +215,16 @@ impl Tx<'_> {
         values: &RoleValues,
         since: &str,
     ) -> Result<i64> {
+        let (manager_type, manager_ref) = link_parts(&values.manager);
+        let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
         self.tx
             .prepare_cached(
                 "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
+                                    affiliation, ou, title, valid_from, valid_until,
+                                    manager_type, manager_ref, sponsor_type, sponsor_ref,
                                     status, status_since)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         'active', ?17)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -230,26 +235,27 @@ impl Tx<'_> {
                     system,
                     scope.map(|s| s.0),
                     scope.map(|s| s.1),
+                    values.affiliation,
+                    values.ou,
+                    values.title,
+                    values.valid_from,
+                    values.valid_until,
+                    manager_type,
+                    manager_ref,
+                    sponsor_type,
+                    sponsor_ref,
                     since
                 ])
             })
             .map_err(|e| self.err(e))?;
-        let id = self.tx.last_insert_rowid();
-        self.set_role_values(id, person, values)?;
-        Ok(id)
+        Ok(self.tx.last_insert_rowid())
     }
 
     /// Rewrites a role's attributes (and its person, when a record is relinked).
     /// A changed manager or sponsor identifier empties the resolved link.
     pub fn set_role_values(&self, id: i64, person: i64, values: &RoleValues) -> Result<()> {
-        let link = |l: &Option<LinkRef>| {
-            (
-                l.as_ref().map(|l| l.type_name.clone()),
-                l.as_ref().map(|l| l.value.clone()),
-            )
-        };
-        let (manager_type, manager_ref) = link(&values.manager);
-        let (sponsor_type, sponsor_ref) = link(&values.sponsor);
+        let (manager_type, manager_ref) = link_parts(&values.manager);
+        let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
         self.tx
             .prepare_cached(
                 "UPDATE roles SET person_id = ?2, affiliation = ?3, ou = ?4, title = ?5,
@@ -349,10 +355,20 @@ impl Relation {
     }
 }
 
+fn link_parts(link: &Option<LinkRef>) -> (Option<&str>, Option<&str>) {
+    (
+        link.as_ref().map(|l| l.type_name.as_str()),
+        link.as_ref().map(|l| l.value.as_str()),
+    )
+}
+
 fn role_from_row(row: &Row<'_>) -> rusqlite::Result<RoleRow> {
     let link = |t: usize, v: usize| -> rusqlite::Result<Option<LinkRef>> {
         Ok(
-            match (row.get::<_, Option<String>>(t)?, row.get::<_, Option<String>>(v)?) {
+            match (
+                row.get::<_, Option<String>>(t)?,
+                row.get::<_, Option<String>>(v)?,
+            ) {
                 (Some(type_name), Some(value)) => Some(LinkRef { type_name, value }),
                 _ => None,
             },
