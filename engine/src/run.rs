@@ -308,10 +308,7 @@ fn stream(
     let key_index = plan.mapper.key_index();
     let mut session = Session::for_pipeline(
         tx,
-        &plan.registry,
-        &plan.name,
-        names,
-        &plan.base_dir,
+        plan,
         run_id,
         options.now.unwrap_or_else(Instant::wall),
         options.collect_changes,

@@ -80,3 +80,4 @@ pub fn operator(by: Option<&str>) -> String {
         .or_else(|| std::env::var("LOGNAME").ok())
         .filter(|name| !name.trim().is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
+}

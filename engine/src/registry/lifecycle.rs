@@ -149,7 +149,7 @@ impl Session<'_, '_> {
                 role: None,
                 from: before.status,
                 to: after.status,
-                limbo: (before.limbo != after.limbo).then(|| LimboChange {
+                limbo: (before.limbo != after.limbo).then_some(LimboChange {
                     from: before.limbo,
                     to: after.limbo,
                 }),

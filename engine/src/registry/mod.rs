@@ -21,13 +21,13 @@ pub mod report;
 mod roles;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use crate::clock::Instant;
 use crate::diff::FieldChange;
 use crate::env::EnvError;
+use crate::plan::Plan;
 use crate::store::{
     ChangeRow, Identity, NewRecord, PersonState, PipelineLifecycle, StoreError, Tx,
 };
@@ -138,24 +138,22 @@ impl<'a, 't> Session<'a, 't> {
     /// `tx`; without, they are only reported.
     pub fn for_pipeline(
         tx: &'a Tx<'t>,
-        config: &'a Config,
-        pipeline: &str,
-        names: &'a [String],
-        base_dir: &Path,
+        plan: &'a Plan,
         run: Option<i64>,
         now: Instant,
         collect: bool,
     ) -> Result<Self> {
+        let config = &plan.registry;
         let external = match &config.strategy {
             config::Strategy::External { target, timeout } => {
-                Some(External::resolve(target, *timeout, base_dir)?)
+                Some(External::resolve(target, *timeout, &plan.base_dir)?)
             }
             _ => None,
         };
-        let shared_system = tx.system_shared(&config.system, pipeline)?;
-        let mut session = Session::new(tx, pipeline.to_owned(), run, now, collect);
+        let shared_system = tx.system_shared(&config.system, &plan.name)?;
+        let mut session = Session::new(tx, plan.name.clone(), run, now, collect);
         session.config = Some(config);
-        session.names = names;
+        session.names = plan.mapper.field_names();
         session.external = external;
         session.shared_system = shared_system;
         Ok(session)
@@ -288,7 +286,7 @@ impl<'a, 't> Session<'a, 't> {
     ) -> Result<i64> {
         let linked = self.tx.record_person(&self.pipeline, key)?;
         let person = match linked {
-            Some(person) if !(returning && !self.config().lifecycle.reinstate) => {
+            Some(person) if !returning || self.config().lifecycle.reinstate => {
                 self.merge_attributes(person, key, values)?;
                 person
             }
