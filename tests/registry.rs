@@ -1244,3 +1244,19 @@ fn the_school_reference_pipelines_run_on_their_sample_exports_in_any_order() {
     assert_eq!(sofia["roles"].as_array().unwrap().len(), 2);
     assert_eq!(reg.person_count(), 7);
 }
+
+#[test]
+fn the_reference_pipelines_are_in_canonical_layout() {
+    let files: Vec<PathBuf> = [
+        "hr-appointments",
+        "ucs-school-gym-mitte",
+        "ucs-school-rs-nord",
+    ]
+    .iter()
+    .map(|name| repo().join(format!("pipelines/{name}.kdl")))
+    .collect();
+    let mut args = vec!["fmt", "--check"];
+    args.extend(files.iter().map(|f| arg(f)));
+    let output = support::run(&args);
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).1);
+}

@@ -288,3 +288,89 @@ fn first_text(value: &Value) -> Option<String> {
         other => Some(value_text(other).trim().to_owned()).filter(|t| !t.is_empty()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn config(source: &str) -> (Config, Vec<String>) {
+        let loaded = rollcall_dsl::load_str("test.kdl", source, std::path::Path::new("."));
+        assert_eq!(loaded.error_count(), 0, "{:?}", loaded.diagnostics);
+        let pipeline = &loaded.pipelines[0];
+        let names: Vec<String> = pipeline
+            .fields
+            .iter()
+            .map(|f| f.name.value.clone())
+            .collect();
+        (Config::compile(pipeline, &names).unwrap(), names)
+    }
+
+    const PIPELINE: &str = r#"
+pipeline p {
+    source file "x.csv" { format csv; }
+    key id
+    map {
+        id id required=#true
+        emails emails
+        title title
+        second second
+    }
+    identity {
+        email work emails verified=#true
+        identifier id id
+    }
+    role { affiliation "staff"; title field=title; }
+    role { affiliation "staff"; title field=second; }
+}
+"#;
+
+    #[test]
+    fn a_role_reading_only_empty_fields_is_not_given_and_fixed_values_stay() {
+        let (config, _) = config(PIPELINE);
+        let roles = config.roles(&[json!("k"), json!([]), json!("Lecturer"), json!("  ")]);
+        assert_eq!(roles.len(), 2);
+        let first = roles[0].as_ref().unwrap();
+        assert_eq!(first.title.as_deref(), Some("Lecturer"));
+        assert_eq!(first.affiliation.as_deref(), Some("staff"));
+        assert!(
+            roles[1].is_none(),
+            "a blank second title gives no second role"
+        );
+    }
+
+    #[test]
+    fn array_fields_give_one_identity_per_element_and_emails_carry_verification() {
+        let (config, _) = config(PIPELINE);
+        let identities = config.identities(&[
+            json!("k"),
+            json!(["A@x.example", "", "b@x.example"]),
+            Value::Null,
+            Value::Null,
+        ]);
+        let listed: Vec<(IdentityKind, &str, bool)> = identities
+            .iter()
+            .map(|i| (i.kind, i.value.as_str(), i.usable))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                (IdentityKind::Email, "A@x.example", true),
+                (IdentityKind::Email, "b@x.example", true),
+                (IdentityKind::Identifier, "k", true),
+            ]
+        );
+        assert_eq!(identities[0].match_value(), "a@x.example");
+    }
+
+    #[test]
+    fn without_a_role_declaration_each_record_gives_one_plain_role() {
+        let (config, _) = config(
+            r#"pipeline p { source file "x.csv" { format csv; }; key id; map { id id required=#true; }; }"#,
+        );
+        assert_eq!(
+            config.roles(&[json!("k")]),
+            vec![Some(RoleValues::default())]
+        );
+    }
+}
