@@ -38,6 +38,8 @@ enum Command {
     Plan(commands::plan::Args),
     /// Run a pipeline and apply its changes to the state store.
     Run(commands::run::Args),
+    /// Write and upload an applied run's outputs again (after a failed delivery).
+    Deliver(commands::deliver::Args),
     /// List a pipeline's runs, newest first.
     History(commands::history::Args),
     /// Show one stored record and its change log.
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(args),
         Command::Plan(args) => commands::plan::run(args),
         Command::Run(args) => commands::run::run(args),
+        Command::Deliver(args) => commands::deliver::run(args),
         Command::History(args) => commands::history::run(args),
         Command::Show(args) => commands::show::run(args),
         Command::Person(args) => commands::person::run(args),

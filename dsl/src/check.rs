@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{IdentityKind, MatchStrategy, Pipeline, SinkKind, Span, Spanned, Value};
+use crate::model::{
+    IdentityKind, MatchStrategy, Origin, PathSegment, Pipeline, SinkKind, Span, Spanned, Value,
+};
 use crate::source_file::SourceFile;
 use crate::suggest;
 
@@ -95,7 +97,8 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
         }
     }
 
-    // Everything after the join sees the pipeline's and the lookups' fields.
+    // `derive` reads the joined record: its paths start with a field of the
+    // pipeline, a lookup or an earlier derived field, and its names are new.
     let mut all: Vec<&str> = main.clone();
     all.extend(
         pipeline
@@ -103,6 +106,35 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
             .iter()
             .flat_map(|l| l.fields.iter().map(|f| f.name.value.as_str())),
     );
+    for field in &pipeline.derived {
+        if let Origin::Path(path) = &field.origin
+            && let Some(PathSegment::Key(first)) = path.first()
+            && !all.contains(&first.as_str())
+        {
+            found.push(unknown_field(
+                &Spanned::new(first.clone(), field.name.span),
+                &format!("derived field `{}`", field.name.value),
+                &all,
+            ));
+        }
+        if let Some((span, other)) = field_owner.get(field.name.value.as_str()) {
+            found.push(
+                Diagnostic::error(
+                    Code::FieldClash,
+                    format!(
+                        "derived field `{}` clashes with a field of {other}",
+                        field.name.value
+                    ),
+                )
+                .with_label(field.name.span, "declared in `derive`")
+                .with_label(*span, format!("already declared by {other}"))
+                .with_help("derived fields join the record's fields: rename one of them"),
+            );
+        } else {
+            field_owner.insert(&field.name.value, (field.name.span, "`derive`".to_owned()));
+        }
+        all.push(&field.name.value);
+    }
     let mut refer = |field: &Spanned<String>, what: &str| {
         if !all.contains(&field.value.as_str()) {
             found.push(unknown_field(field, what, &all));
@@ -110,6 +142,9 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
     };
     for filter in &pipeline.filters {
         refer(&filter.field, "`filter`");
+    }
+    if let Some(filter) = &pipeline.lifecycle.remove_when {
+        refer(&filter.field, "`remove-when`");
     }
     for binding in &pipeline.identity {
         refer(&binding.field, "`identity`");

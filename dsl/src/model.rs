@@ -98,6 +98,9 @@ pub struct Pipeline {
     pub fields: Vec<Field>,
     /// Second sources joined to each record.
     pub lookups: Vec<Lookup>,
+    /// Fields computed after the lookups are joined, from the joined record
+    /// (`derive { ... }`); their paths name fields, not source keys.
+    pub derived: Vec<Field>,
     /// Conditions that keep or drop records after mapping.
     pub filters: Vec<Filter>,
     /// How mapped identities become person emails and identifiers.
@@ -278,6 +281,9 @@ pub struct Field {
     pub default: Option<serde_json::Value>,
     /// A record without this value is invalid.
     pub required: bool,
+    /// No two present records may hold the same value (compared ignoring
+    /// case); a record that would is refused on its own and reported.
+    pub unique: bool,
     /// Where the field was declared.
     pub span: Span,
 }
@@ -631,6 +637,22 @@ pub struct Lifecycle {
     pub purge_after: Option<Spanned<Duration>>,
     /// Reinstate a removed record (and its person) when its key reappears.
     pub reinstate: bool,
+    /// What a key missing from a delivery means: removed (a full extract),
+    /// or nothing (a delivery of changes only).
+    pub absent: Absent,
+    /// A record that passes this test is the removal of its key (a change
+    /// file's "archive" action); its `action` is always `keep`.
+    pub remove_when: Option<Filter>,
+}
+
+/// What a key missing from a delivery means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Absent {
+    /// The delivery is a full extract: a missing key is removed.
+    Remove,
+    /// The delivery holds changes only: a missing key stays as it is.
+    Keep,
 }
 
 impl Default for Lifecycle {
@@ -641,6 +663,8 @@ impl Default for Lifecycle {
             limbo: None,
             purge_after: None,
             reinstate: true,
+            absent: Absent::Remove,
+            remove_when: None,
         }
     }
 }

@@ -198,3 +198,55 @@ fn the_parse_module_reports_syntax_errors_with_the_file_name() {
     assert_eq!(errors[0].code, Code::Syntax);
     assert_eq!(errors[0].file.as_ref().unwrap().name(), "pipelines/x.kdl");
 }
+
+#[test]
+fn derive_unique_and_change_only_lifecycle_lower_and_are_checked() {
+    let text = r#"
+    pipeline feed {
+        source file "people.json" { format json }
+        key id
+        map { id "id" required=#true; name "name" unique=#true; state "state" }
+        lookup roles {
+            source file "roles.csv" { format csv }
+            key who
+            on id
+            many #true
+            map { who "WHO" required=#true; role "ROLE" }
+        }
+        derive { fsem role { contains FSEM } }
+        filter { keep fsem equals "true" }
+        lifecycle { absent keep; remove-when state equals gone }
+    }
+    "#;
+    let loaded = load_str("t.kdl", text, Path::new("."));
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let p = &loaded.pipelines[0];
+    assert!(p.field("name").unwrap().unique);
+    assert!(!p.field("id").unwrap().unique);
+    assert_eq!(p.derived.len(), 1);
+    assert_eq!(p.derived[0].name.value, "fsem");
+    assert_eq!(p.lifecycle.absent, rollcall_dsl::model::Absent::Keep);
+    let test = p.lifecycle.remove_when.as_ref().unwrap();
+    assert_eq!(test.field.value, "state");
+    assert_eq!(
+        test.condition,
+        rollcall_dsl::model::Condition::Equals("gone".into())
+    );
+
+    // A derived field reading an unknown field, or taking a taken name.
+    let found = codes(
+        r#"
+        pipeline feed {
+            source file "people.json" { format json }
+            key id
+            map { id "id" required=#true; }
+            derive { id "id"; x "nope" }
+            lifecycle { remove-when missing_field present }
+        }
+        "#,
+    );
+    assert_eq!(
+        found,
+        [Code::FieldClash, Code::UnknownField, Code::UnknownField]
+    );
+}

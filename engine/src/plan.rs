@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rollcall_dsl::model::{Integrity, Lifecycle, Location, Pipeline, Source};
+use rollcall_dsl::model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
 
-use crate::mapping::{CompileError, Mapper};
+use crate::lookup::Joiner;
+use crate::mapping::{CompileError, Filters, Mapper};
 use crate::registry;
 
 /// A pipeline compiled for running.
@@ -23,6 +24,16 @@ pub struct Plan {
     pub source: Source,
     /// Record mapping, validation and filters, compiled.
     pub mapper: Mapper,
+    /// Lookups, derived fields and the filters on them, compiled.
+    pub joiner: Joiner,
+    /// `lifecycle { remove-when ... }`: records that are removals of their key.
+    pub removal: Option<Filters>,
+    /// `(index, name)` of the `unique=#true` fields in the joined layout.
+    pub unique: Vec<(usize, String)>,
+    /// Outputs written after the change set is committed.
+    pub sinks: Vec<Sink>,
+    /// Messages sent about the run's outcome.
+    pub notifications: Vec<Notify>,
     /// Thresholds for the integrity gate.
     pub integrity: Integrity,
     /// What happens to records that disappear or come back.
@@ -43,7 +54,25 @@ impl Plan {
             .map(Path::to_path_buf)
             .unwrap_or_default();
         let mapper = Mapper::compile(pipeline, &base_dir)?;
-        let registry = registry::Config::compile(pipeline, mapper.field_names())?;
+        let joiner = Joiner::compile(pipeline, &mapper)?;
+        let unique = pipeline
+            .fields
+            .iter()
+            .chain(&pipeline.derived)
+            .filter(|field| field.unique)
+            .filter_map(|field| {
+                let index = joiner
+                    .field_names()
+                    .iter()
+                    .position(|n| *n == field.name.value)?;
+                Some((index, field.name.value.clone()))
+            })
+            .collect();
+        let removal = match &pipeline.lifecycle.remove_when {
+            Some(test) => Some(Filters::compile([test], joiner.field_names())?),
+            None => None,
+        };
+        let registry = registry::Config::compile(pipeline, joiner.field_names())?;
         Ok(Plan {
             name: pipeline.name.value.clone(),
             system: pipeline.system.clone(),
@@ -51,11 +80,22 @@ impl Plan {
             base_dir,
             source: pipeline.source.clone(),
             mapper,
+            joiner,
+            removal,
+            unique,
+            sinks: pipeline.sinks.clone(),
+            notifications: pipeline.notifications.clone(),
             integrity: pipeline.integrity.clone(),
             lifecycle: pipeline.lifecycle.clone(),
             keep_raw: pipeline.keep_raw,
             registry,
         })
+    }
+
+    /// Every field of a joined record, as stored: the pipeline's, each
+    /// lookup's, then the derived ones.
+    pub fn field_names(&self) -> &[String] {
+        self.joiner.field_names()
     }
 
     /// A short description of the declared source, for messages.

@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use rollcall_dsl::model::Absent;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -19,11 +20,14 @@ use std::collections::BTreeSet;
 use crate::clock::Instant;
 use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
 use crate::integrity::{Baseline, Gate, Verdict};
+use crate::lookup::{LookupError, LookupReport};
 use crate::mapping::{self, Mapped};
 use crate::plan::Plan;
 use crate::registry::{Linked, RegistryError, RegistryReport, Session};
+use crate::sink::{self, Delivered, SinkError};
 use crate::source::{self, Limits, SourceError, SourceIdentity};
 use crate::store::{NewRecord, RunRow, Store, StoreError, Tx, now_text};
+use crate::unique::{Claims, Conflict};
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +48,10 @@ pub struct Options {
     /// The time lifecycle decisions are made at (`ROLLCALL_NOW`); the wall
     /// clock when `None`.
     pub now: Option<Instant>,
+    /// Write sink files into this folder instead of each sink's own.
+    pub out_dir: Option<PathBuf>,
+    /// Write sink files but do not upload them (replays, backfills).
+    pub skip_uploads: bool,
 }
 
 /// Receives progress while records stream; the CLI draws a bar with it.
@@ -109,6 +117,12 @@ pub struct Report {
     /// Matches, ambiguities, frozen values held, lifecycle transitions,
     /// unresolved links and purges.
     pub registry: RegistryReport,
+    /// What each lookup matched and missed.
+    pub lookups: Vec<LookupReport>,
+    /// Records refused because a unique value was taken (all of them).
+    pub conflicts: Vec<Conflict>,
+    /// Files written and delivered after the commit.
+    pub deliveries: Vec<Delivered>,
 }
 
 /// An error that stops a run; nothing of the run is applied.
@@ -139,6 +153,29 @@ pub enum RunError {
         file: String,
         /// The keys not found.
         keys: Vec<String>,
+    },
+    /// A lookup could not be loaded.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lookup(#[from] LookupError),
+    /// The change set would produce an output that breaks its target's rules.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Sink(#[from] SinkError),
+    /// The change set was committed, but writing or delivering an output failed.
+    #[error("run {run_id} was applied, but its outputs were not all delivered: {source}")]
+    #[diagnostic(
+        code("rollcall::run::delivery"),
+        help(
+            "the state store holds the change. Fix the cause, then `rollcall deliver PIPELINE --run {run_id}` writes and uploads this run's outputs again"
+        )
+    )]
+    Delivery {
+        /// The applied run.
+        run_id: i64,
+        /// What failed.
+        #[source]
+        source: SinkError,
     },
     /// A key appeared twice in one extract.
     #[error("{file}:{line}: duplicate key {key:?}, first seen on line {first_line}")]
@@ -204,6 +241,7 @@ pub fn apply(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
+    let options = &sink::with_changes(plan, options);
     let started_at = now_text();
     let tx = store.write()?;
     let mut row = RunRow {
@@ -222,7 +260,8 @@ pub fn apply(
     // The run's own row is written inside the transaction so its changes can
     // reference it; a rollback takes it away with them.
     let run_id = tx.insert_run(&row)?;
-    let result = stream(plan, &tx, Some(run_id), options, progress);
+    let result = stream(plan, &tx, Some(run_id), options, progress)
+        .and_then(|report| Ok(sink::preflight(plan, &tx, &report).map(|()| report)?));
     let mut report = match result {
         Ok(report) => report,
         Err(err) => {
@@ -249,6 +288,8 @@ pub fn apply(
         tx.update_run(run_id, &row)?;
         tx.commit()?;
         report.run_id = Some(run_id);
+        report.deliveries = sink::deliver_run(plan, store, &report, options)
+            .map_err(|source| RunError::Delivery { run_id, source })?;
     } else {
         tx.rollback()?;
         report.outcome = Outcome::Rejected;
@@ -304,7 +345,10 @@ fn stream(
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
 
-    let names = plan.mapper.field_names();
+    let names = plan.field_names();
+    let mut joins = plan.joiner.load(&plan.base_dir, &options.limits)?;
+    let mut claims = Claims::load(tx, &plan.name, &plan.unique)?;
+    let mut conflicts = Vec::new();
     let key_index = plan.mapper.key_index();
     let mut session = Session::for_pipeline(
         tx,
@@ -341,7 +385,7 @@ fn stream(
             progress.records(summary.read);
         }
         let line = raw.line;
-        let record = match plan.mapper.map(&raw.value) {
+        let record = match joins.join(plan.mapper.map(&raw.value), line) {
             Mapped::Filtered => {
                 summary.filtered += 1;
                 continue;
@@ -361,6 +405,24 @@ fn stream(
         };
         summary.valid += 1;
         let key = mapping::value_text(&record.values[key_index]);
+        if plan
+            .removal
+            .as_ref()
+            .is_some_and(|test| test.keeps(&record.values))
+        {
+            let held = prior.hold(&key, line);
+            if held.map_err(|d| duplicate(&identity, &key, d.first_line, line))? {
+                remove(&key, &mut session, &mut summary, &mut changes, options)?;
+            }
+            continue;
+        }
+        if let Some(conflict) = claims.claim(&key, &record.values, line) {
+            let held = prior.hold(&key, line);
+            summary.held +=
+                u64::from(held.map_err(|d| duplicate(&identity, &key, d.first_line, line))?);
+            conflicts.push(conflict);
+            continue;
+        }
         encoded.clear();
         mapping::encode_fields(&record.values, &mut encoded);
         let fingerprint = diff::fingerprint(&encoded);
@@ -465,17 +527,14 @@ fn stream(
         });
     }
 
-    for key in prior.unseen_present() {
-        summary.removed += 1;
-        session.remove(key)?;
-        if options.collect_changes {
-            changes.push(Change {
-                action: Action::Remove,
-                key: key.to_owned(),
-                line: None,
-                fields: Vec::new(),
-            });
-        }
+    // A delivery of changes only says nothing about the keys it lacks.
+    let absent_removes = plan.lifecycle.absent == Absent::Remove;
+    for key in prior
+        .unseen_present()
+        .into_iter()
+        .filter(|_| absent_removes)
+    {
+        remove(key, &mut session, &mut summary, &mut changes, options)?;
     }
     let (registry, counts) = session.finish()?;
     summary.transitions = counts.transitions;
@@ -497,7 +556,31 @@ fn stream(
         changes,
         invalid,
         registry,
+        lookups: joins.report(),
+        conflicts,
+        deliveries: Vec::new(),
     })
+}
+
+/// Removes a key: counted, handed to the registry and collected.
+fn remove(
+    key: &str,
+    session: &mut Session<'_, '_>,
+    summary: &mut Summary,
+    changes: &mut Vec<Change>,
+    options: &Options,
+) -> Result<(), RunError> {
+    summary.removed += 1;
+    session.remove(key)?;
+    if options.collect_changes {
+        changes.push(Change {
+            action: Action::Remove,
+            key: key.to_owned(),
+            line: None,
+            fields: Vec::new(),
+        });
+    }
+    Ok(())
 }
 
 /// Which unchanged records `--resync` re-applies, and which named keys the

@@ -29,6 +29,7 @@ mod mapping {
             transforms: transforms.into_iter().map(spanned).collect(),
             default: None,
             required,
+            unique: false,
             span: Span::default(),
         }
     }
@@ -93,6 +94,7 @@ mod mapping {
                 ),
             ],
             lookups: vec![],
+            derived: vec![],
             filters: vec![],
             identity: vec![],
             matching: Match {

@@ -1,5 +1,6 @@
 //! One module per subcommand, plus the pieces they share.
 
+pub mod deliver;
 pub mod fmt;
 pub mod freeze;
 pub mod frozen;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use rollcall_engine::diff::{Action, Change};
 use rollcall_engine::registry::RegistryReport;
 use rollcall_engine::run::{Outcome, Report, RunError};
+use rollcall_engine::source::SourceError;
 use rollcall_engine::store::{
     ChangeRow, FrozenRow, Identity, PersonRow, RoleRow, RunRow, StoreError, StoredRecord,
 };
@@ -36,9 +37,82 @@ pub fn usage_error(err: impl miette::Diagnostic + Send + Sync + 'static) -> Exit
 pub fn run_error(err: RunError) -> Exit {
     match err {
         RunError::Store(err) => store_error(err),
+        RunError::Source(SourceError::BadJson {
+            name,
+            line,
+            column,
+            message,
+        }) => match JsonAt::read(&name, line, column, &message) {
+            Some(located) => error(located),
+            None => error(RunError::Source(SourceError::BadJson {
+                name,
+                line,
+                column,
+                message,
+            })),
+        },
         err => error(err),
     }
 }
+
+/// A JSON syntax error shown on its line of the file, with a caret where
+/// the missing `,` or `]` belongs.
+#[derive(Debug, miette::Diagnostic)]
+#[diagnostic(
+    code("rollcall::source::bad-json"),
+    help(
+        "open the file at this line and column; check the producer writes valid JSON (for `format jsonl`, exactly one value per line; for `format json`, one array)"
+    )
+)]
+struct JsonAt {
+    name: String,
+    line: u64,
+    column: u64,
+    message: String,
+    #[source_code]
+    text: miette::NamedSource<String>,
+    #[label("{message}")]
+    at: miette::SourceSpan,
+}
+
+impl JsonAt {
+    /// Reads the file back to show the place; `None` when it cannot (a
+    /// compressed or very large delivery), and the plain error is shown.
+    fn read(name: &str, line: u64, column: u64, message: &str) -> Option<JsonAt> {
+        let meta = std::fs::metadata(name).ok()?;
+        if meta.len() > 16 << 20 {
+            return None;
+        }
+        let text = String::from_utf8(std::fs::read(name).ok()?).ok()?;
+        let start: usize = text
+            .split_inclusive('\n')
+            .take(usize::try_from(line).ok()?.checked_sub(1)?)
+            .map(str::len)
+            .sum();
+        let offset = (start + usize::try_from(column).ok()?.saturating_sub(1)).min(text.len());
+        let len = usize::from(offset < text.len());
+        Some(JsonAt {
+            name: name.to_owned(),
+            line,
+            column,
+            message: message.to_owned(),
+            text: miette::NamedSource::new(name, text),
+            at: (offset, len).into(),
+        })
+    }
+}
+
+impl std::fmt::Display for JsonAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.name, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for JsonAt {}
 
 /// Prints a store error; a locked store exits 75.
 pub fn store_error(err: StoreError) -> Exit {
@@ -60,6 +134,9 @@ struct PlanJson<'a> {
     changes: &'a [Change],
     invalid: &'a [rollcall_engine::run::InvalidRecord],
     registry: &'a RegistryReport,
+    lookups: &'a [rollcall_engine::lookup::LookupReport],
+    conflicts: &'a [rollcall_engine::unique::Conflict],
+    deliveries: &'a [rollcall_engine::sink::Delivered],
 }
 
 /// Prints a report as the JSON document described by `schemas/plan-output.schema.json`.
@@ -75,6 +152,9 @@ pub fn plan_json(report: &Report) {
         changes: &report.changes,
         invalid: &report.invalid,
         registry: &report.registry,
+        lookups: &report.lookups,
+        conflicts: &report.conflicts,
+        deliveries: &report.deliveries,
     });
 }
 
@@ -113,6 +193,7 @@ pub fn plan_text(report: &Report) {
     print_invalid(report);
     println!("{}", summary_line(report));
     print_checks(report);
+    print_feeds(report);
 }
 
 fn person(id: Option<i64>) -> String {
@@ -391,6 +472,7 @@ pub fn run_text(report: &Report) {
     println!("{}{run}: {outcome}", report.pipeline);
     println!("{}", summary_line(report));
     print_checks(report);
+    print_feeds(report);
 }
 
 fn summary_line(report: &Report) -> String {
@@ -418,6 +500,64 @@ fn print_checks(report: &Report) {
     for check in &report.integrity.checks {
         let mark = if check.passed { "ok  " } else { "FAIL" };
         println!("  {mark} {:<12} {}", check.name, check.detail);
+    }
+}
+
+/// Lookup misses, refused records and delivered files, after the counts.
+fn print_feeds(report: &Report) {
+    for lookup in &report.lookups {
+        println!(
+            "  lookup {}: {} records from {}; {} matched, {} without a match ({})",
+            lookup.name,
+            lookup.records,
+            lookup.source,
+            lookup.matched,
+            lookup.unmatched,
+            lookup.on_missing
+        );
+        for miss in &lookup.examples {
+            eprintln!(
+                "unmatched: {}:{} key {:?}: lookup {} has no {:?} ({})",
+                report.source.uri, miss.line, miss.key, lookup.name, miss.value, lookup.on_missing
+            );
+        }
+    }
+    for conflict in &report.conflicts {
+        let at = conflict
+            .held_at
+            .map(|line| format!(" (line {line})"))
+            .unwrap_or_else(|| " (in the store)".into());
+        eprintln!(
+            "refused: {}:{} key {:?}: {} {:?} is already held by key {:?}{at}",
+            report.source.uri,
+            conflict.line,
+            conflict.key,
+            conflict.field,
+            conflict.value,
+            conflict.held_by
+        );
+    }
+    if !report.conflicts.is_empty() {
+        println!(
+            "  {} record(s) refused: a unique value was already taken",
+            report.conflicts.len()
+        );
+    }
+    deliveries(&report.deliveries);
+}
+
+/// Prints each file written after a commit, and where it was uploaded.
+pub fn deliveries(delivered: &[rollcall_engine::sink::Delivered]) {
+    for delivered in delivered {
+        let uploads = if delivered.uploads.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", delivered.uploads.join(", "))
+        };
+        println!(
+            "  wrote {} ({}, {} records){uploads}",
+            delivered.path, delivered.kind, delivered.records
+        );
     }
 }
 

@@ -1,5 +1,8 @@
 //! `rollcall run`: apply the pipeline's change set to the state store.
 
+use std::path::PathBuf;
+
+use rollcall_engine::notify::{self, RunEvent};
 use rollcall_engine::run::{self, Options, Outcome};
 use rollcall_engine::store::Store;
 
@@ -16,6 +19,12 @@ pub struct Args {
     /// Apply even when the integrity gate refuses the extract (recorded as overridden).
     #[arg(long)]
     pub accept_breach: bool,
+    /// Write every sink's file into this folder instead of its own.
+    #[arg(long, env = "ROLLCALL_OUT_DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Write sink files but do not upload them (replays, backfills).
+    #[arg(long)]
+    pub skip_upload: bool,
 }
 
 pub fn run(args: Args) -> Exit {
@@ -30,7 +39,10 @@ pub fn run(args: Args) -> Exit {
     };
     let mut store = match Store::open(&common.state.state) {
         Ok(store) => store,
-        Err(err) => return render::store_error(err),
+        Err(err) => {
+            notify::send(&plan.notifications, &RunEvent::failed(&plan.name, &err));
+            return render::store_error(err);
+        }
     };
     let options = Options {
         input: common.input,
@@ -39,11 +51,20 @@ pub fn run(args: Args) -> Exit {
         collect_changes: common.format == OutputFormat::Json,
         resync: common.resync,
         now: Some(now),
+        out_dir: args.out_dir,
+        skip_uploads: args.skip_upload,
         ..Options::default()
     };
     let bar = Bar::new();
     let report = run::apply(&plan, &mut store, &options, &bar);
     bar.finish();
+    // Notifications go out before the result is rendered, and whatever
+    // they do, the exit code below is the run's own.
+    let event = match &report {
+        Ok(report) => RunEvent::from_report(report),
+        Err(err) => RunEvent::failed(&plan.name, err),
+    };
+    notify::send(&plan.notifications, &event);
     let report = match report {
         Ok(report) => report,
         Err(err) => return render::run_error(err),

@@ -91,3 +91,4 @@ pub fn write_staff_sso_extract(path: &Path, n: usize, accessed: &str) {
     }
     out.flush().unwrap();
 }
+pub mod servers;

@@ -29,8 +29,8 @@ pub(crate) fn lower_filter(cx: &mut Cx, node: &KdlNode) -> Vec<Filter> {
         .collect()
 }
 
-/// One `keep` or `drop` rule.
-fn lower_rule(cx: &mut Cx, node: &KdlNode) -> Option<Filter> {
+/// One `keep` or `drop` rule (or a `remove-when` test, read the same way).
+pub(crate) fn lower_rule(cx: &mut Cx, node: &KdlNode) -> Option<Filter> {
     let action = if node_name(node) == "keep" {
         FilterAction::Keep
     } else {

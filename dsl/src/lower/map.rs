@@ -11,7 +11,7 @@ use crate::model::{Field, Origin, Otherwise, Span, Spanned, Template, Transform}
 use crate::suggest;
 use crate::values;
 
-const FIELD_PROPS: &[&str] = &["const", "template", "required", "default"];
+const FIELD_PROPS: &[&str] = &["const", "template", "required", "default", "unique"];
 const TRANSFORMS: &[&str] = &[
     "trim",
     "lowercase",
@@ -140,6 +140,10 @@ fn lower_field(cx: &mut Cx, node: &KdlNode, scope: &TemplateScope<'_>) -> Option
         .and_then(|e| cx.bool(e, "`required`"))
         .unwrap_or(false);
     let default = props.get("default").and_then(|e| cx.json(e, "`default`"));
+    let unique = props
+        .get("unique")
+        .and_then(|e| cx.bool(e, "`unique`"))
+        .unwrap_or(false);
     let transforms = node
         .iter_children()
         .filter_map(|t| lower_transform(cx, t, &what))
@@ -155,6 +159,7 @@ fn lower_field(cx: &mut Cx, node: &KdlNode, scope: &TemplateScope<'_>) -> Option
         transforms,
         default,
         required,
+        unique,
         span: name_span(node),
     })
 }

@@ -36,6 +36,7 @@ const PIPELINE_CHILDREN: &[&str] = &[
     "key",
     "map",
     "lookup",
+    "derive",
     "filter",
     "identity",
     "match",
@@ -187,6 +188,11 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         .into_iter()
         .filter_map(|n| lookup::lower_lookup(cx, n))
         .collect();
+    // A `derive` block is a `map` read from the joined record's fields.
+    let derived = cx
+        .single(&children, "derive")
+        .map(|n| map::lower_map(cx, n))
+        .unwrap_or_default();
     let filters = cx
         .single(&children, "filter")
         .map(|n| filter::lower_filter(cx, n))
@@ -238,6 +244,7 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         key: key?,
         fields: fields?,
         lookups,
+        derived,
         filters,
         identity,
         matching,

@@ -6,7 +6,9 @@ use kdl::{KdlNode, KdlValue};
 use super::cx::{Cx, entry_span};
 use super::source::{one_arg, word};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Integrity, Lifecycle, Limit, RoleStatus, Scope, Spanned};
+use crate::model::{
+    Absent, Filter, FilterAction, Integrity, Lifecycle, Limit, RoleStatus, Scope, Spanned,
+};
 use crate::values;
 
 /// Lowers `scope VALUE [kind=KIND]`.
@@ -98,6 +100,8 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
             "limbo",
             "purge-after",
             "reinstate",
+            "absent",
+            "remove-when",
         ],
     );
     let mut lifecycle = Lifecycle::default();
@@ -137,6 +141,22 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
         && let Some(reinstate) = cx.bool(arg, "`reinstate`")
     {
         lifecycle.reinstate = reinstate;
+    }
+    if let Some(node) = cx.single(&children, "absent")
+        && let Some(absent) = word(
+            cx,
+            node,
+            "`absent`",
+            &[("remove", Absent::Remove), ("keep", Absent::Keep)],
+        )
+    {
+        lifecycle.absent = absent;
+    }
+    if let Some(node) = cx.single(&children, "remove-when") {
+        lifecycle.remove_when = super::filter::lower_rule(cx, node).map(|filter| Filter {
+            action: FilterAction::Keep,
+            ..filter
+        });
     }
     lifecycle
 }

@@ -53,6 +53,19 @@ pub enum CompileError {
         field: String,
     },
 
+    /// A lookup's `on` names no field of the pipeline's `map`.
+    #[error("lookup {lookup:?} joins on {field:?}, which is not a mapped field")]
+    #[diagnostic(
+        code(rollcall::mapping::lookup_on),
+        help("`on` names a field of the pipeline's own `map`")
+    )]
+    LookupOn {
+        /// The lookup.
+        lookup: String,
+        /// The field as written in `on`.
+        field: String,
+    },
+
     /// A `regex` transform or `matches` filter does not compile.
     #[error("invalid regular expression {pattern:?} in {place}")]
     #[diagnostic(code(rollcall::mapping::regex))]

@@ -16,7 +16,7 @@ mod transform;
 
 use std::path::Path;
 
-use rollcall_dsl::model::{Filter, Origin, PathSegment, Pipeline};
+use rollcall_dsl::model::{Field, Filter, Origin, PathSegment, Pipeline};
 use serde_json::Value;
 
 pub use encode::encode_fields;
@@ -104,34 +104,8 @@ impl Mapper {
         let mut names: Vec<String> = Vec::with_capacity(pipeline.fields.len());
         let mut fields = Vec::with_capacity(pipeline.fields.len());
         for field in &pipeline.fields {
-            let name = field.name.value.clone();
-            let (origin, from) = match &field.origin {
-                Origin::Path(path) => (
-                    OriginPlan::Path(path.clone()),
-                    format!("{:?}", path::describe(path)),
-                ),
-                Origin::Const(value) => {
-                    (OriginPlan::Const(value.clone()), format!("const {value}"))
-                }
-                Origin::Template(template) => (
-                    OriginPlan::Template(template::Compiled::compile(template, &names, &name)?),
-                    format!("template {:?}", template.text),
-                ),
-            };
-            let transforms = field
-                .transforms
-                .iter()
-                .map(|transform| transform::Compiled::compile(transform, &name))
-                .collect::<Result<_, _>>()?;
-            fields.push(FieldPlan {
-                name: name.clone(),
-                origin,
-                from,
-                transforms,
-                default: field.default.clone(),
-                required: field.required,
-            });
-            names.push(name);
+            fields.push(FieldPlan::compile(field, &names)?);
+            names.push(field.name.value.clone());
         }
 
         let key = names
@@ -153,7 +127,10 @@ impl Mapper {
                     .fields
                     .iter()
                     .any(|f| f.name.value == filter.field.value)
-            });
+            }) || pipeline
+                .derived
+                .iter()
+                .any(|f| f.name.value == filter.field.value);
             if !from_lookup {
                 return Err(CompileError::FilterField {
                     field: filter.field.value.clone(),
@@ -274,6 +251,35 @@ impl Mapper {
 }
 
 impl FieldPlan {
+    /// Compiles one field; `earlier` are the names a template may use.
+    fn compile(field: &Field, earlier: &[String]) -> Result<FieldPlan, CompileError> {
+        let name = field.name.value.clone();
+        let (origin, from) = match &field.origin {
+            Origin::Path(path) => (
+                OriginPlan::Path(path.clone()),
+                format!("{:?}", path::describe(path)),
+            ),
+            Origin::Const(value) => (OriginPlan::Const(value.clone()), format!("const {value}")),
+            Origin::Template(template) => (
+                OriginPlan::Template(template::Compiled::compile(template, earlier, &name)?),
+                format!("template {:?}", template.text),
+            ),
+        };
+        let transforms = field
+            .transforms
+            .iter()
+            .map(|transform| transform::Compiled::compile(transform, &name))
+            .collect::<Result<_, _>>()?;
+        Ok(FieldPlan {
+            name,
+            origin,
+            from,
+            transforms,
+            default: field.default.clone(),
+            required: field.required,
+        })
+    }
+
     /// The field's value: origin, transforms, default, then the `required`
     /// check. A failing transform leaves the field null and skips the rest.
     fn compute(&self, raw: &Value, earlier: &[Value], problems: &mut Vec<String>) -> Value {
@@ -304,6 +310,55 @@ impl FieldPlan {
             ));
         }
         value
+    }
+}
+
+/// Fields computed from an already mapped (and joined) record: the
+/// pipeline's `derive` block. Their paths start with a field name, so they
+/// read the record as an object of its fields.
+#[derive(Debug, Default)]
+pub struct Derived {
+    fields: Vec<FieldPlan>,
+}
+
+impl Derived {
+    /// Compiles the `derive` fields; templates see earlier derived fields.
+    pub fn compile(fields: &[Field]) -> Result<Derived, CompileError> {
+        let mut names: Vec<String> = Vec::with_capacity(fields.len());
+        let mut plans = Vec::with_capacity(fields.len());
+        for field in fields {
+            plans.push(FieldPlan::compile(field, &names)?);
+            names.push(field.name.value.clone());
+        }
+        Ok(Derived { fields: plans })
+    }
+
+    /// The derived field names, in declaration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.iter().map(|f| f.name.as_str())
+    }
+
+    /// Whether there is nothing to derive.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// Appends each derived value to `values` (laid out like `names`),
+    /// reporting failures in `problems`.
+    pub fn compute(&self, names: &[String], values: &mut Vec<Value>, problems: &mut Vec<String>) {
+        if self.fields.is_empty() {
+            return;
+        }
+        let mut record = Value::Object(names.iter().cloned().zip(values.iter().cloned()).collect());
+        let mut derived = Vec::with_capacity(self.fields.len());
+        for field in &self.fields {
+            let value = field.compute(&record, &derived, problems);
+            if let Value::Object(fields) = &mut record {
+                fields.insert(field.name.clone(), value.clone());
+            }
+            derived.push(value);
+        }
+        values.extend(derived);
     }
 }
 

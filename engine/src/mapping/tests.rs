@@ -44,6 +44,7 @@ fn pipeline(key_field: &str, fields: Vec<Field>) -> Pipeline {
         key: spanned(key_field.to_owned()),
         fields,
         lookups: Vec::new(),
+        derived: Vec::new(),
         filters: Vec::new(),
         identity: Vec::new(),
         matching: Match {
@@ -68,6 +69,7 @@ fn field(name: &str, origin: Origin) -> Field {
         transforms: Vec::new(),
         default: None,
         required: false,
+        unique: false,
         span: Span::default(),
     }
 }

@@ -12,6 +12,7 @@ mod changes;
 mod frozen;
 mod identities;
 mod persons;
+mod outputs;
 mod pipelines;
 mod records;
 mod roles;

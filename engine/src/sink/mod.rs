@@ -1,0 +1,227 @@
+//! Sinks: the files a run writes after its change set is committed, and
+//! their delivery.
+//!
+//! Two kinds of output: *current-state* sinks (`csv`, `json`) hold every
+//! present record and are written after every applied or no-change run, so
+//! a nightly feed is delivered every night; *change* sinks (`jsonl`,
+//! `actions`) hold this run's changes and are written only when there are
+//! some. Every file is written atomically in its own folder (temporary file,
+//! then rename), then uploaded.
+
+mod actions;
+mod csv;
+mod error;
+mod json;
+mod path;
+
+use std::collections::HashSet;
+
+use rollcall_dsl::model::{Sink, SinkKind};
+use serde::Serialize;
+
+use serde_json::{Map, Value};
+
+use crate::diff::{Action, Change, FieldChange};
+use crate::plan::Plan;
+use crate::run::{Options, Report};
+use crate::store::{ChangeRow, Store, Tx};
+use crate::upload;
+
+pub use error::SinkError;
+
+/// One sink's file, written and delivered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delivered {
+    /// The sink's kind (`csv`, `json`, `jsonl`, `actions`).
+    pub kind: &'static str,
+    /// The local file written.
+    pub path: String,
+    /// Records, events or actions in it.
+    pub records: u64,
+    /// Where it was uploaded (empty when it has no upload or uploads were skipped).
+    pub uploads: Vec<String>,
+}
+
+/// The run options, with changes collected when a change sink needs them.
+pub fn with_changes(plan: &Plan, options: &Options) -> Options {
+    let mut options = options.clone();
+    options.collect_changes |= plan.sinks.iter().any(is_change_sink);
+    options
+}
+
+/// Whether the sink writes this run's changes (rather than every record).
+fn is_change_sink(sink: &Sink) -> bool {
+    matches!(sink.kind, SinkKind::Jsonl | SinkKind::Actions(_))
+}
+
+/// The sink's kind as written in the pipeline.
+fn kind_name(sink: &Sink) -> &'static str {
+    match sink.kind {
+        SinkKind::Csv(_) => "csv",
+        SinkKind::Json { .. } => "json",
+        SinkKind::Jsonl => "jsonl",
+        SinkKind::Actions(_) => "actions",
+    }
+}
+
+/// Checks, inside the run's still-open transaction, that the change set
+/// makes outputs their targets accept (an action file's reassignment target
+/// exists or is created). A failure refuses the run before anything commits.
+pub fn preflight(plan: &Plan, tx: &Tx<'_>, report: &Report) -> Result<(), SinkError> {
+    for sink in &plan.sinks {
+        if let SinkKind::Actions(actions) = &sink.kind {
+            actions::preflight(plan, actions, tx, &report.changes)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes and uploads every sink of a run that was just committed. A
+/// failure is also noted on the run's row (best effort), so `rollcall
+/// history` shows that the applied change was not delivered.
+pub fn deliver_run(
+    plan: &Plan,
+    store: &mut Store,
+    report: &Report,
+    options: &Options,
+) -> Result<Vec<Delivered>, SinkError> {
+    let Some(run) = report.run_id else {
+        return Ok(Vec::new());
+    };
+    let delivered = deliver(plan, store, run, &report.changes, options);
+    if let Err(err) = &delivered {
+        let noted = store.write().and_then(|tx| {
+            tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
+            tx.commit()
+        });
+        if let Err(note) = noted {
+            tracing::warn!("could not note the delivery failure on run {run}: {note}");
+        }
+    }
+    delivered
+}
+
+/// Writes and uploads the sinks of an applied run again (`rollcall
+/// deliver`): current-state sinks from the present records, change sinks
+/// from that run's change log. `run` defaults to the pipeline's last
+/// applied run. Returns the run delivered and what was written.
+pub fn redeliver(
+    plan: &Plan,
+    store: &mut Store,
+    run: Option<i64>,
+    options: &Options,
+) -> Result<(i64, Vec<Delivered>), SinkError> {
+    let tx = store.read()?;
+    let found = match run {
+        Some(id) => tx
+            .history(&plan.name, usize::MAX >> 1)?
+            .into_iter()
+            .find(|row| row.id == id && matches!(row.outcome.as_str(), "applied" | "no-change")),
+        None => tx.last_applied(&plan.name)?,
+    };
+    let Some(found) = found else {
+        return Err(SinkError::NoRun {
+            pipeline: plan.name.clone(),
+            run,
+        });
+    };
+    let changes: Vec<Change> = tx
+        .run_changes(&plan.name, found.id)?
+        .iter()
+        .filter_map(change_of)
+        .collect();
+    tx.rollback()?;
+    let options = with_changes(plan, options);
+    Ok((
+        found.id,
+        deliver(plan, store, found.id, &changes, &options)?,
+    ))
+}
+
+/// A change log entry as the diff reported it.
+fn change_of(row: &ChangeRow) -> Option<Change> {
+    let action = match row.action.as_str() {
+        "create" => Action::Create,
+        "update" => Action::Update,
+        "remove" => Action::Remove,
+        "reinstate" => Action::Reinstate,
+        _ => return None,
+    };
+    let empty = Map::new();
+    let side = |value: &Option<Value>| match value {
+        Some(Value::Object(fields)) => fields.clone(),
+        _ => empty.clone(),
+    };
+    let (before, after) = (side(&row.before), side(&row.after));
+    let mut names: Vec<&String> = after.keys().collect();
+    names.extend(before.keys().filter(|name| !after.contains_key(*name)));
+    let fields = names
+        .into_iter()
+        .map(|name| FieldChange {
+            field: name.clone(),
+            before: before.get(name).cloned().unwrap_or(Value::Null),
+            after: after.get(name).cloned().unwrap_or(Value::Null),
+        })
+        .collect();
+    Some(Change {
+        action,
+        key: row.source_key.clone()?,
+        line: None,
+        fields,
+    })
+}
+
+/// Writes every sink for `run`, then uploads each file.
+fn deliver(
+    plan: &Plan,
+    store: &mut Store,
+    run: i64,
+    changes: &[Change],
+    options: &Options,
+) -> Result<Vec<Delivered>, SinkError> {
+    if plan.sinks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let changed = changes
+        .iter()
+        .any(|c| c.action != Action::Update || !c.fields.is_empty());
+    let mut written = HashSet::new();
+    let mut delivered = Vec::new();
+    for sink in &plan.sinks {
+        if is_change_sink(sink) && !changed {
+            continue;
+        }
+        let target = path::target(plan, sink, options.out_dir.as_deref())?;
+        if !written.insert(target.clone()) {
+            return Err(SinkError::SameFile {
+                path: target.display().to_string(),
+            });
+        }
+        let tx = store.read()?;
+        let records = path::write_atomically(&target, |out| match &sink.kind {
+            SinkKind::Csv(csv) => csv::write(plan, csv, &tx, out),
+            SinkKind::Json { fields } => json::write_array(plan, fields, &tx, out),
+            SinkKind::Jsonl => json::write_events(plan, run, changes, &tx, out),
+            SinkKind::Actions(actions) => actions::write(plan, actions, changes, &tx, out),
+        })?;
+        tx.rollback()?;
+        let mut uploads = Vec::new();
+        if !options.skip_uploads {
+            for upload in &sink.uploads {
+                let to = upload::upload(upload, &target).map_err(|source| SinkError::Upload {
+                    path: target.display().to_string(),
+                    source,
+                })?;
+                tracing::info!(file = %target.display(), to = %to, "uploaded");
+                uploads.push(to);
+            }
+        }
+        delivered.push(Delivered {
+            kind: kind_name(sink),
+            path: target.display().to_string(),
+            records,
+            uploads,
+        });
+    }
+    Ok(delivered)
+}

@@ -1,0 +1,89 @@
+//! Uploads: delivering a written sink file to where its consumer reads it.
+//!
+//! One module per target. S3 comes from its own module (`s3`) when this
+//! build has it; SFTP is [`sftp`].
+
+mod sftp;
+
+use std::path::Path;
+
+use rollcall_dsl::model::Upload;
+
+use crate::env::EnvError;
+
+pub use sftp::host_key_fingerprint;
+
+/// An upload that failed. Messages name the target, never a secret.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum UploadError {
+    /// A setting from the environment is missing.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Env(#[from] EnvError),
+    /// This build has no uploader for the target.
+    #[error("{what} is not available in this build")]
+    #[diagnostic(
+        code("rollcall::upload::unavailable"),
+        help("run with `--skip-upload` to write the file only, and deliver it another way")
+    )]
+    Unavailable {
+        /// The kind of upload.
+        what: String,
+    },
+    /// The server's host key is not the pinned one.
+    #[error("sftp {host}:{port}: host key {found} does not match the pinned host key")]
+    #[diagnostic(
+        code("rollcall::upload::host-key-mismatch"),
+        help(
+            "nothing was sent. If the server's key was changed on purpose, confirm the new fingerprint with its operator and update `host-key`; otherwise someone may be intercepting the connection"
+        )
+    )]
+    HostKeyMismatch {
+        /// Host.
+        host: String,
+        /// Port.
+        port: u16,
+        /// The server's key, as a `SHA256:` fingerprint.
+        found: String,
+    },
+    /// The pinned host key is not in a form rollcall reads.
+    #[error(
+        "the pinned host key for {host} is neither a `SHA256:` fingerprint nor a known-hosts line"
+    )]
+    #[diagnostic(
+        code("rollcall::upload::bad-host-key"),
+        help(
+            "use `ssh-keyscan HOST | ssh-keygen -lf -` to get the `SHA256:...` fingerprint, or a line of known_hosts"
+        )
+    )]
+    BadPin {
+        /// Host.
+        host: String,
+    },
+    /// Connecting, logging in or transferring failed.
+    #[error("sftp {target}: {step}: {message}")]
+    #[diagnostic(
+        code("rollcall::upload::sftp"),
+        help(
+            "check the host, port, credentials and that the remote folder exists and is writable"
+        )
+    )]
+    Sftp {
+        /// `user@host:port`.
+        target: String,
+        /// What was being done.
+        step: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Uploads `file` as `upload` says; returns where it went, for the report.
+pub fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
+    match upload {
+        Upload::Sftp { .. } => sftp::upload(upload, file),
+        Upload::S3 { .. } => Err(UploadError::Unavailable {
+            what: "s3 upload".into(),
+        }),
+    }
+}
