@@ -11,8 +11,8 @@
 mod changes;
 mod frozen;
 mod identities;
-mod persons;
 mod outputs;
+mod persons;
 mod pipelines;
 mod records;
 mod roles;
