@@ -104,11 +104,13 @@ impl RunEvent {
     /// The plain-text body: pipeline, run, outcome, figures, error.
     fn body(&self) -> String {
         let mut body = format!("Pipeline: {}\n", self.pipeline);
+        // A failed run is recorded on its own after the rollback; its id is
+        // not known here, `rollcall history` lists it.
         body += &format!(
             "Run: {}\n",
             self.run
                 .map(|id| id.to_string())
-                .unwrap_or_else(|| "not recorded".into())
+                .unwrap_or_else(|| format!("see `rollcall history {}`", self.pipeline))
         );
         body += &format!("Outcome: {}\n", self.outcome.as_str());
         if let Some(source) = &self.source {
