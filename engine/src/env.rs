@@ -28,6 +28,16 @@ pub enum EnvError {
         /// What the setting is for.
         what: String,
     },
+    /// A switch variable holds something other than true or false.
+    #[error("environment variable {name} must be true or false")]
+    #[diagnostic(
+        code("rollcall::env::not-bool"),
+        help("set {name} to one of true, false, 1, 0, yes, no, or unset it")
+    )]
+    NotBool {
+        /// Variable name.
+        name: String,
+    },
 }
 
 /// The value of a setting: the literal, or the environment variable's value.
@@ -52,6 +62,28 @@ pub fn resolve(setting: &Setting, what: &str) -> Result<String, EnvError> {
 /// Like [`resolve`], for optional settings.
 pub fn resolve_opt(setting: Option<&Setting>, what: &str) -> Result<Option<String>, EnvError> {
     setting.map(|s| resolve(s, what)).transpose()
+}
+
+/// A switch read from the environment: `None` when unset or empty.
+/// The value is never echoed in the error, like every other setting.
+pub fn flag(name: &str) -> Result<Option<bool>, EnvError> {
+    let value = match std::env::var(name) {
+        Ok(value) => value,
+        Err(std::env::VarError::NotPresent) => return Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(EnvError::NotBool {
+                name: name.to_owned(),
+            });
+        }
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "on" => Ok(Some(true)),
+        "false" | "0" | "no" | "off" => Ok(Some(false)),
+        _ => Err(EnvError::NotBool {
+            name: name.to_owned(),
+        }),
+    }
 }
 
 #[cfg(test)]

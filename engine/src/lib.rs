@@ -4,6 +4,7 @@
 //! applies it atomically.
 
 pub mod clock;
+mod delivery;
 pub mod diff;
 pub mod env;
 pub mod integrity;
@@ -13,6 +14,7 @@ pub mod notify;
 pub mod plan;
 pub mod registry;
 pub mod run;
+pub mod s3;
 pub mod sink;
 pub mod source;
 pub mod store;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use crate::clock::Instant;
+use crate::delivery::{self, Next};
 use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
 use crate::integrity::{Baseline, Gate, Verdict};
 use crate::lookup::{LookupError, LookupReport};
@@ -25,7 +26,7 @@ use crate::mapping::{self, Mapped};
 use crate::plan::Plan;
 use crate::registry::{Linked, RegistryError, RegistryReport, Session};
 use crate::sink::{self, Delivered, SinkError};
-use crate::source::{self, Limits, SourceError, SourceIdentity};
+use crate::source::{self, Limits, Located, SourceError, SourceIdentity};
 use crate::store::{NewRecord, RunRow, Store, StoreError, Tx, now_text};
 use crate::unique::{Claims, Conflict};
 
@@ -52,6 +53,12 @@ pub struct Options {
     pub out_dir: Option<PathBuf>,
     /// Write sink files but do not upload them (replays, backfills).
     pub skip_uploads: bool,
+    /// Read the declared source's newest delivery even when it is the one
+    /// last applied (recorded as forced).
+    pub force: bool,
+    /// The delivery to read, already located (set by `apply` so the
+    /// delivery it checked is the one it reads); `None` locates it.
+    pub delivery: Option<Located>,
 }
 
 /// Receives progress while records stream; the CLI draws a bar with it.
@@ -75,6 +82,9 @@ pub enum Outcome {
     Applied,
     /// The extract matched the store; nothing to change.
     NoChange,
+    /// The newest delivery is the one last applied: nothing was read
+    /// (recorded as a `no-change` run).
+    NoNewDelivery,
     /// The integrity gate refused the extract; nothing was applied.
     Rejected,
 }
@@ -243,6 +253,10 @@ pub fn apply(
 ) -> Result<Report, RunError> {
     let options = &sink::with_changes(plan, options);
     let started_at = now_text();
+    let options = &match delivery::before_run(plan, store, options, &started_at)? {
+        Next::Read(options) => options,
+        Next::AlreadyApplied(report) => return Ok(report),
+    };
     let tx = store.write()?;
     let mut row = RunRow {
         id: 0,
@@ -251,7 +265,7 @@ pub fn apply(
         finished_at: started_at.clone(),
         outcome: "failed".into(),
         overridden: false,
-        forced: options.resync.is_some(),
+        forced: options.resync.is_some() || options.force,
         source: SourceIdentity::default(),
         summary: Summary::default(),
         error: None,
@@ -288,6 +302,7 @@ pub fn apply(
         tx.update_run(run_id, &row)?;
         tx.commit()?;
         report.run_id = Some(run_id);
+        delivery::after_success(plan, options);
         report.deliveries = sink::deliver_run(plan, store, &report, options)
             .map_err(|source| RunError::Delivery { run_id, source })?;
     } else {
@@ -305,7 +320,7 @@ fn outcome_text(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Planned => "planned",
         Outcome::Applied => "applied",
-        Outcome::NoChange => "no-change",
+        Outcome::NoChange | Outcome::NoNewDelivery => "no-change",
         Outcome::Rejected => "rejected",
     }
 }
@@ -335,12 +350,7 @@ fn stream(
     let source::Opened {
         mut identity,
         records: mut reader,
-    } = source::open(
-        &plan.source,
-        &plan.base_dir,
-        options.input.as_deref(),
-        options.limits.clone(),
-    )?;
+    } = delivery::open(plan, options)?;
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;

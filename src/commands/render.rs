@@ -456,12 +456,30 @@ pub fn person_text(view: &PersonView) {
 
 /// Prints `run`'s outcome and summary.
 pub fn run_text(report: &Report) {
+    if report.outcome == Outcome::NoNewDelivery {
+        let run = report
+            .run_id
+            .map(|id| format!(" run {id}"))
+            .unwrap_or_default();
+        let etag = report
+            .source
+            .etag
+            .as_deref()
+            .map(|e| format!(" (etag {e})"))
+            .unwrap_or_default();
+        println!(
+            "{}{run}: no new delivery: {}{etag} was already applied; nothing read (--force reads it again)",
+            report.pipeline, report.source.uri
+        );
+        return;
+    }
     registry_text(&report.registry);
     print_invalid(report);
     let outcome = match report.outcome {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
         Outcome::Applied => "applied",
         Outcome::NoChange => "no change",
+        Outcome::NoNewDelivery => "no new delivery",
         Outcome::Rejected => "rejected",
         Outcome::Planned => "planned",
     };

@@ -25,6 +25,9 @@ pub struct Args {
     /// Write sink files but do not upload them (replays, backfills).
     #[arg(long)]
     pub skip_upload: bool,
+    /// Read the newest delivery even when it is the one last applied.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: Args) -> Exit {
@@ -53,6 +56,7 @@ pub fn run(args: Args) -> Exit {
         now: Some(now),
         out_dir: args.out_dir,
         skip_uploads: args.skip_upload,
+        force: args.force,
         ..Options::default()
     };
     let bar = Bar::new();

@@ -69,16 +69,15 @@ pub enum SourceError {
         source: io::Error,
     },
 
-    /// The declared source kind is not available in this build.
-    #[error("{what} is not available in this build")]
-    #[diagnostic(
-        code("rollcall::source::unsupported"),
-        help("replay a local copy of the delivery with `--input PATH`")
-    )]
-    Unsupported {
-        /// What was asked for.
-        what: String,
-    },
+    /// Reaching an S3 source failed (credentials, bucket, access, nothing there).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    S3(#[from] crate::s3::S3Error),
+
+    /// A setting of the source names an environment variable that is not usable.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Env(#[from] crate::env::EnvError),
 
     /// Reading the delivery's bytes failed part-way.
     #[error("{name}: read failed at byte {offset}: {source}")]

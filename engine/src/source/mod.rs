@@ -15,6 +15,7 @@ mod jsonl;
 mod locate;
 mod open;
 mod parse;
+mod s3;
 
 use std::fs::File;
 use std::io::Read;
@@ -26,7 +27,7 @@ use serde_json::Value;
 pub use error::SourceError;
 pub use hashing::{Fingerprint, HashingReader, SourceStats};
 pub use locate::{Delivery, resolve_file};
-pub use open::{Opened, SourceIdentity, open, rfc3339};
+pub use open::{Located, Opened, SourceIdentity, locate, open, rfc3339};
 
 use self::csv::CsvReader;
 use decompress::decoded_stream;

@@ -1,12 +1,17 @@
 //! Opening a pipeline's declared source (or the `--input` override) as a
 //! stream of records, with the identity of the delivery it read.
+//!
+//! Locating and opening are two steps so that a run can look at the
+//! delivery it would read (and skip one already applied) before reading it.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rollcall_dsl::model::{Location, Source};
 use serde::Serialize;
 
+use super::s3::{Bucket, Object};
 use super::{Limits, RecordReader, SourceError, resolve_file};
 
 /// Which delivery a run read.
@@ -24,12 +29,131 @@ pub struct SourceIdentity {
     pub sha256: Option<String>,
 }
 
+impl SourceIdentity {
+    /// True when both name the same delivery: the same URI and, when both
+    /// know one, the same entity tag (else the same size and time).
+    pub fn same_delivery(&self, other: &SourceIdentity) -> bool {
+        if self.uri != other.uri {
+            return false;
+        }
+        match (&self.etag, &other.etag) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.size == other.size && self.modified == other.modified,
+        }
+    }
+}
+
 /// A delivery opened for reading.
 pub struct Opened {
     /// Which delivery it is.
     pub identity: SourceIdentity,
     /// Its records.
     pub records: RecordReader,
+}
+
+/// A delivery found but not yet read.
+#[derive(Clone)]
+pub struct Located {
+    /// Which delivery it is (no hash yet: nothing has been read).
+    pub identity: SourceIdentity,
+    place: Place,
+}
+
+/// Where a located delivery's bytes are.
+#[derive(Clone)]
+enum Place {
+    File(PathBuf),
+    S3(Object),
+}
+
+impl std::fmt::Debug for Located {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Located")
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Located {
+    /// True when the delivery came from the declared source, not `--input`
+    /// (only those can be skipped as already applied or cleaned up).
+    pub fn is_declared(&self) -> bool {
+        matches!(self.place, Place::S3(_))
+    }
+
+    /// Starts reading: opens the file, or sends GetObject. Records are
+    /// decoded lazily as the returned reader is iterated.
+    pub fn open(self, source: &Source, limits: Limits) -> Result<Opened, SourceError> {
+        let (input, identity): (Box<dyn Read + Send>, _) = match &self.place {
+            Place::File(path) => {
+                let uri = path.display().to_string();
+                let file = File::open(path).map_err(|e| SourceError::Unreadable {
+                    path: uri.clone(),
+                    source: e,
+                })?;
+                let meta = file.metadata().ok();
+                let identity = SourceIdentity {
+                    uri,
+                    etag: None,
+                    size: meta.as_ref().map(|m| m.len()),
+                    modified: meta.and_then(|m| m.modified().ok()).map(rfc3339),
+                    sha256: None,
+                };
+                (Box::new(file), identity)
+            }
+            Place::S3(object) => (object.reader()?, self.identity.clone()),
+        };
+        let records = RecordReader::new(
+            input,
+            &identity.uri,
+            &source.format,
+            source.compression,
+            &source.record_path,
+            limits,
+        );
+        Ok(Opened { identity, records })
+    }
+
+    /// After a successful run from an S3 source with `delete-older`, deletes
+    /// the deliveries older than this one; returns their URIs. Does nothing
+    /// for other sources or without `delete-older`.
+    pub fn delete_older(&self, source: &Source) -> Result<Vec<String>, SourceError> {
+        match (&self.place, &source.location) {
+            (Place::S3(object), Location::S3(s3)) if s3.delete_older => {
+                object.bucket().delete_older(object)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Finds the delivery a run reads: `input` when given (no client of any
+/// store is built then), else the newest (or only) match of the declared source.
+pub fn locate(
+    source: &Source,
+    base_dir: &Path,
+    input: Option<&Path>,
+) -> Result<Located, SourceError> {
+    let path = match (input, &source.location) {
+        (Some(input), _) => input.to_path_buf(),
+        (None, Location::File { path }) => {
+            PathBuf::from(resolve_file(&path.value, base_dir, source.pick)?.uri)
+        }
+        (None, Location::S3(s3)) => {
+            let object = Bucket::connect(s3, source.pick)?.newest()?;
+            return Ok(Located {
+                identity: object.identity(),
+                place: Place::S3(object),
+            });
+        }
+    };
+    Ok(Located {
+        identity: SourceIdentity {
+            uri: path.display().to_string(),
+            ..SourceIdentity::default()
+        },
+        place: Place::File(path),
+    })
 }
 
 /// Opens the delivery a run reads: `input` when given, else the newest (or
@@ -40,39 +164,7 @@ pub fn open(
     input: Option<&Path>,
     limits: Limits,
 ) -> Result<Opened, SourceError> {
-    let path = match (input, &source.location) {
-        (Some(input), _) => input.to_path_buf(),
-        (None, Location::File { path }) => {
-            PathBuf::from(resolve_file(&path.value, base_dir, source.pick)?.uri)
-        }
-        (None, Location::S3(s3)) => {
-            return Err(SourceError::Unsupported {
-                what: format!("the s3 source (prefix {:?})", s3.prefix),
-            });
-        }
-    };
-    let uri = path.display().to_string();
-    let file = File::open(&path).map_err(|e| SourceError::Unreadable {
-        path: uri.clone(),
-        source: e,
-    })?;
-    let meta = file.metadata().ok();
-    let identity = SourceIdentity {
-        uri: uri.clone(),
-        etag: None,
-        size: meta.as_ref().map(|m| m.len()),
-        modified: meta.and_then(|m| m.modified().ok()).map(rfc3339),
-        sha256: None,
-    };
-    let records = RecordReader::new(
-        Box::new(file),
-        &uri,
-        &source.format,
-        source.compression,
-        &source.record_path,
-        limits,
-    );
-    Ok(Opened { identity, records })
+    locate(source, base_dir, input)?.open(source, limits)
 }
 
 /// A system time as RFC 3339 UTC, whole seconds.

@@ -1,8 +1,9 @@
 //! Uploads: delivering a written sink file to where its consumer reads it.
 //!
-//! One module per target. S3 comes from its own module (`s3`) when this
-//! build has it; SFTP is [`sftp`].
+//! One module per target: [`s3`] and `sftp`. Each makes the file appear
+//! whole or not at all, so a reader never sees a partial upload.
 
+pub mod s3;
 mod sftp;
 
 use std::path::Path;
@@ -10,6 +11,7 @@ use std::path::Path;
 use rollcall_dsl::model::Upload;
 
 use crate::env::EnvError;
+use crate::s3::S3Error;
 
 pub use sftp::host_key_fingerprint;
 
@@ -20,15 +22,24 @@ pub enum UploadError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Env(#[from] EnvError),
-    /// This build has no uploader for the target.
-    #[error("{what} is not available in this build")]
+    /// S3 refused the upload or could not be reached; the object at the
+    /// key is as it was.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    S3(#[from] S3Error),
+    /// The file to upload cannot be read.
+    #[error("{path}: cannot read the file to upload: {source}")]
     #[diagnostic(
-        code("rollcall::upload::unavailable"),
-        help("run with `--skip-upload` to write the file only, and deliver it another way")
+        code("rollcall::upload::unreadable"),
+        help(
+            "the sink writes this file just before uploading it; check the sink's path and the folder's permissions"
+        )
     )]
-    Unavailable {
-        /// The kind of upload.
-        what: String,
+    Unreadable {
+        /// The local file.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
     },
     /// The server's host key is not the pinned one.
     #[error("sftp {host}:{port}: host key {found} does not match the pinned host key")]
@@ -82,8 +93,9 @@ pub enum UploadError {
 pub fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
     match upload {
         Upload::Sftp { .. } => sftp::upload(upload, file),
-        Upload::S3 { .. } => Err(UploadError::Unavailable {
-            what: "s3 upload".into(),
-        }),
+        Upload::S3 { .. } => {
+            let target = s3::Target::resolve(upload)?.expect("an s3 upload");
+            Ok(s3::upload(file, &target)?.uri)
+        }
     }
 }

@@ -1,0 +1,605 @@
+//! The `s3` source and S3 uploads against a real S3-protocol server on
+//! loopback (`s3s-fs`, SigV4 checked), started by each test. The binary is
+//! run with its AWS credential chain pointed at temporary files, instance
+//! metadata off; nothing leaves 127.0.0.1.
+
+mod support;
+#[path = "support/s3_server.rs"]
+mod s3_server;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use s3_server::{AwsFiles, S3Server, at};
+use support::{arg, parts, repo, stdout_json};
+
+const BUCKET: &str = "jml-exports";
+const PREFIX: &str = "data-flow-exports/StaffSSOUsersPipeline/";
+
+fn staff_sso() -> PathBuf {
+    repo().join("pipelines/staff-sso.kdl")
+}
+
+/// `rollcall ARGS` against `server`, the way an operator points the
+/// reference pipeline at an S3-compatible store: bucket and endpoint from
+/// the environment, credentials and region from the AWS profile files.
+fn rollcall(server: &S3Server, aws: &AwsFiles, args: &[&str]) -> Output {
+    command(server, aws).args(args).output().expect("rollcall runs")
+}
+
+fn command(server: &S3Server, aws: &AwsFiles) -> Command {
+    let mut cmd = support::rollcall();
+    aws.apply(&mut cmd);
+    cmd.env("AWS_ENDPOINT_URL_S3", &server.url)
+        .env("JML_BUCKET", BUCKET);
+    cmd
+}
+
+fn run(server: &S3Server, aws: &AwsFiles, db: &Path) -> (i32, String, String) {
+    parts(&rollcall(
+        server,
+        aws,
+        &["run", arg(&staff_sso()), "--state", arg(db)],
+    ))
+}
+
+fn history(db: &Path) -> Vec<serde_json::Value> {
+    let output = support::run(&[
+        "history",
+        "staff-sso",
+        "--state",
+        arg(db),
+        "--format",
+        "json",
+    ]);
+    stdout_json(&output)["runs"].as_array().unwrap().clone()
+}
+
+/// Writes a staff-SSO extract of `n` users, gzip-compressed, into `out`.
+/// The first `renamed` users carry a changed last name (updates against an
+/// earlier extract); `pad` random characters per record make the bytes
+/// incompressible enough for size tests.
+fn write_extract(out: impl Write, n: usize, renamed: usize, pad: usize) {
+    let mut gz = GzEncoder::new(out, Compression::fast());
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = String::with_capacity(pad);
+    for i in 0..n {
+        noise.clear();
+        for _ in 0..pad {
+            // xorshift: cheap bytes that gzip cannot shrink much.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let c = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                [(seed % 64) as usize];
+            noise.push(c as char);
+        }
+        let last = if i < renamed {
+            format!("Last{i}-renamed")
+        } else {
+            format!("Last{i}")
+        };
+        writeln!(
+            gz,
+            r#"{{"published": "2024-09-04T14:58:05.864Z", "object": {{"id": "dit:StaffSSO:User:u-{i:06}", "type": "dit:StaffSSO:User", "name": "User {i}", "dit:StaffSSO:User:userId": "u-{i:06}", "dit:StaffSSO:User:emailUserId": "user{i}@example.net", "dit:StaffSSO:User:contactEmailAddress": "contact{i}@example.com", "dit:StaffSSO:User:joined": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:lastAccessed": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:permittedApplications": [], "dit:StaffSSO:User:status": "active", "dit:StaffSSO:User:becameInactiveOn": null, "dit:firstName": "First{i}", "dit:lastName": "{last}", "dit:emailAddress": ["user{i}@example.net"], "padding": "{noise}"}}}}"#
+        )
+        .unwrap();
+    }
+    gz.finish().unwrap().flush().unwrap();
+}
+
+fn extract(n: usize, renamed: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_extract(&mut bytes, n, renamed, 0);
+    bytes
+}
+
+/// The key of the delivery made at `timestamp`.
+fn delivery_key(timestamp: &str) -> String {
+    format!("{PREFIX}{timestamp}/full_ingestion.jsonl.gz")
+}
+
+fn uri(key: &str) -> String {
+    format!("s3://{BUCKET}/{key}")
+}
+
+#[test]
+fn the_newest_of_three_deliveries_is_applied_and_recorded() {
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    // The key's time decides, not LastModified: the oldest delivery was
+    // copied in last, so its LastModified is the newest.
+    server.put(BUCKET, &delivery_key("2024-09-03T12:00:00Z"), &extract(180, 0), at(300));
+    server.put(BUCKET, &delivery_key("2024-09-04T00:00:00Z"), &extract(190, 0), at(100));
+    let newest = delivery_key("2024-09-04T12:00:00Z");
+    server.put(BUCKET, &newest, &extract(200, 0), at(200));
+    // Not a delivery: another file in a delivery folder.
+    server.put(BUCKET, &format!("{PREFIX}2024-09-05T00:00:00Z/manifest.json"), b"{}", at(400));
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (code, stdout, stderr) = run(&server, &aws, &db);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("200 created"), "{stdout}");
+    assert!(stdout.contains(&uri(&newest)), "{stdout}");
+
+    let runs = history(&db);
+    let source = &runs[0]["source"];
+    assert_eq!(source["uri"], uri(&newest));
+    let size = std::fs::metadata(server.path(BUCKET, &newest)).unwrap().len();
+    assert_eq!(source["size"], size);
+    assert_eq!(source["modified"], "2024-08-30T06:43:20Z", "LastModified of the object");
+    let etag = source["etag"].as_str().unwrap();
+    assert_eq!(etag.len(), 32, "an MD5 entity tag, unquoted: {etag}");
+    assert_eq!(source["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    let first = delivery_key("2024-09-04T00:00:00Z");
+    server.put(BUCKET, &first, &extract(200, 0), at(0));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+
+    let (code, stdout, stderr) = run(&server, &aws, &db);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("run 1: applied"), "{stdout}");
+    assert!(stdout.contains("200 created"), "{stdout}");
+    let state = support::state_dump(&db);
+
+    let (code, stdout, stderr) = run(&server, &aws, &db);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("run 2: no new delivery"), "{stdout}");
+    assert!(stdout.contains(&uri(&first)), "{stdout}");
+    assert_eq!(support::state_dump(&db), state, "nothing applied twice");
+    let runs = history(&db);
+    assert_eq!(runs[0]["outcome"], "no-change");
+    assert_eq!(runs[0]["source"]["uri"], uri(&first));
+    assert_eq!(runs[0]["source"]["etag"], runs[1]["source"]["etag"]);
+
+    // --force reads it again: a real run that finds nothing to change.
+    let output = rollcall(
+        &server,
+        &aws,
+        &["run", arg(&staff_sso()), "--state", arg(&db), "--force"],
+    );
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("run 3: no change"), "{stdout}");
+    assert!(stdout.contains("200 read"), "{stdout}");
+    assert_eq!(history(&db)[0]["forced"], true);
+
+    // Twelve hours later the next delivery lands: 3 renamed, 1 leaver.
+    let second = delivery_key("2024-09-04T12:00:00Z");
+    server.put(BUCKET, &second, &extract(199, 3), at(43_200));
+    let (code, stdout, stderr) = run(&server, &aws, &db);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("run 4: applied"), "{stdout}");
+    assert!(stdout.contains("3 updated, 1 removed"), "{stdout}");
+    assert_eq!(history(&db)[0]["source"]["uri"], uri(&second));
+
+    let (code, stdout, _) = run(&server, &aws, &db);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("run 5: no new delivery"), "{stdout}");
+}
+
+/// A pipeline in `dir` reading `prefix` of `bucket` with the given extra
+/// source children; its own endpoint setting comes from `S3_ENDPOINT`.
+fn custom_pipeline(dir: &Path, bucket: &str, prefix: &str, children: &str) -> PathBuf {
+    let path = dir.join("people.kdl");
+    std::fs::write(
+        &path,
+        format!(
+            r#"pipeline people {{
+    source s3 bucket="{bucket}" prefix="{prefix}" {{
+        endpoint (env)"S3_ENDPOINT"
+        format jsonl
+        record "object"
+        {children}
+    }}
+    key user_id
+    map {{
+        user_id "dit:StaffSSO:User:userId" required=#true
+        last_name "dit:lastName"
+    }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn run_custom(server: &S3Server, aws: &AwsFiles, pipeline: &Path, db: &Path) -> Output {
+    let mut cmd = support::rollcall();
+    aws.apply(&mut cmd);
+    cmd.env("S3_ENDPOINT", &server.url)
+        .env("ROLLCALL_S3_PATH_STYLE", "true")
+        .args(["run", arg(pipeline), "--state", arg(db)])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn without_a_timestamp_in_the_pattern_the_newest_last_modified_wins() {
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    server.put("hr", "exports/b.jsonl.gz", &extract(10, 0), at(100));
+    server.put("hr", "exports/c.jsonl.gz", &extract(12, 0), at(300));
+    server.put("hr", "exports/a.jsonl.gz", &extract(11, 0), at(200));
+    server.put("hr", "elsewhere/z.jsonl.gz", &extract(13, 0), at(900));
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = custom_pipeline(dir.path(), "hr", "exports/", r#"key-pattern "*.jsonl.gz""#);
+    let db = dir.path().join("state.db");
+    let (code, stdout, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("s3://hr/exports/c.jsonl.gz"), "{stdout}");
+    assert!(stdout.contains("12 created"), "{stdout}");
+}
+
+#[test]
+fn fifteen_hundred_keys_under_one_prefix_are_listed_past_the_first_page() {
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    let small = extract(3, 0);
+    let mut newest = String::new();
+    for i in 0..1500u64 {
+        // Unix seconds, twice a day from 2024-01-01.
+        newest = delivery_key(&(1_704_067_200 + 43_200 * i).to_string());
+        // LastModified says the opposite, so only the key's time can pick right.
+        server.put(BUCKET, &newest, &small, at(10_000 - i));
+    }
+    // The newest key sorts last: on the second page of a listing.
+    server.put(BUCKET, &newest, &extract(7, 0), at(0));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (code, stdout, stderr) = run(&server, &aws, &db);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(&uri(&newest)), "{stdout}");
+    assert!(stdout.contains("7 created"), "{stdout}");
+
+    // `pick only` counts every match, across pages.
+    let pipeline = custom_pipeline(
+        dir.path(),
+        BUCKET,
+        PREFIX,
+        r#"key-pattern "{timestamp}/full_ingestion.jsonl.gz"
+        pick only"#,
+    );
+    let (code, _, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("matches 21 deliveries"), "20 shown and a count: {stderr}");
+    assert!(stderr.contains("and 1480 more"), "{stderr}");
+}
+
+/// Peak resident memory of a running process, polled until it exits.
+fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the run did not finish");
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            for line in text.lines() {
+                if let Some(kib) = line.strip_prefix("VmHWM:") {
+                    let kib: u64 = kib.trim().trim_end_matches(" kB").trim().parse().unwrap();
+                    peak = peak.max(kib);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    peak
+}
+
+fn run_measured(server: &S3Server, aws: &AwsFiles, db: &Path) -> (Output, u64) {
+    let mut child = command(server, aws)
+        .args(["run", arg(&staff_sso()), "--state", arg(db), "--force"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let peak = peak_rss_kib(&mut child);
+    (child.wait_with_output().unwrap(), peak)
+}
+
+#[test]
+fn a_50_mb_gzip_delivery_is_streamed_with_flat_memory() {
+    const RECORDS: usize = 44_000;
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    let dir = tempfile::tempdir().unwrap();
+
+    // A small delivery first: the baseline the big one is compared with.
+    let key = delivery_key("2024-09-04T00:00:00Z");
+    let path = server.put(BUCKET, &key, &[], at(0));
+    write_extract(std::fs::File::create(&path).unwrap(), 2_000, 0, 1_600);
+    let small_db = dir.path().join("small.db");
+    let (output, small_peak) = run_measured(&server, &aws, &small_db);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    write_extract(std::fs::File::create(&path).unwrap(), RECORDS, 0, 1_600);
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size >= 50 << 20, "the object is {size} bytes");
+    let db = dir.path().join("state.db");
+    let started = Instant::now();
+    let (output, peak) = run_measured(&server, &aws, &db);
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{RECORDS} created")), "{stdout}");
+    eprintln!(
+        "50 MB delivery: {} bytes gzip, {RECORDS} records, {:.1}s; peak RSS {} KiB (2,000-record delivery: {} KiB)",
+        size,
+        started.elapsed().as_secs_f64(),
+        peak,
+        small_peak
+    );
+    // Streamed: the process never holds the object, compressed or not.
+    assert!(
+        peak * 1024 < size / 2,
+        "peak RSS {peak} KiB against a {size}-byte object"
+    );
+    // Flat: 22 times the records and bytes cost little more than the
+    // per-key prior state and SQLite's cache.
+    assert!(
+        peak < small_peak + 24 * 1024,
+        "peak RSS {peak} KiB, small delivery {small_peak} KiB"
+    );
+}
+
+#[test]
+fn delete_older_removes_older_deliveries_after_a_successful_run_only() {
+    let server = S3Server::start();
+    let aws = AwsFiles::new(true);
+    let older = [
+        "exports/2024-09-03T00:00:00Z/full.jsonl.gz",
+        "exports/2024-09-03T12:00:00Z/full.jsonl.gz",
+    ];
+    for (i, key) in older.iter().enumerate() {
+        server.put("hr", key, &extract(100, 0), at(i as u64));
+    }
+    let newest = "exports/2024-09-04T00:00:00Z/full.jsonl.gz";
+    server.put("hr", newest, &extract(100, 0), at(10));
+    let unrelated = "exports/README.txt";
+    server.put("hr", unrelated, b"not a delivery", at(0));
+
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = custom_pipeline(
+        dir.path(),
+        "hr",
+        "exports/",
+        r#"key-pattern "{timestamp}/full.jsonl.gz"
+        delete-older #true"#,
+    );
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let strict = text.replace(
+        "    key user_id",
+        "    integrity { min-ratio 0.95; }\n    key user_id",
+    );
+    std::fs::write(&pipeline, strict).unwrap();
+    let db = dir.path().join("state.db");
+    let (code, stdout, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for key in older {
+        assert!(!server.path("hr", key).exists(), "{key} was deleted");
+    }
+    assert!(server.path("hr", newest).exists(), "the applied one stays");
+    assert!(server.path("hr", unrelated).exists(), "keys not matching the pattern stay");
+
+    // A newer delivery refused by the integrity gate deletes nothing.
+    let refused = "exports/2024-09-04T12:00:00Z/full.jsonl.gz";
+    server.put("hr", refused, &extract(50, 0), at(20));
+    let (code, stdout, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
+    assert_eq!(code, 3, "{stdout}\n{stderr}");
+    assert!(server.path("hr", newest).exists(), "nothing deleted after a breach");
+}
+
+/// Runs the reference pipeline and returns its exit code and stderr,
+/// asserting that the run changed nothing in the store.
+fn failing_run(server: &S3Server, aws: &AwsFiles) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (code, stdout, stderr) = run(server, aws, &db);
+    assert_eq!(support::state_dump(&db), "", "nothing stored\n{stdout}");
+    let runs = history(&db);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["outcome"], "failed");
+    (code, stderr)
+}
+
+/// The error's one line (miette's `×` line) and its help.
+fn error_and_help(stderr: &str) -> (String, String) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains('×'))
+        .unwrap_or_else(|| panic!("no error line in {stderr}"))
+        .to_owned();
+    let help = stderr
+        .split_once("help:")
+        .map(|(_, help)| help.trim().to_owned())
+        .unwrap_or_else(|| panic!("no help in {stderr}"));
+    (line, help)
+}
+
+#[test]
+fn access_denied_is_one_line_with_a_hint() {
+    let server = S3Server::start_denying(&[BUCKET]);
+    server.put(BUCKET, &delivery_key("2024-09-04T00:00:00Z"), &extract(5, 0), at(0));
+    let (code, stderr) = failing_run(&server, &AwsFiles::new(true));
+    assert_eq!(code, 1, "{stderr}");
+    let (line, help) = error_and_help(&stderr);
+    assert!(
+        line.contains(&format!("access denied: ListObjectsV2 on s3://{BUCKET}/{PREFIX}")),
+        "{stderr}"
+    );
+    assert!(help.contains("s3:ListBucket"), "{stderr}");
+}
+
+#[test]
+fn a_missing_bucket_is_one_line_with_a_hint() {
+    let server = S3Server::start();
+    let (code, stderr) = failing_run(&server, &AwsFiles::new(true));
+    assert_eq!(code, 1, "{stderr}");
+    let (line, help) = error_and_help(&stderr);
+    assert!(line.contains(&format!("bucket \"{BUCKET}\" does not exist")), "{stderr}");
+    assert!(help.contains("check the bucket name"), "{stderr}");
+}
+
+#[test]
+fn missing_credentials_are_one_line_with_a_hint() {
+    let server = S3Server::start();
+    server.bucket(BUCKET);
+    let started = Instant::now();
+    let (code, stderr) = failing_run(&server, &AwsFiles::new(false));
+    assert_eq!(code, 1, "{stderr}");
+    let (line, help) = error_and_help(&stderr);
+    assert!(line.contains("no AWS credentials found"), "{stderr}");
+    assert!(help.contains("AWS_ACCESS_KEY_ID"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "no instance-metadata probing: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn wrong_credentials_are_one_line_with_a_hint_and_no_secret() {
+    let server = S3Server::start();
+    server.bucket(BUCKET);
+    let aws = AwsFiles::new(true);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let output = command(&server, &aws)
+        .env("AWS_ACCESS_KEY_ID", s3_server::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret-0123456789")
+        .args(["run", arg(&staff_sso()), "--state", arg(&db)])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1, "{stderr}");
+    let (line, help) = error_and_help(&stderr);
+    assert!(line.contains("S3 rejected the credentials (SignatureDoesNotMatch)"), "{stderr}");
+    assert!(help.contains("AWS chain"), "{stderr}");
+    assert!(!stderr.contains("not-the-secret"), "never print a secret: {stderr}");
+}
+
+#[test]
+fn an_empty_prefix_is_one_line_with_a_hint() {
+    let server = S3Server::start();
+    server.put(BUCKET, &format!("{PREFIX}notes.txt"), b"not a delivery", at(0));
+    let (code, stderr) = failing_run(&server, &AwsFiles::new(true));
+    assert_eq!(code, 1, "{stderr}");
+    let (line, help) = error_and_help(&stderr);
+    assert!(
+        line.contains(&format!(
+            "no delivery under s3://{BUCKET}/{PREFIX} matching `{{timestamp}}/full_ingestion.jsonl.gz`"
+        )),
+        "{stderr}"
+    );
+    assert!(help.contains("key-pattern"), "{stderr}");
+}
+
+#[test]
+fn input_replaces_the_s3_source_without_reaching_any_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let aws = AwsFiles::new(false);
+    let mut cmd = support::rollcall();
+    aws.apply(&mut cmd);
+    // No bucket variable, no credentials, an endpoint nobody listens on.
+    cmd.env_remove("JML_BUCKET")
+        .env("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+        .args([
+            "run",
+            arg(&staff_sso()),
+            "--state",
+            arg(&db),
+            "--input",
+            arg(&repo().join("examples/staff-sso/day-1.jsonl")),
+        ]);
+    let (code, stdout, stderr) = parts(&cmd.output().unwrap());
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("200 created"), "{stdout}");
+}
+
+mod upload {
+    use super::*;
+    use rollcall_engine::s3::Endpoint;
+    use rollcall_engine::upload::s3::{Target, UploadError, UploadOptions, upload, upload_with};
+
+    fn target(server: &S3Server, bucket: &str, key: &str) -> Target {
+        s3_server::in_process_aws_env();
+        Target {
+            bucket: bucket.into(),
+            key: key.into(),
+            endpoint: Endpoint {
+                url: Some(server.url.clone()),
+                region: Some(s3_server::REGION.into()),
+                path_style: true,
+            },
+        }
+    }
+
+    #[test]
+    fn a_sink_file_is_uploaded_in_one_put() {
+        let server = S3Server::start();
+        server.bucket("cora");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.json");
+        std::fs::write(&file, br#"[{"ExternalId": "u-1", "status": 0}]"#).unwrap();
+        let target = target(&server, "cora", "tenant/usersync/users.json");
+        let uploaded = upload(&file, &target).unwrap();
+        assert_eq!(uploaded.uri, "s3://cora/tenant/usersync/users.json");
+        assert_eq!(uploaded.parts, 1);
+        assert_eq!(uploaded.etag.as_deref().map(str::len), Some(32));
+        let stored = std::fs::read(server.path("cora", "tenant/usersync/users.json")).unwrap();
+        assert_eq!(stored, std::fs::read(&file).unwrap());
+
+        // Uploading again replaces the object whole.
+        std::fs::write(&file, b"[]").unwrap();
+        upload(&file, &target).unwrap();
+        let stored = std::fs::read(server.path("cora", "tenant/usersync/users.json")).unwrap();
+        assert_eq!(stored, b"[]");
+    }
+
+    #[test]
+    fn a_large_sink_file_is_uploaded_in_parts_completed_at_the_end() {
+        let server = S3Server::start();
+        server.bucket("cora");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.jsonl.gz");
+        write_extract(std::fs::File::create(&file).unwrap(), 9_000, 0, 1_500);
+        let size = std::fs::metadata(&file).unwrap().len();
+        assert!(size > 10 << 20, "{size}");
+        let options = UploadOptions {
+            single_put_limit: 5 << 20,
+            part_size: 5 << 20,
+        };
+        let target = target(&server, "cora", "feeds/big.jsonl.gz");
+        let uploaded = upload_with(&file, &target, &options).unwrap();
+        assert_eq!(uploaded.parts as u64, size.div_ceil(5 << 20));
+        assert_eq!(uploaded.size, size);
+        let stored = std::fs::read(server.path("cora", "feeds/big.jsonl.gz")).unwrap();
+        assert!(stored == std::fs::read(&file).unwrap(), "same bytes");
+    }
+
+    #[test]
+    fn an_upload_to_a_denied_bucket_fails_and_stores_nothing() {
+        let server = S3Server::start_denying(&["cora"]);
+        server.bucket("cora");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("users.json");
+        std::fs::write(&file, b"[]").unwrap();
+        let err = upload(&file, &target(&server, "cora", "users.json")).unwrap_err();
+        assert!(matches!(err, UploadError::S3(_)), "{err:?}");
+        assert_eq!(err.to_string(), "access denied: PutObject on s3://cora/users.json");
+        assert!(!server.path("cora", "users.json").exists());
+    }
+}
