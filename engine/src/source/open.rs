@@ -171,3 +171,31 @@ pub fn open(
 pub fn rfc3339(time: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(time).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(uri: &str, etag: Option<&str>, size: u64) -> SourceIdentity {
+        SourceIdentity {
+            uri: uri.into(),
+            etag: etag.map(str::to_owned),
+            size: Some(size),
+            modified: Some("2024-09-04T12:00:00Z".into()),
+            sha256: None,
+        }
+    }
+
+    #[test]
+    fn s3_same_delivery_means_same_key_and_entity_tag() {
+        let a = identity("s3://b/k", Some("abc"), 10);
+        assert!(a.same_delivery(&identity("s3://b/k", Some("abc"), 10)));
+        // Re-uploaded under the same key: a new delivery.
+        assert!(!a.same_delivery(&identity("s3://b/k", Some("def"), 10)));
+        assert!(!a.same_delivery(&identity("s3://b/other", Some("abc"), 10)));
+        // Without entity tags, size and time decide.
+        let bare = identity("s3://b/k", None, 10);
+        assert!(bare.same_delivery(&identity("s3://b/k", None, 10)));
+        assert!(!bare.same_delivery(&identity("s3://b/k", None, 11)));
+    }
+}
