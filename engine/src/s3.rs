@@ -280,12 +280,7 @@ pub enum S3Error {
 
 /// Turns an SDK error from `operation` on `target` (`s3://bucket/...`) into
 /// an [`S3Error`]. `bucket` names the bucket for a missing-bucket answer.
-pub(crate) fn classify<E>(
-    err: &SdkError<E>,
-    operation: &str,
-    bucket: &str,
-    target: &str,
-) -> S3Error
+pub(crate) fn classify<E>(err: &SdkError<E>, operation: &str, bucket: &str, target: &str) -> S3Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -117,9 +117,16 @@ pub fn upload_with(
     }
 }
 
-fn put(conn: &Connection, file: &Path, target: &Target, size: u64) -> Result<Uploaded, UploadError> {
+fn put(
+    conn: &Connection,
+    file: &Path,
+    target: &Target,
+    size: u64,
+) -> Result<Uploaded, UploadError> {
     let output = conn.block_on(async {
-        let body = ByteStream::from_path(file).await.map_err(|e| unreadable(file, e))?;
+        let body = ByteStream::from_path(file)
+            .await
+            .map_err(|e| unreadable(file, e))?;
         conn.client()
             .put_object()
             .bucket(&target.bucket)

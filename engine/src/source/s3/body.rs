@@ -66,10 +66,7 @@ pub(super) fn open(conn: &Connection, target: Target) -> Result<BodyReader, Sour
 
 /// GetObject from `offset` on.
 async fn get(client: &Client, target: &Target, offset: u64) -> Result<ByteStream, s3::S3Error> {
-    let mut request = client
-        .get_object()
-        .bucket(&target.bucket)
-        .key(&target.key);
+    let mut request = client.get_object().bucket(&target.bucket).key(&target.key);
     if let Some(etag) = &target.etag {
         request = request.if_match(etag);
     }
@@ -102,10 +99,7 @@ async fn feed(
                 continue;
             }
             None if offset >= target.size => return, // complete
-            None => format!(
-                "the body ended at byte {offset} of {}",
-                target.size
-            ),
+            None => format!("the body ended at byte {offset} of {}", target.size),
             Some(Err(err)) => DisplayErrorContext(&err).to_string(),
         };
         if resumes == MAX_RESUMES {

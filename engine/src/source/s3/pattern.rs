@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(p.matches("export_1.csv").unwrap().timestamp, None);
         let any = KeyPattern::compile(None).unwrap();
         assert!(any.matches("x/y.jsonl").is_some());
-        assert!(any.matches("x/").is_none(), "folder markers are not deliveries");
+        assert!(
+            any.matches("x/").is_none(),
+            "folder markers are not deliveries"
+        );
     }
 
     #[test]
