@@ -25,7 +25,7 @@ pub(crate) enum Next {
 }
 
 /// Locates the declared source's delivery and skips it when the last
-/// applied run read the same one (unless `options.force`). `--input` runs
+/// applied run read the same one (unless `--force` or `--resync`). `--input` runs
 /// and local-file sources are passed through untouched: a replayed file is
 /// always meant to be read.
 pub(crate) fn before_run(
@@ -46,7 +46,9 @@ pub(crate) fn before_run(
             return Err(err);
         }
     };
-    if !options.force {
+    // `--resync` means re-applying what the source already said: it reads
+    // the same delivery again, like `--force`.
+    if !options.force && options.resync.is_none() {
         let last = {
             let tx = store.read()?;
             let last = tx.last_applied(&plan.name)?;

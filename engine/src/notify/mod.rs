@@ -66,7 +66,7 @@ impl RunEvent {
             run: report.run_id,
             outcome: match report.outcome {
                 Outcome::Rejected => Ended::Rejected,
-                Outcome::NoChange => Ended::NoChange,
+                Outcome::NoChange | Outcome::NoNewDelivery => Ended::NoChange,
                 Outcome::Applied | Outcome::Planned => Ended::Applied,
             },
             source: Some(report.source.uri.clone()),
