@@ -171,12 +171,14 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
     let db = dir.path().join("state.db");
 
     let (code, stdout, stderr) = run(&server, &aws, &db);
+    eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("run 1: applied"), "{stdout}");
     assert!(stdout.contains("200 created"), "{stdout}");
     let state = support::state_dump(&db);
 
     let (code, stdout, stderr) = run(&server, &aws, &db);
+    eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("run 2: no new delivery"), "{stdout}");
     assert!(stdout.contains(&uri(&first)), "{stdout}");
@@ -193,6 +195,7 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
         &["run", arg(&staff_sso()), "--state", arg(&db), "--force"],
     );
     let (code, stdout, stderr) = parts(&output);
+    eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("run 3: no change"), "{stdout}");
     assert!(stdout.contains("200 read"), "{stdout}");
@@ -202,12 +205,14 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
     let second = delivery_key("2024-09-04T12:00:00Z");
     server.put(BUCKET, &second, &extract(199, 3), at(43_200));
     let (code, stdout, stderr) = run(&server, &aws, &db);
+    eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("run 4: applied"), "{stdout}");
     assert!(stdout.contains("3 updated, 1 removed"), "{stdout}");
     assert_eq!(history(&db)[0]["source"]["uri"], uri(&second));
 
     let (code, stdout, _) = run(&server, &aws, &db);
+    eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0);
     assert!(stdout.contains("run 5: no new delivery"), "{stdout}");
 }
