@@ -82,8 +82,11 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
 
     let mut sources = Vec::new();
     for path in files {
-        match std::fs::read_to_string(&path) {
-            Ok(text) => sources.push(SourceFile::new(path, text)),
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => sources.push(SourceFile::new(path, text)),
+                Err(err) => diagnostics.push(not_utf8(path, err)),
+            },
             Err(err) => diagnostics.push(io_error(&path, &err)),
         }
     }
@@ -176,6 +179,29 @@ fn collect_kdl_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()
         }
     }
     Ok(())
+}
+
+/// The diagnostic for a file that is not UTF-8, pointing at the first bad
+/// byte (shown as `\u{FFFD}` in the snippet, since it is not text).
+fn not_utf8(path: PathBuf, err: std::string::FromUtf8Error) -> Diagnostic {
+    let offset = err.utf8_error().valid_up_to();
+    let bytes = err.into_bytes();
+    let bad = bytes[offset];
+    let file = SourceFile::new(&path, String::from_utf8_lossy(&bytes).into_owned());
+    let (line, column) = file.line_column(offset);
+    Diagnostic::error(
+        Code::Io,
+        format!(
+            "`{}` is not UTF-8 text: byte 0x{bad:02x} at line {line}, column {column} (byte offset {offset})",
+            path.display()
+        ),
+    )
+    .with_label(
+        crate::model::Span::new(offset, '\u{FFFD}'.len_utf8()),
+        "not UTF-8",
+    )
+    .with_help("pipeline files are UTF-8; re-save the file as UTF-8 (editors often call it \"UTF-8 without BOM\")")
+    .in_file(&file)
 }
 
 /// The diagnostic for a path that cannot be read.

@@ -144,8 +144,23 @@ pub struct Source {
     /// Path inside each decoded record to the payload that is mapped
     /// (the staff-SSO payload sits under `object`); empty for the record itself.
     pub record_path: Vec<PathSegment>,
+    /// Safety limits set in the file; the engine's defaults apply to the rest.
+    pub limits: SourceLimits,
     /// Where the source was declared.
     pub span: Span,
+}
+
+/// A source's `limits { ... }`: caps on what one delivery may contain, so a
+/// hostile or broken delivery stops with an error instead of exhausting
+/// memory or time. `None` keeps the engine's default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SourceLimits {
+    /// Longest JSONL line, JSON array element or CSV row, in bytes.
+    pub max_line: Option<Spanned<u64>>,
+    /// Most bytes a compressed delivery may decompress to.
+    pub max_decompressed: Option<Spanned<u64>>,
+    /// Deepest JSON nesting inside one record (1 to 128).
+    pub max_depth: Option<Spanned<u64>>,
 }
 
 /// The place a source's bytes are read from.
@@ -329,6 +344,9 @@ pub enum Transform {
     Uppercase,
     /// Trim white space at both ends.
     Trim,
+    /// Unicode normalisation form C, so canonically equal text (a precomposed
+    /// `é` and `e` with a combining accent) compares equal.
+    Nfc,
     /// The first element of an array (null when empty).
     First,
     /// Sort an array, so order changes in the source are not changes.

@@ -67,6 +67,43 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// Parses a size such as `"16MiB"`, `"8GiB"`, `"500MB"` or `"4096"` (bytes).
+/// Binary units (`KiB`, `MiB`, `GiB`, `TiB`) are powers of 1024, decimal ones
+/// (`KB`, `MB`, `GB`, `TB`) powers of 1000; `B` or no unit means bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    if digits == 0 {
+        return Err(format!(
+            "`{text}` is not a size such as \"16MiB\" or \"8GiB\""
+        ));
+    }
+    let number: u64 = text[..digits]
+        .parse()
+        .map_err(|_| format!("`{}` is too large", &text[..digits]))?;
+    let scale: u64 = match text[digits..].trim_start() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        unit => {
+            return Err(format!(
+                "`{unit}` is not a unit (B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
 /// A `{field}` reference found in a template, with its byte range in the
 /// template text (braces included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +191,20 @@ mod tests {
         assert!(parse_percent("2").is_err());
         assert!(parse_percent("101%").is_err());
         assert!(parse_percent("x%").is_err());
+    }
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("16MiB").unwrap(), 16 << 20);
+        assert_eq!(parse_size("8GiB").unwrap(), 8 << 30);
+        assert_eq!(parse_size("500MB").unwrap(), 500_000_000);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("10 KiB").unwrap(), 10 << 10);
+        assert!(parse_size("").is_err());
+        assert!(parse_size("MiB").is_err());
+        assert!(parse_size("16 furlongs").is_err());
+        assert!(parse_size("-1").is_err());
+        assert!(parse_size("99999999999TiB").is_err());
     }
 
     #[test]

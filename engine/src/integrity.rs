@@ -11,7 +11,8 @@ use crate::diff::Summary;
 /// number of records, or for `min-ratio` a ratio.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    /// `min-ratio`, `max-removed`, `max-invalid` or `min-records`.
+    /// `min-ratio`, `max-removed`, `max-invalid`, `min-records`, or the
+    /// built-in `no-valid-records`.
     pub name: String,
     /// The threshold.
     pub limit: f64,
@@ -102,10 +103,40 @@ impl<'a> Gate<'a> {
                 passed,
             });
         }
+        if summary.valid == 0 && summary.read > 0 {
+            checks.push(no_valid_records(summary, baseline.present_before));
+        }
         Verdict {
             passed: checks.iter().all(|c| c.passed),
             checks,
         }
+    }
+}
+
+/// Built in, whatever the pipeline declares: an extract whose records are
+/// all invalid or all filtered out would remove every present record, which
+/// is far likelier a broken delivery (a changed export format, a wrong
+/// filter) than everyone leaving at once. An extract with no records at all
+/// is refused before the gate (`RunError::EmptyExtract`). Evaluated only when
+/// no record is valid, so ordinary runs do not list it.
+fn no_valid_records(summary: &Summary, present_before: u64) -> Check {
+    let detail = if present_before == 0 {
+        format!(
+            "none of the {} records read is valid, and none was present before",
+            summary.read
+        )
+    } else {
+        format!(
+            "none of the {} records read is valid ({} invalid, {} filtered): applying it would remove all {present_before} present records",
+            summary.read, summary.invalid, summary.filtered
+        )
+    };
+    Check {
+        name: "no-valid-records".into(),
+        limit: 1.0,
+        actual: Some(0.0),
+        detail,
+        passed: present_before == 0,
     }
 }
 
@@ -227,6 +258,34 @@ mod tests {
             (1.0, Some(2.0), false)
         );
         assert_eq!(verdict.failures().count(), 2);
+    }
+
+    #[test]
+    fn an_extract_without_one_valid_record_is_refused_whenever_records_are_present() {
+        let none = Integrity::default();
+        let baseline = Baseline {
+            previous_valid: Some(200),
+            present_before: 200,
+        };
+        let all_invalid = Gate::new(&none).evaluate(&summary(0, 200, 5), baseline);
+        assert!(!all_invalid.passed, "no threshold declared, still refused");
+        assert_eq!(all_invalid.checks[0].name, "no-valid-records");
+        let all_filtered = Summary {
+            read: 7,
+            filtered: 7,
+            removed: 200,
+            ..Summary::default()
+        };
+        assert!(!Gate::new(&none).evaluate(&all_filtered, baseline).passed);
+        let first_run = Gate::new(&none).evaluate(&summary(0, 0, 5), Baseline::default());
+        assert!(first_run.passed, "nothing present, nothing to remove");
+        let nothing_read = Gate::new(&none).evaluate(&summary(0, 200, 0), baseline);
+        assert!(
+            nothing_read.checks.is_empty(),
+            "an empty delivery is the run's own error"
+        );
+        let normal = Gate::new(&none).evaluate(&summary(190, 10, 0), baseline);
+        assert!(normal.checks.is_empty(), "not listed on ordinary runs");
     }
 
     #[test]

@@ -8,8 +8,8 @@ mod mapping {
 
     use rollcall_dsl::model::{
         Compression, Field, Format, Integrity, Lifecycle, Location, Match, MatchStrategy,
-        OnAmbiguous, Origin, Otherwise, PathSegment, Pick, Pipeline, Source, Span, Spanned,
-        Transform,
+        OnAmbiguous, Origin, Otherwise, PathSegment, Pick, Pipeline, Source, SourceLimits, Span,
+        Spanned, Transform,
     };
     use rollcall_engine::mapping::{Mapped, Mapper, encode_fields};
     use serde_json::{Value, json};
@@ -61,6 +61,7 @@ mod mapping {
                 format: Format::Jsonl,
                 compression: Compression::Auto,
                 record_path: vec![PathSegment::Key("object".to_owned())],
+                limits: SourceLimits::default(),
                 span: Span::default(),
             },
             // Resolved against the pipeline's folder, as the lowering does.

@@ -1,5 +1,6 @@
 //! Rendering reports and errors for people (stdout/stderr) and machines (JSON).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use rollcall_engine::diff::{Action, Change};
@@ -12,6 +13,29 @@ use rollcall_engine::store::{
 use serde::Serialize;
 
 use crate::exit::Exit;
+
+/// Text from a record (a key, a field value) made safe to print on a
+/// terminal: control characters (an escape sequence could clear the screen
+/// or recolour text; a newline could forge a line of the plan) and
+/// bidirectional overrides (which reorder what is shown) are written as
+/// `\u{..}` escapes. Ordinary text is returned as it is.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(safe, "\\u{{{:x}}}", c as u32);
+        } else {
+            safe.push(c);
+        }
+    }
+    Cow::Owned(safe)
+}
 
 /// Prints any value as pretty JSON on stdout.
 pub fn json<T: Serialize>(value: &T) {
@@ -172,17 +196,22 @@ pub fn plan_text(report: &Report) {
             .line
             .map(|l| format!("  (line {l})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "{sign} {word:<9} {}{at}", change.key);
+        let _ = writeln!(out, "{sign} {word:<9} {}{at}", terminal_safe(&change.key));
         for field in &change.fields {
+            // JSON text escapes C0 controls but not DEL, C1 or bidi overrides.
+            let after = field.after.to_string();
             match change.action {
                 Action::Create => {
-                    let _ = writeln!(out, "      {}: {}", field.field, field.after);
+                    let _ = writeln!(out, "      {}: {}", field.field, terminal_safe(&after));
                 }
                 _ => {
+                    let before = field.before.to_string();
                     let _ = writeln!(
                         out,
                         "      {}: {} -> {}",
-                        field.field, field.before, field.after
+                        field.field,
+                        terminal_safe(&before),
+                        terminal_safe(&after)
                     );
                 }
             }
@@ -584,12 +613,14 @@ fn print_invalid(report: &Report) {
         let key = bad
             .key
             .as_deref()
-            .map(|k| format!(" key {k:?}"))
+            .map(|k| format!(" key \"{}\"", terminal_safe(k)))
             .unwrap_or_default();
         for problem in &bad.problems {
             eprintln!(
-                "invalid: {}:{}{key}: {problem}",
-                report.source.uri, bad.line
+                "invalid: {}:{}{key}: {}",
+                report.source.uri,
+                bad.line,
+                terminal_safe(problem)
             );
         }
     }
@@ -659,7 +690,7 @@ pub fn history_text(pipeline: &str, runs: &[RunRow]) {
             println!("       failed {}: {}", check.name, check.detail);
         }
         if let Some(error) = &run.error {
-            println!("       error: {error}");
+            println!("       error: {}", terminal_safe(error));
         }
     }
 }
@@ -672,7 +703,7 @@ pub fn changes_text(pipeline: &str, key: &str, changes: &[ChangeRow]) {
 
 /// Prints a stored record and its change log.
 pub fn show_text(pipeline: &str, record: &StoredRecord, changes: &[ChangeRow]) {
-    println!("{pipeline} / {}", record.key);
+    println!("{pipeline} / {}", terminal_safe(&record.key));
     println!(
         "  state: {:?}, person: {}, first seen in run {}, last changed in run {}",
         record.state,
@@ -684,7 +715,7 @@ pub fn show_text(pipeline: &str, record: &StoredRecord, changes: &[ChangeRow]) {
         record.changed_run
     );
     for (name, value) in &record.fields {
-        println!("  {name}: {value}");
+        println!("  {name}: {}", terminal_safe(&value.to_string()));
     }
     print_changes(changes);
 }
@@ -697,6 +728,11 @@ fn print_changes(changes: &[ChangeRow]) {
             (None, Some(after)) => after.to_string(),
             _ => String::new(),
         };
-        println!("  run {:>4}  {:<9} {detail}", change.run_id, change.action);
+        println!(
+            "  run {:>4}  {:<9} {}",
+            change.run_id,
+            change.action,
+            terminal_safe(&detail)
+        );
     }
 }

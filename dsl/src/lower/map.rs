@@ -14,6 +14,7 @@ use crate::values;
 const FIELD_PROPS: &[&str] = &["const", "template", "required", "default", "unique"];
 const TRANSFORMS: &[&str] = &[
     "trim",
+    "nfc",
     "lowercase",
     "uppercase",
     "first",
@@ -229,6 +230,7 @@ fn lower_transform(cx: &mut Cx, node: &KdlNode, field: &str) -> Option<Spanned<T
     let span = name_span(node);
     let simple = match name {
         "trim" => Some(Transform::Trim),
+        "nfc" => Some(Transform::Nfc),
         "lowercase" => Some(Transform::Lowercase),
         "uppercase" => Some(Transform::Uppercase),
         "first" => Some(Transform::First),

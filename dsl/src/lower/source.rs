@@ -7,9 +7,18 @@ use super::cx::{Cx, entry_span, name_span, node_name};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
     Compression, CsvOptions, Encoding, Format, Location, PathSegment, Pick, S3Location, Source,
+    SourceLimits, Spanned,
 };
+use crate::values;
 
-const FILE_CHILDREN: &[&str] = &["pick", "format", "columns", "compression", "record"];
+const FILE_CHILDREN: &[&str] = &[
+    "pick",
+    "format",
+    "columns",
+    "compression",
+    "record",
+    "limits",
+];
 const S3_ONLY_CHILDREN: &[&str] = &[
     "key-pattern",
     "endpoint",
@@ -93,6 +102,10 @@ pub(crate) fn lower_source(cx: &mut Cx, node: &KdlNode) -> Option<Source> {
         .unwrap_or(Compression::Auto),
         None => Compression::Auto,
     };
+    let limits = cx
+        .single(&children, "limits")
+        .map(|node| lower_limits(cx, node))
+        .unwrap_or_default();
     let record_path = match cx.single(&children, "record") {
         Some(node) => {
             cx.props(node, &[], "`record`");
@@ -145,8 +158,83 @@ pub(crate) fn lower_source(cx: &mut Cx, node: &KdlNode) -> Option<Source> {
         format: format.unwrap_or(Format::Jsonl),
         compression,
         record_path,
+        limits,
         span: name_span(node),
     })
+}
+
+/// Largest `max-line`: one record is held in memory whole, so beyond this a
+/// "record" is a runaway, not data.
+const MAX_LINE_CEILING: u64 = 4 << 30;
+
+/// `limits { max-line SIZE; max-decompressed SIZE; max-depth N }`.
+fn lower_limits(cx: &mut Cx, node: &KdlNode) -> SourceLimits {
+    cx.props(node, &[], "`limits`");
+    cx.args(
+        node,
+        0,
+        Some(0),
+        "`limits { max-line \"16MiB\"; max-decompressed \"8GiB\"; max-depth 64 }`",
+    );
+    let children = cx.children(node, &["max-line", "max-decompressed", "max-depth"]);
+    let mut limits = SourceLimits::default();
+    if let Some(node) = cx.single(&children, "max-line")
+        && let Some(arg) = one_arg(cx, node, "`max-line \"16MiB\"`")
+    {
+        limits.max_line = size(cx, arg, "`max-line`", MAX_LINE_CEILING);
+    }
+    if let Some(node) = cx.single(&children, "max-decompressed")
+        && let Some(arg) = one_arg(cx, node, "`max-decompressed \"8GiB\"`")
+    {
+        limits.max_decompressed = size(cx, arg, "`max-decompressed`", u64::MAX);
+    }
+    if let Some(node) = cx.single(&children, "max-depth")
+        && let Some(arg) = one_arg(cx, node, "`max-depth 64`")
+        && let Some(depth) = cx.count(arg, "`max-depth`")
+    {
+        if (1..=128).contains(&depth.value) {
+            limits.max_depth = Some(depth);
+        } else {
+            cx.out_of_range(arg, "`max-depth`", "1 to 128");
+        }
+    }
+    limits
+}
+
+/// A size in bytes: a whole number, or text with a unit (`"16MiB"`).
+fn size(cx: &mut Cx, entry: &KdlEntry, what: &str, ceiling: u64) -> Option<Spanned<u64>> {
+    let bytes = match entry.value() {
+        KdlValue::Integer(_) => cx.count(entry, what)?,
+        _ => {
+            let text = cx.string(entry, what)?;
+            match values::parse_size(&text.value) {
+                Ok(bytes) => Spanned::new(bytes, text.span),
+                Err(reason) => {
+                    cx.report(
+                        Diagnostic::error(
+                            Code::InvalidValue,
+                            format!("`{}` is not a size", text.value),
+                        )
+                        .with_label(text.span, reason)
+                        .with_help(
+                            "write a number of bytes with a unit, e.g. \"16MiB\", \"8GiB\" or \"500MB\"",
+                        ),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if bytes.value == 0 || bytes.value > ceiling {
+        let range = if ceiling == u64::MAX {
+            "at least 1 byte".to_owned()
+        } else {
+            format!("1 byte to {}GiB", ceiling >> 30)
+        };
+        cx.out_of_range(entry, what, &range);
+        return None;
+    }
+    Some(bytes)
 }
 
 /// `source file PATH`.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rollcall_dsl::model::{
     Compression, Condition, Field, Filter, FilterAction, Format, Integrity, Lifecycle, Location,
     Lookup, Match, MatchStrategy, OnAmbiguous, OnMissing, Origin, PathSegment, Pick, Pipeline,
-    Source, Span, Spanned, Template, TemplatePart, Transform,
+    Source, SourceLimits, Span, Spanned, Template, TemplatePart, Transform,
 };
 use serde_json::{Value, json};
 
@@ -28,6 +28,7 @@ fn source(record_path: Vec<PathSegment>) -> Source {
         format: Format::Jsonl,
         compression: Compression::Auto,
         record_path,
+        limits: SourceLimits::default(),
         span: Span::default(),
     }
 }

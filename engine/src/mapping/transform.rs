@@ -18,6 +18,7 @@ pub(crate) enum Compiled {
     Lowercase,
     Uppercase,
     Trim,
+    Nfc,
     First,
     Sort,
     Pluck(String),
@@ -64,6 +65,7 @@ impl Compiled {
             Transform::Lowercase => Compiled::Lowercase,
             Transform::Uppercase => Compiled::Uppercase,
             Transform::Trim => Compiled::Trim,
+            Transform::Nfc => Compiled::Nfc,
             Transform::First => Compiled::First,
             Transform::Sort => Compiled::Sort,
             Transform::Pluck { key } => Compiled::Pluck(key.clone()),
@@ -118,6 +120,7 @@ impl Compiled {
             Compiled::Lowercase => "lowercase",
             Compiled::Uppercase => "uppercase",
             Compiled::Trim => "trim",
+            Compiled::Nfc => "nfc",
             Compiled::First => "first",
             Compiled::Sort => "sort",
             Compiled::Pluck(_) => "pluck",
@@ -140,6 +143,7 @@ impl Compiled {
             Compiled::Lowercase => each_string(value, |text| Ok(text.to_lowercase().into())),
             Compiled::Uppercase => each_string(value, |text| Ok(text.to_uppercase().into())),
             Compiled::Trim => each_string(value, |text| Ok(trim(text).into())),
+            Compiled::Nfc => each_string(value, |text| Ok(nfc(text).into())),
             Compiled::First => match value {
                 Value::Array(items) => Ok(items.into_iter().next().unwrap_or(Value::Null)),
                 other => Err(mismatch("an array", &other)),
@@ -230,6 +234,16 @@ fn trim(text: String) -> String {
 
 /// Applies a string transform to a string, or to each element of an array
 /// (null elements stay null).
+/// The text in normalisation form C; already-normalised text (nearly all of
+/// it) is returned without copying.
+fn nfc(text: String) -> String {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => text,
+        _ => text.nfc().collect(),
+    }
+}
+
 fn each_string(value: Value, apply: impl Fn(String) -> Outcome) -> Outcome {
     match value {
         Value::String(text) => apply(text),
@@ -440,6 +454,19 @@ mod tests {
     }
 
     #[test]
+    fn nfc_makes_canonically_equal_text_equal() {
+        // "é" precomposed (U+00E9) and as "e" + combining acute (U+0301).
+        let composed = apply(Transform::Nfc, json!("Ren\u{e9}e"));
+        let decomposed = apply(Transform::Nfc, json!("Rene\u{301}e"));
+        assert_eq!(composed, Ok(json!("Ren\u{e9}e")));
+        assert_eq!(decomposed, composed);
+        assert_eq!(
+            apply(Transform::Nfc, json!(["e\u{301}"])),
+            Ok(json!(["\u{e9}"]))
+        );
+    }
+
+    #[test]
     fn string_transforms_apply_to_each_array_element() {
         assert_eq!(
             apply(Transform::Lowercase, json!(["A", null, "B"])),
@@ -457,6 +484,7 @@ mod tests {
             Transform::Lowercase,
             Transform::Uppercase,
             Transform::Trim,
+            Transform::Nfc,
             Transform::First,
             Transform::Sort,
             Transform::Pluck { key: "k".into() },

@@ -43,6 +43,7 @@ impl CsvReader {
         name: Arc<str>,
         fingerprint: Fingerprint,
         options: &CsvOptions,
+        max_row_bytes: usize,
     ) -> Result<Self, SourceError> {
         let prefix = read_prefix(&mut input, UTF8_BOM.len())
             .map_err(|e| SourceError::from_io(e, &name, fingerprint.bytes()))?;
@@ -52,6 +53,12 @@ impl CsvReader {
                 return Err(SourceError::BadEncoding {
                     name: name.to_string(),
                     message: "the file starts with a UTF-16 byte-order mark but the source declares utf-8; set encoding=\"utf-16\"".into(),
+                });
+            }
+            Encoding::Utf8 if looks_like_utf16(&prefix) => {
+                return Err(SourceError::BadEncoding {
+                    name: name.to_string(),
+                    message: "the file looks like UTF-16 without a byte-order mark (a NUL byte beside each character) but the source declares utf-8".into(),
                 });
             }
             Encoding::Utf8 => {
@@ -78,7 +85,13 @@ impl CsvReader {
                     .build(Cursor::new(prefix).chain(input)),
             ),
         };
-        let tracker = QuoteTracker::new(text, options.delimiter, options.quote);
+        let tracker = QuoteTracker::new(
+            text,
+            options.delimiter,
+            options.quote,
+            Arc::clone(&name),
+            max_row_bytes,
+        );
         let reader = csv::ReaderBuilder::new()
             .delimiter(options.delimiter)
             .quote(options.quote)
@@ -228,6 +241,12 @@ impl CsvReader {
     }
 }
 
+/// True when the first bytes have a NUL beside a non-NUL byte: UTF-16 text
+/// (of mostly ASCII characters) written without a byte-order mark.
+pub(crate) fn looks_like_utf16(prefix: &[u8]) -> bool {
+    matches!(prefix, [0, b, ..] | [b, 0, ..] if *b != 0)
+}
+
 /// Where [`QuoteTracker`] is inside the CSV grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -254,10 +273,19 @@ struct QuoteTracker<R> {
     /// Lines where rows start, read but not yet taken by the parser.
     record_lines: VecDeque<u64>,
     at_end: bool,
+    /// The delivery's name, for the row-length error.
+    name: Arc<str>,
+    /// Bytes of the current row read so far, and the most allowed: the
+    /// `csv` crate holds a whole row in memory, and an unclosed quote would
+    /// otherwise make the rest of the file one row.
+    row_bytes: usize,
+    max_row_bytes: usize,
+    /// Line where the current row starts.
+    row_line: u64,
 }
 
 impl<R> QuoteTracker<R> {
-    fn new(inner: R, delimiter: u8, quote: u8) -> Self {
+    fn new(inner: R, delimiter: u8, quote: u8, name: Arc<str>, max_row_bytes: usize) -> Self {
         QuoteTracker {
             inner,
             delimiter,
@@ -267,6 +295,10 @@ impl<R> QuoteTracker<R> {
             quote_line: 0,
             record_lines: VecDeque::new(),
             at_end: false,
+            name,
+            row_bytes: 0,
+            max_row_bytes,
+            row_line: 1,
         }
     }
 
@@ -274,7 +306,9 @@ impl<R> QuoteTracker<R> {
         self.state == Field::Quoted
     }
 
-    fn track(&mut self, bytes: &[u8]) {
+    /// Follows the grammar over `bytes`; false when the current row has
+    /// grown past the limit.
+    fn track(&mut self, bytes: &[u8]) -> bool {
         let mut i = 0;
         while i < bytes.len() {
             // Inside a field only a few bytes matter: jump straight to the next one.
@@ -283,14 +317,20 @@ impl<R> QuoteTracker<R> {
                 Field::Quoted => memchr::memchr2(self.quote, b'\n', &bytes[i..]),
                 _ => Some(0),
             };
-            let Some(skip) = skip else { return };
+            let Some(skip) = skip else {
+                self.row_bytes += bytes.len() - i;
+                return self.row_bytes <= self.max_row_bytes;
+            };
             i += skip;
+            self.row_bytes += skip + 1;
             let b = bytes[i];
             i += 1;
             let ends_record = b == b'\n' || b == b'\r';
             let ends_field = b == self.delimiter || ends_record;
             if self.state == Field::StartRecord && !ends_record {
                 self.record_lines.push_back(self.line);
+                self.row_line = self.line;
+                self.row_bytes = 1;
                 self.state = Field::Start;
             }
             self.state = match self.state {
@@ -313,7 +353,14 @@ impl<R> QuoteTracker<R> {
             if b == b'\n' {
                 self.line += 1;
             }
+            if self.state == Field::StartRecord {
+                self.row_bytes = 0;
+            }
+            if self.row_bytes > self.max_row_bytes {
+                return false;
+            }
         }
+        true
     }
 }
 
@@ -323,7 +370,14 @@ impl<R: Read> Read for QuoteTracker<R> {
         if n == 0 && !buf.is_empty() {
             self.at_end = true;
         }
-        self.track(&buf[..n]);
+        if !self.track(&buf[..n]) {
+            return Err(SourceError::RecordTooLong {
+                name: self.name.to_string(),
+                line: self.row_line,
+                limit: self.max_row_bytes,
+            }
+            .into_io());
+        }
         Ok(n)
     }
 }

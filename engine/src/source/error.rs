@@ -132,7 +132,7 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::too-large"),
         help(
-            "if the extract is genuinely this large, raise `Limits::max_decompressed_bytes`; otherwise the delivery may be a decompression bomb"
+            "if the extract is genuinely this large, raise the source's `limits {{ max-decompressed \"16GiB\" }}`; otherwise the delivery may be a decompression bomb"
         )
     )]
     DecompressedTooLarge {
@@ -144,12 +144,12 @@ pub enum SourceError {
         limit: u64,
     },
 
-    /// One line (JSONL) or array element (JSON) is longer than allowed.
+    /// One line (JSONL), array element (JSON) or row (CSV) is longer than allowed.
     #[error("{name}:{line}: record is longer than the limit of {limit} bytes")]
     #[diagnostic(
         code("rollcall::source::record-too-long"),
         help(
-            "check that the file really is one record per line (JSONL) and not one huge JSON document; if records this long are genuine, raise `Limits::max_line_bytes`"
+            "check that the file really is one record per line (JSONL) and not one huge JSON document, and that no CSV quote is left open; if records this long are genuine, raise the source's `limits {{ max-line \"64MiB\" }}`"
         )
     )]
     RecordTooLong {
@@ -166,7 +166,7 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::too-deep"),
         help(
-            "records nested this deeply are almost certainly malformed; if they are genuine, raise `Limits::max_depth` (at most 128)"
+            "records nested this deeply are almost certainly malformed; if they are genuine, raise the source's `limits {{ max-depth 128 }}` (128 at most)"
         )
     )]
     TooDeep {
@@ -238,7 +238,7 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::bad-encoding"),
         help(
-            "set the CSV source's `encoding` to match the file: UTF-16 files must start with a byte-order mark"
+            "JSON sources must be UTF-8; a CSV source in UTF-16 declares `encoding=\"utf-16\"` and the file must start with a byte-order mark; re-export the file as UTF-8 if you can"
         )
     )]
     BadEncoding {

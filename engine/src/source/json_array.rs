@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::error::SourceError;
 use super::hashing::Fingerprint;
-use super::parse::{Pos, parse_value};
+use super::parse::{Pos, parse_value, utf16_text};
 
 /// Where the scanner is in the array's grammar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,9 +268,16 @@ impl JsonArrayReader {
         }
     }
 
-    /// Skips a UTF-8 byte-order mark at the very start.
+    /// Skips a UTF-8 byte-order mark at the very start; refuses UTF-16.
     fn skip_bom(&mut self) -> Result<(), SourceError> {
-        if fill(&mut self.input, &self.name, &self.fingerprint)?.first() != Some(&0xEF) {
+        let start = fill(&mut self.input, &self.name, &self.fingerprint)?;
+        if let Some(message) = utf16_text(start) {
+            return Err(SourceError::BadEncoding {
+                name: self.name.to_string(),
+                message,
+            });
+        }
+        if start.first() != Some(&0xEF) {
             return Ok(());
         }
         // Byte by byte: the mark may straddle two reads.

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::error::SourceError;
 use super::hashing::Fingerprint;
-use super::parse::{Pos, parse_value};
+use super::parse::{Pos, parse_value, utf16_text};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -58,10 +58,15 @@ impl JsonlReader {
             if let Some(rest) = bytes.strip_suffix(b"\r") {
                 bytes = rest;
             }
-            if self.line == 1
-                && let Some(rest) = bytes.strip_prefix(UTF8_BOM)
-            {
-                bytes = rest;
+            if self.line == 1 {
+                if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+                    bytes = rest;
+                } else if let Some(message) = utf16_text(bytes) {
+                    return Some(Err(SourceError::BadEncoding {
+                        name: self.name.to_string(),
+                        message,
+                    }));
+                }
             }
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;

@@ -21,7 +21,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::Arc;
 
-use rollcall_dsl::model::{Compression, Format, PathSegment, Source, describe_path};
+use rollcall_dsl::model::{Compression, Format, PathSegment, Source, SourceLimits, describe_path};
 use serde_json::Value;
 
 pub use error::SourceError;
@@ -44,10 +44,11 @@ pub struct RawRecord {
     pub value: Value,
 }
 
-/// Safety limits on what one delivery may contain.
+/// Safety limits on what one delivery may contain. The defaults are safe for
+/// any real extract; a source's `limits { ... }` overrides them one by one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Longest JSONL line or JSON array element, in bytes.
+    /// Longest JSONL line, JSON array element or CSV row, in bytes.
     pub max_line_bytes: usize,
     /// Most bytes a compressed delivery may decompress to.
     pub max_decompressed_bytes: u64,
@@ -59,9 +60,28 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_line_bytes: 16 << 20,
-            max_decompressed_bytes: 64 << 30,
+            // Far above any people extract (a million records of 2 KiB is
+            // 2 GiB), yet a gzip bomb stops after seconds, not hours.
+            max_decompressed_bytes: 8 << 30,
             max_depth: parse::SERDE_MAX_DEPTH,
         }
+    }
+}
+
+impl Limits {
+    /// These limits with those a source's `limits { ... }` sets.
+    pub fn with_source(mut self, limits: &SourceLimits) -> Limits {
+        if let Some(max) = &limits.max_line {
+            self.max_line_bytes = usize::try_from(max.value).unwrap_or(usize::MAX);
+        }
+        if let Some(max) = &limits.max_decompressed {
+            self.max_decompressed_bytes = max.value;
+        }
+        if let Some(max) = &limits.max_depth {
+            let depth = usize::try_from(max.value).unwrap_or(usize::MAX);
+            self.max_depth = depth.min(parse::SERDE_MAX_DEPTH);
+        }
+        self
     }
 }
 
@@ -136,7 +156,7 @@ impl RecordReader {
             &source.format,
             source.compression,
             &source.record_path,
-            limits,
+            limits.with_source(&source.limits),
         ))
     }
 
@@ -186,6 +206,7 @@ impl RecordReader {
                 name,
                 fingerprint,
                 &options,
+                limits.max_line_bytes,
             )?)),
         })
     }

@@ -87,6 +87,7 @@ impl Located {
         let (input, identity): (Box<dyn Read + Send>, _) = match &self.place {
             Place::File(path) => {
                 let uri = path.display().to_string();
+                regular_file(path, &uri)?;
                 let file = File::open(path).map_err(|e| SourceError::Unreadable {
                     path: uri.clone(),
                     source: e,
@@ -109,7 +110,7 @@ impl Located {
             &source.format,
             source.compression,
             &source.record_path,
-            limits,
+            limits.with_source(&source.limits),
         );
         Ok(Opened { identity, records })
     }
@@ -157,7 +158,8 @@ pub fn locate(
 }
 
 /// Opens the delivery a run reads: `input` when given, else the newest (or
-/// only) match of the declared source.
+/// only) match of the declared source. `limits` are the defaults; the
+/// source's own `limits { ... }` override them.
 pub fn open(
     source: &Source,
     base_dir: &Path,
@@ -165,6 +167,28 @@ pub fn open(
     limits: Limits,
 ) -> Result<Opened, SourceError> {
     locate(source, base_dir, input)?.open(source, limits)
+}
+
+/// Refuses a path that is not a regular file, before opening it: opening a
+/// FIFO blocks until a writer appears, and a directory opens fine but fails
+/// on the first read.
+fn regular_file(path: &Path, uri: &str) -> Result<(), SourceError> {
+    let kind = std::fs::metadata(path).map_err(|e| SourceError::Unreadable {
+        path: uri.to_owned(),
+        source: e,
+    })?;
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(SourceError::Unreadable {
+        path: uri.to_owned(),
+        source: std::io::Error::other(format!("is {what}; a delivery must be a file")),
+    })
 }
 
 /// A system time as RFC 3339 UTC, whole seconds.

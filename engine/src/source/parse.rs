@@ -106,6 +106,19 @@ pub(crate) fn parse_value(
     })
 }
 
+/// Why text starting with `prefix` is UTF-16 rather than UTF-8, if it is:
+/// a UTF-16 byte-order mark, or a NUL beside each ASCII character. JSON
+/// must be UTF-8, and without this the error would be a puzzling
+/// "expected value" at column 2.
+pub(crate) fn utf16_text(prefix: &[u8]) -> Option<String> {
+    if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+        return Some("the file starts with a UTF-16 byte-order mark; JSON must be UTF-8".into());
+    }
+    super::csv::looks_like_utf16(prefix).then(|| {
+        "the file looks like UTF-16 without a byte-order mark (a NUL byte beside each character); JSON must be UTF-8".into()
+    })
+}
+
 /// Index of the first `{` or `[` nested deeper than `max`, ignoring strings.
 fn depth_exceeded(bytes: &[u8], max: usize) -> Option<usize> {
     let mut depth = 0usize;

@@ -114,6 +114,18 @@ impl Store {
     /// Opens (creating if needed) a store for writing and migrates its schema.
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path).map_err(|e| sqlite(path, e))?;
+        // Refused before anything is written, even the switch to WAL: a
+        // newer rollcall's store stays byte for byte as it was.
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| locked_or(path, e))?;
+        if found as usize > schema::MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: found as usize,
+                supported: schema::MIGRATIONS.len(),
+            });
+        }
         let mut store = Store::configure(conn, path)?;
         store.migrate()?;
         Ok(store)
