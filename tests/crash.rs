@@ -1,0 +1,402 @@
+//! Crash safety: a large `rollcall run` is killed with SIGKILL at more than
+//! fifty points spread over its whole life (start-up, streaming the extract
+//! while diffing and writing into the open transaction, the removals, the
+//! gate and the commit, and just after), each on a fresh copy of the same
+//! store. After every kill: `PRAGMA integrity_check` is ok, the store is
+//! exactly the state before the run or exactly the state after a clean run
+//! (never a mix), and the next run succeeds and leaves the same state as an
+//! uninterrupted one.
+//!
+//! Kill points are chosen three ways, so they land in every phase however
+//! fast the machine is: by elapsed time (fractions of a measured clean run),
+//! by progress through the input (the run's read offset in its open file,
+//! from `/proc/PID/fdinfo`), and by growth of the write-ahead log (how much
+//! of the uncommitted transaction has spilled to disk). The figures are
+//! printed at the end (`cargo test --test crash -- --nocapture`).
+//!
+//! Sinks write after the commit; when they land, add their phase here
+//! (`Trigger::OutputExists`-style points, and "output files are absent or
+//! complete" in `check_after_kill`).
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{arg, integrity_check, parts, repo, rollcall, state_dump};
+
+/// Users in the first extract; the killed run reads about 1.15 times this.
+const USERS: usize = 10_000;
+
+/// When to send SIGKILL.
+#[derive(Debug, Clone, Copy)]
+enum Trigger {
+    /// This long after the process started.
+    Elapsed(Duration),
+    /// Once the run has read this fraction of its input file.
+    InputRead(f64),
+    /// This long after the run closed its input (removals, gate, commit).
+    AfterInput(Duration),
+    /// Once the write-ahead log holds this many bytes.
+    WalBytes(u64),
+}
+
+/// Where the run was when it was killed, and what the store held after.
+#[derive(Debug)]
+struct Observation {
+    trigger: Trigger,
+    phase: Phase,
+    elapsed: Duration,
+    wal_bytes: u64,
+    state: Seen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// The input file was not open yet: loading, compiling, locking.
+    Starting,
+    /// Streaming the input (reading, mapping, diffing, writing).
+    Streaming,
+    /// The input was read: removals, the gate, the commit, the report.
+    AfterInput,
+    /// The process had already exited when the signal was due.
+    Exited,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Seen {
+    Before,
+    After,
+}
+
+/// One line per user, the staff-SSO activity-stream shape.
+fn write_users(path: &Path, ids: impl Iterator<Item = usize>, renamed: impl Fn(usize) -> bool) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in ids {
+        let last = if renamed(i) { "Renamed" } else { "Last" };
+        writeln!(
+            out,
+            r#"{{"published": "2024-09-05T00:00:00Z", "object": {{"id": "dit:StaffSSO:User:u-{i:06}", "type": "dit:StaffSSO:User", "name": "User {i}", "dit:StaffSSO:User:userId": "u-{i:06}", "dit:StaffSSO:User:emailUserId": "user{i}@example.net", "dit:StaffSSO:User:contactEmailAddress": "contact{i}@example.com", "dit:StaffSSO:User:joined": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:lastAccessed": "2024-09-05T00:00:00Z", "dit:StaffSSO:User:permittedApplications": [{{"key": "app-{}"}}], "dit:StaffSSO:User:status": "active", "dit:StaffSSO:User:becameInactiveOn": null, "dit:firstName": "First{i}", "dit:lastName": "{last}{i}", "dit:emailAddress": ["user{i}@example.net"]}}}}"#,
+            i % 7
+        )
+        .unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn pipeline() -> PathBuf {
+    repo().join("pipelines/staff-sso.kdl")
+}
+
+fn run_command(db: &Path, input: &Path) -> std::process::Command {
+    let mut command = rollcall();
+    command.args([
+        "run",
+        arg(&pipeline()),
+        "--state",
+        arg(db),
+        "--input",
+        arg(input),
+    ]);
+    command
+}
+
+fn run_to_end(db: &Path, input: &Path) -> (i32, String, String) {
+    parts(&run_command(db, input).output().unwrap())
+}
+
+/// Everything a run may change: records, persons and the change log
+/// (`state_dump`), plus the runs and their checks without their times.
+fn full_dump(db: &Path) -> String {
+    let mut out = state_dump(db);
+    let conn = rusqlite::Connection::open(db).unwrap();
+    for sql in [
+        "SELECT id, pipeline, outcome, overridden, source_uri, source_size, source_sha256,
+                records_read, records_valid, records_invalid, created, updated, removed,
+                reinstated, unchanged, held, error FROM runs ORDER BY id",
+        "SELECT run_id, name, limit_value, actual, passed FROM run_checks ORDER BY run_id, name",
+    ] {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                let value: rusqlite::types::Value = row.get(i).unwrap();
+                out.push_str(&format!("{value:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn wal(db: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-wal", db.display()))
+}
+
+fn wal_bytes(db: &Path) -> u64 {
+    std::fs::metadata(wal(db)).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Copies a closed store to `to`, removing what a previous trial left there.
+fn fresh_copy(from: &Path, to: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", to.display()));
+    }
+    std::fs::copy(from, to).unwrap();
+}
+
+/// The read offset of `input` in process `pid`, or `None` when the process
+/// does not have it open (yet, or any more).
+fn input_offset(pid: u32, input: &Path) -> Option<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for fd in fds.flatten() {
+        if std::fs::read_link(fd.path()).ok().as_deref() == Some(input) {
+            let info =
+                std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?))
+                    .ok()?;
+            return info
+                .lines()
+                .find_map(|l| l.strip_prefix("pos:"))
+                .and_then(|pos| pos.trim().parse().ok());
+        }
+    }
+    None
+}
+
+/// Waits for `trigger`, then SIGKILLs the run and reports where it was.
+fn kill_at(
+    mut child: Child,
+    trigger: Trigger,
+    db: &Path,
+    input: &Path,
+    size: u64,
+) -> (Phase, Duration, u64) {
+    let started = Instant::now();
+    let pid = child.id();
+    let mut input_seen = false;
+    let mut closed_at: Option<Instant> = None;
+    let deadline = started + Duration::from_secs(300);
+    loop {
+        assert!(Instant::now() < deadline, "trigger {trigger:?} never came");
+        if child.try_wait().unwrap().is_some() {
+            return (Phase::Exited, started.elapsed(), wal_bytes(db));
+        }
+        let offset = input_offset(pid, input);
+        input_seen |= offset.is_some();
+        if input_seen && offset.is_none() && closed_at.is_none() {
+            closed_at = Some(Instant::now());
+        }
+        let due = match trigger {
+            Trigger::Elapsed(after) => started.elapsed() >= after,
+            Trigger::InputRead(fraction) => {
+                offset.is_some_and(|o| o as f64 >= fraction * size as f64) || closed_at.is_some()
+            }
+            Trigger::AfterInput(after) => closed_at.is_some_and(|at| at.elapsed() >= after),
+            Trigger::WalBytes(bytes) => wal_bytes(db) >= bytes,
+        };
+        if due {
+            // Where it is now, just before the signal.
+            let phase = match input_offset(pid, input) {
+                Some(_) => Phase::Streaming,
+                None if input_seen => Phase::AfterInput,
+                None => Phase::Starting,
+            };
+            let wal = wal_bytes(db);
+            let elapsed = started.elapsed();
+            child.kill().unwrap(); // SIGKILL
+            let status = child.wait().unwrap();
+            // It may have finished in the instant between the check and the signal.
+            let phase = if status.success() {
+                Phase::Exited
+            } else {
+                phase
+            };
+            return (phase, elapsed, wal);
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+#[test]
+fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    let second = dir.path().join("second.jsonl");
+    let target = dir.path().join("target.jsonl");
+    // Run 1 creates USERS; run 2 removes 400 of them (to be reinstated).
+    write_users(&first, 0..USERS, |_| false);
+    write_users(&second, 400..USERS, |_| false);
+    // The killed run: 400 reinstated, 1500 created, 3000 renamed (updates),
+    // the last 450 removed (4.7% of 9600, within the pipeline's 5%), the rest unchanged.
+    write_users(&target, (0..USERS - 450).chain(USERS..USERS + 1500), |i| {
+        (1000..4000).contains(&i)
+    });
+    let size = std::fs::metadata(&target).unwrap().len();
+
+    let base = dir.path().join("base.db");
+    for input in [&first, &second] {
+        let (code, out, err) = run_to_end(&base, input);
+        assert_eq!(code, 0, "setting up the base state\n{out}\n{err}");
+    }
+    assert_eq!(
+        wal_bytes(&base),
+        0,
+        "a cleanly closed store has no WAL left"
+    );
+    let before = full_dump(&base);
+
+    // The uninterrupted run: the state after, its duration and WAL growth.
+    let reference = dir.path().join("reference.db");
+    fresh_copy(&base, &reference);
+    let started = Instant::now();
+    let mut child = run_command(&reference, &target)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut peak_wal = 0;
+    while child.try_wait().unwrap().is_none() {
+        peak_wal = peak_wal.max(wal_bytes(&reference));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let output = child.wait_with_output().unwrap();
+    let clean = started.elapsed();
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "the uninterrupted run\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1500 created, 3000 updated, 450 removed, 400 reinstated"),
+        "{stdout}"
+    );
+    let after = full_dump(&reference);
+    let after_records = state_dump(&reference);
+    assert_ne!(before, after);
+    assert!(peak_wal > 0, "the run wrote a WAL");
+
+    let mut triggers = Vec::new();
+    // Start-up (loading, compiling, locking, reading the prior state), then
+    // 10% to 150% of a clean run: a trial runs beside other work and may be
+    // slower than the reference.
+    for ms in [0, 2, 5, 10, 20, 40] {
+        triggers.push(Trigger::Elapsed(Duration::from_millis(ms)));
+    }
+    for i in 1..=8 {
+        triggers.push(Trigger::Elapsed(clean.mul_f64(i as f64 * 0.1875)));
+    }
+    for i in 0..30 {
+        triggers.push(Trigger::InputRead((i as f64 + 0.5) / 30.0));
+    }
+    // Removals, the gate, the commit and the report.
+    for ms in [0, 1, 2, 4, 8, 15, 30, 60, 100, 150] {
+        triggers.push(Trigger::AfterInput(Duration::from_millis(ms)));
+    }
+    for i in 1..=9 {
+        triggers.push(Trigger::WalBytes(peak_wal * i / 9));
+    }
+
+    let db = dir.path().join("trial.db");
+    let mut seen = Vec::new();
+    let mut failures = Vec::new();
+    for trigger in triggers {
+        fresh_copy(&base, &db);
+        let child = run_command(&db, &target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (phase, elapsed, wal_at_kill) = kill_at(child, trigger, &db, &target, size);
+
+        let check = integrity_check(&db);
+        let dump = full_dump(&db);
+        let state = if dump == before {
+            Seen::Before
+        } else if dump == after {
+            Seen::After
+        } else {
+            failures.push(format!(
+                "{trigger:?} ({phase:?}, {elapsed:?}): the state is neither before nor after"
+            ));
+            continue;
+        };
+        if check != "ok" {
+            failures.push(format!("{trigger:?}: integrity_check: {check}"));
+        }
+        // The next run succeeds and ends where an uninterrupted one does.
+        let (code, out, err) = run_to_end(&db, &target);
+        let recovered = match state {
+            Seen::Before => full_dump(&db) == after,
+            // The killed run had committed: the next one finds nothing to do.
+            Seen::After => state_dump(&db) == after_records && out.contains("no change"),
+        };
+        if code != 0 || !recovered {
+            failures.push(format!(
+                "{trigger:?} ({state:?}): the next run exited {code} and recovered={recovered}\n{out}\n{err}"
+            ));
+        }
+        seen.push(Observation {
+            trigger,
+            phase,
+            elapsed,
+            wal_bytes: wal_at_kill,
+            state,
+        });
+    }
+
+    report(&seen, clean, size, peak_wal);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let killed: Vec<&Observation> = seen.iter().filter(|o| o.phase != Phase::Exited).collect();
+    assert!(
+        killed.len() >= 50,
+        "only {} runs were killed before exiting",
+        killed.len()
+    );
+    for phase in [Phase::Starting, Phase::Streaming, Phase::AfterInput] {
+        assert!(
+            killed.iter().any(|o| o.phase == phase),
+            "no kill landed in {phase:?}"
+        );
+    }
+    assert!(
+        killed
+            .iter()
+            .any(|o| o.phase == Phase::Streaming && o.wal_bytes > 0),
+        "no kill landed while the open transaction had spilled to the WAL"
+    );
+}
+
+/// Prints the kill points and what each left, for the record.
+fn report(seen: &[Observation], clean: Duration, size: u64, peak_wal: u64) {
+    println!(
+        "clean run: {clean:?}, input {size} bytes, WAL peak {peak_wal} bytes; {} kill points",
+        seen.len()
+    );
+    for o in seen {
+        println!(
+            "  {:<40} {:>10?}  {:<10?} WAL {:>9}  state {:?}",
+            format!("{:?}", o.trigger),
+            o.elapsed,
+            o.phase,
+            o.wal_bytes,
+            o.state
+        );
+    }
+    let count = |phase: Phase, state: Seen| {
+        seen.iter()
+            .filter(|o| o.phase == phase && o.state == state)
+            .count()
+    };
+    for phase in [
+        Phase::Starting,
+        Phase::Streaming,
+        Phase::AfterInput,
+        Phase::Exited,
+    ] {
+        println!(
+            "  {phase:?}: {} left the state before, {} after",
+            count(phase, Seen::Before),
+            count(phase, Seen::After)
+        );
+    }
+}
