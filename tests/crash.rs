@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{arg, integrity_check, parts, repo, rollcall, state_dump};
+use support::{arg, input_offset, integrity_check, parts, repo, rollcall, state_dump};
 
 /// Users in the first extract; the killed run reads about 1.15 times this.
 const USERS: usize = 10_000;
@@ -146,24 +146,6 @@ fn fresh_copy(from: &Path, to: &Path) {
         let _ = std::fs::remove_file(format!("{}{suffix}", to.display()));
     }
     std::fs::copy(from, to).unwrap();
-}
-
-/// The read offset of `input` in process `pid`, or `None` when the process
-/// does not have it open (yet, or any more).
-fn input_offset(pid: u32, input: &Path) -> Option<u64> {
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-    for fd in fds.flatten() {
-        if std::fs::read_link(fd.path()).ok().as_deref() == Some(input) {
-            let info =
-                std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_str()?))
-                    .ok()?;
-            return info
-                .lines()
-                .find_map(|l| l.strip_prefix("pos:"))
-                .and_then(|pos| pos.trim().parse().ok());
-        }
-    }
-    None
 }
 
 /// Waits for `trigger`, then SIGKILLs the run and reports where it was.

@@ -92,3 +92,22 @@ pub fn write_staff_sso_extract(path: &Path, n: usize, accessed: &str) {
     out.flush().unwrap();
 }
 pub mod servers;
+
+/// The read offset of `input` in process `pid` (from `/proc/PID/fdinfo`), or
+/// `None` when the process does not have it open (yet, or any more): how far
+/// a running `rollcall` has streamed its extract.
+pub fn input_offset(pid: u32, input: &Path) -> Option<u64> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for fd in fds.flatten() {
+        if std::fs::read_link(fd.path()).ok().as_deref() == Some(input) {
+            let fd = fd.file_name();
+            let info =
+                std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.to_str()?)).ok()?;
+            return info
+                .lines()
+                .find_map(|l| l.strip_prefix("pos:"))
+                .and_then(|pos| pos.trim().parse().ok());
+        }
+    }
+    None
+}
