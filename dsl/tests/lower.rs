@@ -248,5 +248,35 @@ fn derive_unique_and_change_only_lifecycle_lower_and_are_checked() {
     assert_eq!(
         found,
         [Code::FieldClash, Code::UnknownField, Code::UnknownField]
+fn source_limits_lower_to_bytes_and_are_unset_by_default() {
+    let loaded = load_str("t.kdl", MINIMAL, Path::new("."));
+    assert_eq!(loaded.pipelines[0].source.limits, Default::default());
+
+    let text = r#"
+pipeline staff {
+    source file "staff.jsonl" {
+        format jsonl
+        limits { max-line "64MiB"; max-decompressed "20GB"; max-depth 32; }
+    }
+    key id
+    map { id "id" required=#true; }
+}
+"#;
+    let loaded = load_str("t.kdl", text, Path::new("."));
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let limits = &loaded.pipelines[0].source.limits;
+    assert_eq!(limits.max_line.as_ref().unwrap().value, 64 << 20);
+    assert_eq!(
+        limits.max_decompressed.as_ref().unwrap().value,
+        20_000_000_000
+    );
+    assert_eq!(limits.max_depth.as_ref().unwrap().value, 32);
+
+    let bad = text
+        .replace("\"64MiB\"", "\"5GiB\"")
+        .replace("max-depth 32", "max-depth 0; max-lines 3");
+    assert_eq!(
+        codes(&bad),
+        [Code::OutOfRange, Code::OutOfRange, Code::UnknownNode]
     );
 }
