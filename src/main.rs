@@ -80,9 +80,34 @@ fn main() -> ExitCode {
     code.into()
 }
 
+/// Libraries whose debug logs print request lines, URLs or headers, which
+/// may hold secrets (a webhook URL carries its token; a signed request its
+/// signature). They are held at `warn` whatever `RUST_LOG` says, so turning
+/// on `RUST_LOG=debug` to chase a problem never writes a secret to the logs.
+const QUIET_LIBRARIES: &[&str] = &[
+    "ureq",
+    "ureq_proto",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "aws_config",
+    "aws_sigv4",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_sdk_s3",
+];
+
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    for library in QUIET_LIBRARIES {
+        let directive = format!("{library}=warn")
+            .parse()
+            .expect("a valid directive");
+        filter = filter.add_directive(directive);
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -14,9 +14,10 @@
 //! of the uncommitted transaction has spilled to disk). The figures are
 //! printed at the end (`cargo test --test crash -- --nocapture`).
 //!
-//! Sinks write after the commit; when they land, add their phase here
-//! (`Trigger::OutputExists`-style points, and "output files are absent or
-//! complete" in `check_after_kill`).
+//! The pipeline has a CSV sink, written after the commit through a temporary
+//! file renamed into place: kills while it is written (the temporary file
+//! exists) must leave the output as the previous run wrote it or as the
+//! clean run writes it, never a partial file.
 
 mod support;
 
@@ -41,6 +42,8 @@ enum Trigger {
     AfterInput(Duration),
     /// Once the write-ahead log holds this many bytes.
     WalBytes(u64),
+    /// This long after the sink's temporary file appeared.
+    WritingSink(Duration),
 }
 
 /// Where the run was when it was killed, and what the store held after.
@@ -61,6 +64,8 @@ enum Phase {
     Streaming,
     /// The input was read: removals, the gate, the commit, the report.
     AfterInput,
+    /// Writing the sink's file (its temporary file exists).
+    WritingSink,
     /// The process had already exited when the signal was due.
     Exited,
 }
@@ -86,15 +91,24 @@ fn write_users(path: &Path, ids: impl Iterator<Item = usize>, renamed: impl Fn(u
     out.flush().unwrap();
 }
 
-fn pipeline() -> PathBuf {
-    repo().join("pipelines/staff-sso.kdl")
+/// The reference staff-SSO pipeline with a CSV sink of every present user,
+/// written into `dir` (its output goes to `dir/out/users.csv`).
+fn write_pipeline(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("pipelines/staff-sso.kdl")).unwrap();
+    let schemas = repo().join("schemas");
+    let text = text.replace("\"../schemas/", &format!("\"{}/", schemas.display()));
+    let end = text.rfind('}').unwrap();
+    let sink = "    sink csv \"out/users.csv\" {\n        column USER_ID user_id\n        column EMAIL email_user_id\n        column LAST_NAME last_name\n    }\n";
+    let path = dir.join("staff-sso.kdl");
+    std::fs::write(&path, format!("{}{sink}}}\n", &text[..end])).unwrap();
+    path
 }
 
-fn run_command(db: &Path, input: &Path) -> std::process::Command {
+fn run_command(pipeline: &Path, db: &Path, input: &Path) -> std::process::Command {
     let mut command = rollcall();
     command.args([
         "run",
-        arg(&pipeline()),
+        arg(pipeline),
         "--state",
         arg(db),
         "--input",
@@ -103,8 +117,26 @@ fn run_command(db: &Path, input: &Path) -> std::process::Command {
     command
 }
 
-fn run_to_end(db: &Path, input: &Path) -> (i32, String, String) {
-    parts(&run_command(db, input).output().unwrap())
+fn run_to_end(pipeline: &Path, db: &Path, input: &Path) -> (i32, String, String) {
+    parts(&run_command(pipeline, db, input).output().unwrap())
+}
+
+/// Whether the sink's temporary file exists in `out`.
+fn sink_writing(out: &Path) -> bool {
+    std::fs::read_dir(out).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(".rollcall-") && name.ends_with(".tmp")
+        })
+    })
+}
+
+/// Leaves `out` holding only `users.csv` with `content`.
+fn reset_output(out: &Path, content: &[u8]) {
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).unwrap();
+    std::fs::write(out.join("users.csv"), content).unwrap();
 }
 
 /// Everything a run may change: records, persons and the change log
@@ -155,11 +187,13 @@ fn kill_at(
     db: &Path,
     input: &Path,
     size: u64,
+    out: &Path,
 ) -> (Phase, Duration, u64) {
     let started = Instant::now();
     let pid = child.id();
     let mut input_seen = false;
     let mut closed_at: Option<Instant> = None;
+    let mut sink_at: Option<Instant> = None;
     let deadline = started + Duration::from_secs(300);
     loop {
         assert!(Instant::now() < deadline, "trigger {trigger:?} never came");
@@ -171,6 +205,9 @@ fn kill_at(
         if input_seen && offset.is_none() && closed_at.is_none() {
             closed_at = Some(Instant::now());
         }
+        if sink_at.is_none() && sink_writing(out) {
+            sink_at = Some(Instant::now());
+        }
         let due = match trigger {
             Trigger::Elapsed(after) => started.elapsed() >= after,
             Trigger::InputRead(fraction) => {
@@ -178,11 +215,13 @@ fn kill_at(
             }
             Trigger::AfterInput(after) => closed_at.is_some_and(|at| at.elapsed() >= after),
             Trigger::WalBytes(bytes) => wal_bytes(db) >= bytes,
+            Trigger::WritingSink(after) => sink_at.is_some_and(|at| at.elapsed() >= after),
         };
         if due {
             // Where it is now, just before the signal.
             let phase = match input_offset(pid, input) {
                 Some(_) => Phase::Streaming,
+                None if sink_writing(out) => Phase::WritingSink,
                 None if input_seen => Phase::AfterInput,
                 None => Phase::Starting,
             };
@@ -218,10 +257,12 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
     });
     let size = std::fs::metadata(&target).unwrap().len();
 
+    let pipeline = write_pipeline(dir.path());
+    let out = dir.path().join("out");
     let base = dir.path().join("base.db");
     for input in [&first, &second] {
-        let (code, out, err) = run_to_end(&base, input);
-        assert_eq!(code, 0, "setting up the base state\n{out}\n{err}");
+        let (code, stdout, stderr) = run_to_end(&pipeline, &base, input);
+        assert_eq!(code, 0, "setting up the base state\n{stdout}\n{stderr}");
     }
     assert_eq!(
         wal_bytes(&base),
@@ -229,12 +270,13 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
         "a cleanly closed store has no WAL left"
     );
     let before = full_dump(&base);
+    let output_before = std::fs::read(out.join("users.csv")).unwrap();
 
     // The uninterrupted run: the state after, its duration and WAL growth.
     let reference = dir.path().join("reference.db");
     fresh_copy(&base, &reference);
     let started = Instant::now();
-    let mut child = run_command(&reference, &target)
+    let mut child = run_command(&pipeline, &reference, &target)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -254,6 +296,8 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
     );
     let after = full_dump(&reference);
     let after_records = state_dump(&reference);
+    let output_after = std::fs::read(out.join("users.csv")).unwrap();
+    assert_ne!(output_before, output_after);
     assert_ne!(before, after);
     assert!(peak_wal > 0, "the run wrote a WAL");
 
@@ -277,18 +321,23 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
     for i in 1..=9 {
         triggers.push(Trigger::WalBytes(peak_wal * i / 9));
     }
+    // Writing the sink's file, after the commit.
+    for ms in [0, 1, 3, 6, 10, 20, 40] {
+        triggers.push(Trigger::WritingSink(Duration::from_millis(ms)));
+    }
 
     let db = dir.path().join("trial.db");
     let mut seen = Vec::new();
     let mut failures = Vec::new();
     for trigger in triggers {
         fresh_copy(&base, &db);
-        let child = run_command(&db, &target)
+        reset_output(&out, &output_before);
+        let child = run_command(&pipeline, &db, &target)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let (phase, elapsed, wal_at_kill) = kill_at(child, trigger, &db, &target, size);
+        let (phase, elapsed, wal_at_kill) = kill_at(child, trigger, &db, &target, size, &out);
 
         let check = integrity_check(&db);
         let dump = full_dump(&db);
@@ -305,16 +354,31 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
         if check != "ok" {
             failures.push(format!("{trigger:?}: integrity_check: {check}"));
         }
+        // The output is the previous run's or the clean run's, whole.
+        let output = std::fs::read(out.join("users.csv")).unwrap_or_default();
+        if output != output_before && output != output_after {
+            failures.push(format!(
+                "{trigger:?} ({phase:?}): users.csv is neither the old nor the new file ({} bytes)",
+                output.len()
+            ));
+        }
+        if output == output_after && state == Seen::Before {
+            failures.push(format!(
+                "{trigger:?}: the new output was written, the state was not"
+            ));
+        }
         // The next run succeeds and ends where an uninterrupted one does.
-        let (code, out, err) = run_to_end(&db, &target);
+        let (code, stdout, stderr) = run_to_end(&pipeline, &db, &target);
         let recovered = match state {
             Seen::Before => full_dump(&db) == after,
-            // The killed run had committed: the next one finds nothing to do.
-            Seen::After => state_dump(&db) == after_records && out.contains("no change"),
-        };
+            // The killed run had committed: the next one finds nothing to do
+            // and writes the current-state output again.
+            Seen::After => state_dump(&db) == after_records && stdout.contains("no change"),
+        } && std::fs::read(out.join("users.csv")).unwrap_or_default()
+            == output_after;
         if code != 0 || !recovered {
             failures.push(format!(
-                "{trigger:?} ({state:?}): the next run exited {code} and recovered={recovered}\n{out}\n{err}"
+                "{trigger:?} ({state:?}): the next run exited {code} and recovered={recovered}\n{stdout}\n{stderr}"
             ));
         }
         seen.push(Observation {
@@ -334,7 +398,12 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers() {
         "only {} runs were killed before exiting",
         killed.len()
     );
-    for phase in [Phase::Starting, Phase::Streaming, Phase::AfterInput] {
+    for phase in [
+        Phase::Starting,
+        Phase::Streaming,
+        Phase::AfterInput,
+        Phase::WritingSink,
+    ] {
         assert!(
             killed.iter().any(|o| o.phase == phase),
             "no kill landed in {phase:?}"
@@ -373,6 +442,7 @@ fn report(seen: &[Observation], clean: Duration, size: u64, peak_wal: u64) {
         Phase::Starting,
         Phase::Streaming,
         Phase::AfterInput,
+        Phase::WritingSink,
         Phase::Exited,
     ] {
         println!(

@@ -2,11 +2,11 @@
 //! file paths, shell words or terminal control; and the language's sink
 //! settings that guard outputs default to safe.
 //!
-//! For the sinks and uploads being built (see ARCHITECTURE.md, "Reliability
-//! and security"): CSV formula injection neutralised by `formula-guard`,
-//! output paths that cannot leave their folder through record values, and
-//! S3 keys built from record values validated. Extend this file with those
-//! end-to-end cases when they land.
+//! Sinks: CSV formula injection is neutralised by default, and record values
+//! never choose where an output is written. S3 uploads (being built) take
+//! their key from the pipeline file only; if keys are ever built from record
+//! values, add their validation cases here (see ARCHITECTURE.md,
+//! "Reliability and security").
 
 mod support;
 
@@ -188,4 +188,79 @@ pipeline people {
         panic!("an s3 upload")
     };
     assert_eq!(key, "exports/{id}.csv");
+}
+
+#[test]
+fn csv_sinks_neutralise_formulas_and_write_only_where_the_pipeline_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pipeline = r#"
+pipeline people {
+    source file "people.jsonl" {
+        format jsonl
+    }
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    sink csv "out/{id}.csv" {
+        column ID id
+        column NAME name
+    }
+}
+"#;
+    std::fs::write(root.join("people.kdl"), pipeline).unwrap();
+    let names = [
+        "=HYPERLINK(\"http://example.invalid\",\"click\")",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1",
+        "\r=1",
+        "plain name",
+    ];
+    let extract: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| json_line(&format!("../../escape-{i}"), name))
+        .collect();
+    std::fs::write(root.join("people.jsonl"), extract).unwrap();
+    let output = rollcall()
+        .current_dir(root)
+        .args(["run", "people.kdl", "--state", "state.db"])
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    // `{id}` in the path is text, not a template: one file, named literally.
+    let written = root.join("out/{id}.csv");
+    let csv = std::fs::read_to_string(&written).unwrap();
+    let created: Vec<PathBuf> = every_path(root)
+        .into_iter()
+        .filter(|p| {
+            !p.starts_with(root.join("out"))
+                && p.extension().is_none_or(|e| e != "kdl" && e != "jsonl")
+        })
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("state.db")
+        })
+        .filter(|p| p != &root.join("out"))
+        .collect();
+    assert!(created.is_empty(), "unexpected files: {created:?}");
+    assert!(!root.parent().unwrap().join("escape-0").exists());
+
+    for name in &names[..6] {
+        let guarded = format!("'{name}");
+        assert!(
+            csv.contains(&guarded) || csv.contains(&guarded.replace('"', "\"\"")),
+            "{name:?} is not neutralised in:\n{csv}"
+        );
+    }
+    assert!(csv.contains("plain name") && !csv.contains("'plain name"));
 }

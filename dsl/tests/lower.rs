@@ -248,6 +248,10 @@ fn derive_unique_and_change_only_lifecycle_lower_and_are_checked() {
     assert_eq!(
         found,
         [Code::FieldClash, Code::UnknownField, Code::UnknownField]
+    );
+}
+
+#[test]
 fn source_limits_lower_to_bytes_and_are_unset_by_default() {
     let loaded = load_str("t.kdl", MINIMAL, Path::new("."));
     assert_eq!(loaded.pipelines[0].source.limits, Default::default());

@@ -246,7 +246,7 @@ pub fn registry_text(registry: &RegistryReport) {
         let _ = writeln!(
             out,
             "= link      {}  (line {}) -> {} (by {}{chosen})",
-            link.key,
+            terminal_safe(&link.key),
             link.line,
             person(link.person),
             link.by.as_str()
@@ -257,7 +257,7 @@ pub fn registry_text(registry: &RegistryReport) {
         let _ = writeln!(
             out,
             "? ambiguous {}  (line {}): {} {} matches {} persons; held, nothing changed",
-            held.key,
+            terminal_safe(&held.key),
             held.line,
             held.by,
             if values.is_empty() {
@@ -284,11 +284,11 @@ pub fn registry_text(registry: &RegistryReport) {
         let _ = writeln!(
             out,
             "* frozen    {}  person {} {}: keeps {}, source says {} (frozen by {}{}{})",
-            held.key,
+            terminal_safe(&held.key),
             held.person,
             held.attribute,
-            held.frozen,
-            held.incoming,
+            terminal_safe(&held.frozen.to_string()),
+            terminal_safe(&held.incoming.to_string()),
             held.frozen_by,
             held.until
                 .as_deref()
@@ -308,7 +308,7 @@ pub fn registry_text(registry: &RegistryReport) {
                     .map(|id| id.to_string())
                     .unwrap_or_else(|| "new".into()),
                 role.pipeline,
-                role.key,
+                terminal_safe(&role.key),
                 role.scope
                     .as_deref()
                     .map(|s| format!(" in {s}"))
@@ -348,7 +348,7 @@ pub fn registry_text(registry: &RegistryReport) {
         let _ = writeln!(
             out,
             "! unresolved {} role {} {} {} {:?}: {why}",
-            u.key,
+            terminal_safe(&u.key),
             u.ordinal,
             u.relation.as_str(),
             u.reference.type_name,
@@ -402,9 +402,9 @@ pub fn person_text(view: &PersonView) {
             .unwrap_or_default()
     );
     for (name, value) in &p.attributes {
-        println!("  {name}: {value}");
+        println!("  {name}: {}", terminal_safe(&value.to_string()));
     }
-    println!("records: {}", view.records.join(", "));
+    println!("records: {}", terminal_safe(&view.records.join(", ")));
     for identity in &view.identities {
         println!(
             "  {:?} {} {:?}{}",
@@ -425,7 +425,7 @@ pub fn person_text(view: &PersonView) {
             "  role {} ({}/{} #{}){}: {}{}{}{}{}",
             role.id,
             role.pipeline,
-            role.source_key,
+            terminal_safe(&role.source_key),
             role.ordinal,
             role.scope
                 .as_deref()
@@ -441,7 +441,7 @@ pub fn person_text(view: &PersonView) {
                 .map(|t| format!(", {t:?}"))
                 .unwrap_or_default(),
             v.ou.as_deref()
-                .map(|o| format!(", ou {o}"))
+                .map(|o| format!(", ou {}", terminal_safe(o)))
                 .unwrap_or_default(),
             match (&v.manager, role.manager_person_id) {
                 (Some(m), Some(id)) => format!(", manager {} = person {id}", m.value),
