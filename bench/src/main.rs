@@ -1,0 +1,130 @@
+//! `rollcall-bench`: generate extracts, or run the whole benchmark.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rollcall_bench::generate::{self, Day, Spec};
+use rollcall_bench::report::{self, Config};
+
+/// rollcall's benchmark.
+#[derive(Parser)]
+#[command(name = "rollcall-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write one staff-SSO extract (gzip JSON Lines).
+    Gen {
+        /// Day-1 users.
+        #[arg(long)]
+        records: u64,
+        /// Which day: 1 (the initial extract) or 2 (with churn).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+        day: u8,
+        /// Joiners on day 2 (default: 0.1% of records).
+        #[arg(long)]
+        joiners: Option<u64>,
+        /// Leavers on day 2 (default: 0.1% of records).
+        #[arg(long)]
+        leavers: Option<u64>,
+        /// Users with a changed mapped field on day 2 (default: 1% of records).
+        #[arg(long)]
+        changes: Option<u64>,
+        /// Seed of every random choice.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time first loads and day-2 runs against `gzip -dc | wc -l`; print a Markdown report.
+    Report {
+        /// Day-1 record counts, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
+        sizes: Vec<u64>,
+        /// Repetitions of each run (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        reps: usize,
+        /// Day-2 joiners as a fraction of day 1.
+        #[arg(long, default_value_t = 0.001)]
+        joiners: f64,
+        /// Day-2 leavers as a fraction of day 1.
+        #[arg(long, default_value_t = 0.001)]
+        leavers: f64,
+        /// Day-2 users with changed mapped fields, as a fraction of day 1.
+        #[arg(long, default_value_t = 0.01)]
+        changes: f64,
+        /// The rollcall binary.
+        #[arg(long, default_value = "target/release/rollcall")]
+        rollcall: PathBuf,
+        /// The pipeline.
+        #[arg(long, default_value = "pipelines/staff-sso.kdl")]
+        pipeline: PathBuf,
+        /// Where generated extracts and stores go.
+        #[arg(long, default_value = "bench/data")]
+        data: PathBuf,
+        /// Delete the generated extracts when done.
+        #[arg(long)]
+        clean: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::Gen {
+            records,
+            day,
+            joiners,
+            leavers,
+            changes,
+            seed,
+            out,
+        } => {
+            let typical = Spec::typical(records);
+            let spec = Spec {
+                joiners: joiners.unwrap_or(typical.joiners),
+                leavers: leavers.unwrap_or(typical.leavers),
+                changes: changes.unwrap_or(typical.changes),
+                seed: seed.unwrap_or(typical.seed),
+                records,
+            };
+            let day = if day == 1 { Day::One } else { Day::Two };
+            generate::write(&spec, day, &out).map(|lines| {
+                eprintln!("{}: {lines} lines", out.display());
+            })
+        }
+        Command::Report {
+            sizes,
+            reps,
+            joiners,
+            leavers,
+            changes,
+            rollcall,
+            pipeline,
+            data,
+            clean,
+        } => {
+            let config = Config {
+                sizes,
+                reps: reps.max(1),
+                churn: (joiners, leavers, changes),
+                rollcall,
+                pipeline,
+                data,
+                clean,
+            };
+            report::run(&config, &mut std::io::stdout().lock()).map(drop)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("rollcall-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
