@@ -186,7 +186,7 @@ enum Fate {
 /// Picks exactly `leavers` and `changes` distinct day-1 users.
 fn fates(spec: &Spec) -> Vec<Fate> {
     let mut fates = vec![Fate::Same; spec.records as usize];
-    let mut rng = Rng::new(spec.seed ^ 0xda7_2);
+    let mut rng = Rng::new(spec.seed ^ 0xda72);
     for (fate, count) in [(Fate::Leaves, spec.leavers), (Fate::Changes, spec.changes)] {
         let mut left = count;
         while left > 0 {
@@ -294,7 +294,7 @@ impl User {
 
     /// Changes one mapped field, chosen by the user's own change stream.
     fn change(&mut self, seed: u64) {
-        let mut rng = Rng::new(seed ^ 0xc4a_96e ^ self.index.wrapping_mul(0xbf58_476d_1ce4_e5b9));
+        let mut rng = Rng::new(seed ^ 0x00c4_a96e ^ self.index.wrapping_mul(0xbf58_476d_1ce4_e5b9));
         match rng.below(4) {
             // A new surname.
             0 => {

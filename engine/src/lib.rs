@@ -4,6 +4,7 @@
 //! applies it atomically.
 
 pub mod clock;
+pub mod decode;
 mod delivery;
 pub mod diff;
 pub mod env;

@@ -3,6 +3,7 @@
 //! nothing past this point knows the pipeline came from KDL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rollcall_dsl::model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
 
@@ -22,8 +23,9 @@ pub struct Plan {
     pub base_dir: PathBuf,
     /// Where records come from.
     pub source: Source,
-    /// Record mapping, validation and filters, compiled.
-    pub mapper: Mapper,
+    /// Record mapping, validation and filters, compiled; shared with the
+    /// thread that decodes records.
+    pub mapper: Arc<Mapper>,
     /// Lookups, derived fields and the filters on them, compiled.
     pub joiner: Joiner,
     /// `lifecycle { remove-when ... }`: records that are removals of their key.
@@ -53,7 +55,7 @@ impl Plan {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let mapper = Mapper::compile(pipeline, &base_dir)?;
+        let mapper = Arc::new(Mapper::compile(pipeline, &base_dir)?);
         let joiner = Joiner::compile(pipeline, &mapper)?;
         let unique = pipeline
             .fields

@@ -10,6 +10,7 @@
 //! passed and the transaction commits.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rollcall_dsl::model::Absent;
 use serde::Serialize;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use crate::clock::Instant;
+use crate::decode::Records;
 use crate::delivery::{self, Next};
 use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
 use crate::integrity::{Baseline, Gate, Verdict};
@@ -349,8 +351,10 @@ fn stream(
 ) -> Result<Report, RunError> {
     let source::Opened {
         mut identity,
-        records: mut reader,
+        records: reader,
     } = delivery::open(plan, options)?;
+    // Decoding starts now, on its own thread, while the prior state loads.
+    let mut records = Records::spawn(reader, Arc::clone(&plan.mapper), plan.keep_raw);
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
@@ -374,9 +378,9 @@ fn stream(
     let mut encoded = Vec::with_capacity(1024);
     let mut fields_json = Vec::with_capacity(1024);
 
-    for item in reader.by_ref() {
-        let raw = match item {
-            Ok(raw) => raw,
+    for item in records.by_ref() {
+        let decoded = match item {
+            Ok(decoded) => decoded,
             Err(err) if err.is_record_level() => {
                 summary.read += 1;
                 summary.invalid += 1;
@@ -394,8 +398,8 @@ fn stream(
         if summary.read % 4096 == 0 {
             progress.records(summary.read);
         }
-        let line = raw.line;
-        let record = match joins.join(plan.mapper.map(&raw.value), line) {
+        let line = decoded.line;
+        let record = match joins.join(decoded.mapped, line) {
             Mapped::Filtered => {
                 summary.filtered += 1;
                 continue;
@@ -476,7 +480,7 @@ fn stream(
             }
         };
         encode_object(names, &record.values, &mut fields_json);
-        let raw_text = plan.keep_raw.then(|| raw.value.to_string());
+        let raw_text = decoded.raw.as_ref().map(Value::to_string);
         let new = NewRecord {
             key: &key,
             fingerprint,
@@ -526,7 +530,7 @@ fn stream(
             file: identity.uri.clone(),
         });
     }
-    let stats = reader.finish();
+    let stats = records.finish();
     identity.size = identity.size.or(Some(stats.bytes));
     identity.sha256 = Some(stats.sha256);
     let missing = resync.missing();

@@ -135,4 +135,112 @@ mod mapping_kdl {
             Mapped::Filtered
         );
     }
+
+    /// The fast path (`map_text`) either declines or gives exactly what
+    /// parsing the line and mapping its payload gives.
+    fn assert_fast_agrees(mapper: &Mapper, line: &str) -> bool {
+        let mut slots = Vec::new();
+        let fast = mapper.map_text(line, &mut slots);
+        let Ok(parsed) = serde_json::from_str::<Value>(line) else {
+            assert!(fast.is_none(), "bad JSON must go to the parser: {line}");
+            return false;
+        };
+        let full = mapper.map_record(&parsed);
+        match fast {
+            Some(fast) => {
+                assert_eq!(fast, full, "{line}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_path_on_the_reference_pipeline() {
+        let pipeline = only_pipeline(load_files(&[repo().join("pipelines/staff-sso.kdl")]));
+        let mapper = Mapper::compile(&pipeline, &repo().join("pipelines")).unwrap();
+        assert!(mapper.has_fast_path());
+        for day in ["day-1.jsonl", "day-2.jsonl"] {
+            let text =
+                std::fs::read_to_string(repo().join("examples/staff-sso").join(day)).unwrap();
+            for line in text.lines() {
+                assert!(
+                    assert_fast_agrees(&mapper, line),
+                    "valid lines take the fast path: {line}"
+                );
+            }
+        }
+        let sample = r#"{"published": "2024-09-04T14:58:05.864Z", "object": {"id": "dit:StaffSSO:User:d1", "type": "dit:StaffSSO:User", "name": "Roberta Brown", "dit:StaffSSO:User:userId": "d1", "dit:StaffSSO:User:emailUserId": " OGraham@Example.net ", "dit:StaffSSO:User:contactEmailAddress": null, "dit:StaffSSO:User:joined": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:lastAccessed": "2024-09-04T14:58:05.867Z", "dit:StaffSSO:User:permittedApplications": [{"key": "datahub", "name": "Data Hub"}, {"key": "countries"}], "dit:StaffSSO:User:status": "inactive", "dit:StaffSSO:User:becameInactiveOn": "2024-09-04T14:58:05.867Z", "dit:firstName": "Roberta", "dit:lastName": "Brown", "dit:emailAddress": ["B@x.org", "a@x.org"]}}"#;
+        assert!(assert_fast_agrees(&mapper, sample));
+        // Each variant either takes the fast path with the same outcome, or
+        // is left to the full path.
+        let variants: Vec<String> = vec![
+            sample.replace(r#""dit:firstName": "Roberta""#, r#""dit:firstName": 7"#),
+            sample.replace(r#""name": "Roberta Brown""#, r#""name": 7"#),
+            sample.replace(r#""type": "dit:StaffSSO:User""#, r#""type": "other""#),
+            sample.replace(
+                r#""dit:StaffSSO:User:status": "inactive""#,
+                r#""dit:StaffSSO:User:status": "gone""#,
+            ),
+            sample.replace(r#""dit:StaffSSO:User:userId": "d1", "#, ""),
+            sample.replace(
+                r#""dit:StaffSSO:User:userId": "d1""#,
+                r#""dit:StaffSSO:User:userId": """#,
+            ),
+            sample.replace(
+                r#""dit:StaffSSO:User:emailUserId": " OGraham@Example.net ""#,
+                r#""dit:StaffSSO:User:emailUserId": "   ""#,
+            ),
+            sample.replace(r#"{"key": "countries"}"#, r#"{"name": "no key"}"#),
+            sample.replace(
+                r#"{"key": "countries"}"#,
+                r#"{"key": "countries", "key": "x"}"#,
+            ),
+            sample.replace(
+                r#""dit:lastName": "Brown""#,
+                r#""dit:lastName": "Brown", "dit:lastName": "Green""#,
+            ),
+            sample.replace(r#""name": "Roberta Brown""#, r#""name": "A", "name": "B""#),
+            sample.replace(
+                r#""dit:lastName": "Brown""#,
+                r#""dit:lastName": "Br\u00f6wn\n\"x\"""#,
+            ),
+            sample.replace(
+                r#""dit:StaffSSO:User:emailUserId""#,
+                r#""dit:StaffSSO:User:email\u0055serId""#,
+            ),
+            sample.replace(
+                r#""dit:StaffSSO:User:contactEmailAddress": null"#,
+                r#""dit:StaffSSO:User:contactEmailAddress": " X@Y.Z ""#,
+            ),
+            sample.replace(
+                r#""dit:emailAddress": ["B@x.org", "a@x.org"]"#,
+                r#""dit:emailAddress": null"#,
+            ),
+            sample.replace(r#", "dit:emailAddress": ["B@x.org", "a@x.org"]"#, ""),
+            sample.replace(
+                r#""published": "2024-09-04T14:58:05.864Z""#,
+                r#""published": 1e999"#,
+            ),
+            sample.replace(
+                r#""published": "2024-09-04T14:58:05.864Z""#,
+                r#""published": [1.5, {"a": null}]"#,
+            ),
+            sample.replace(
+                r#""object": {"#,
+                r#""extra": 1, "object": {"unknown": {"deep": [1, 2.5, true]}, "#,
+            ),
+            sample.replace(r#"{"published""#, r#"{"object": 1, "published""#),
+            sample.replace(r#""object": {"#, r#""object": null, "x": {"#),
+            format!("  {sample}  "),
+            format!("{sample} trailing"),
+            sample[..sample.len() - 1].to_owned(),
+        ];
+        let mut fast = 0;
+        for variant in &variants {
+            fast += usize::from(assert_fast_agrees(&mapper, variant));
+        }
+        // The well-formed, schema-valid variants are answered on the fast path.
+        assert!(fast >= 8, "only {fast} variants took the fast path");
+    }
 }

@@ -9,7 +9,9 @@ mod encode;
 mod error;
 mod filter;
 mod path;
+mod scan;
 mod schema;
+mod shape;
 mod template;
 mod text;
 mod transform;
@@ -24,6 +26,7 @@ pub use error::CompileError;
 pub use filter::Filters;
 pub use text::value_text;
 
+use scan::ScanPlan;
 use schema::Schema;
 use text::type_name;
 
@@ -65,6 +68,19 @@ pub struct Mapper {
     key: usize,
     filters: Filters,
     deferred_filters: Vec<Filter>,
+    /// The fast path ([`Mapper::map_text`]), when the pipeline allows it.
+    fast: Option<FastPath>,
+}
+
+/// How [`Mapper::map_text`] finds each field's source value among the
+/// payload members the scan keeps.
+#[derive(Debug)]
+struct FastPath {
+    scan: ScanPlan,
+    /// Per field: the slot its path starts in (`None` for const and template
+    /// fields), and whether it is the slot's only user with a one-step path,
+    /// so the value can be moved out instead of cloned.
+    sources: Vec<Option<(usize, bool)>>,
 }
 
 /// One field's compiled origin, transforms, default and requirement.
@@ -138,6 +154,7 @@ impl Mapper {
             }
         }
         let filters = Filters::compile(own, &names)?;
+        let fast = FastPath::plan(&pipeline.source.record_path, schema.as_ref(), &fields);
 
         Ok(Mapper {
             record_path: pipeline.source.record_path.clone(),
@@ -147,6 +164,7 @@ impl Mapper {
             key,
             filters,
             deferred_filters: deferred.into_iter().cloned().collect(),
+            fast,
         })
     }
 
@@ -199,12 +217,57 @@ impl Mapper {
         if let Some(schema) = &self.schema {
             schema.check(raw, &mut problems);
         }
+        self.map_fields(problems, |_, path| {
+            path::lookup(raw, path).cloned().unwrap_or(Value::Null)
+        })
+    }
 
+    /// Whether [`Mapper::map_text`] can ever answer: the schema (if any)
+    /// stays within the subset the scan checks, the record path is all keys
+    /// and every field's path starts with a key.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Maps one record straight from its text (a whole JSONL line, record
+    /// path included), without building the record as a JSON value.
+    ///
+    /// `None` when the fast path cannot decide, for any reason: the caller
+    /// then parses the text and calls [`Mapper::map`] on the payload, which
+    /// gives the same result for every record this accepts. Only records the
+    /// schema certainly admits are answered here; so an answer may still be
+    /// [`Mapped::Invalid`] for a field's own problem (a failed transform, a
+    /// missing required field) or [`Mapped::Filtered`].
+    pub fn map_text(&self, text: &str, slots: &mut Vec<Option<Value>>) -> Option<Mapped> {
+        let fast = self.fast.as_ref()?;
+        fast.scan.scan(text, slots).ok()?;
+        Some(self.map_fields(Vec::new(), |index, path| {
+            let Some((slot, sole)) = fast.sources[index] else {
+                return Value::Null;
+            };
+            if sole {
+                return slots[slot].take().unwrap_or(Value::Null);
+            }
+            slots[slot]
+                .as_ref()
+                .and_then(|value| path::lookup(value, &path[1..]))
+                .cloned()
+                .unwrap_or(Value::Null)
+        }))
+    }
+
+    /// Computes every field (taking path origins from `source`), settles the
+    /// key, then applies the filters; `problems` holds the schema's.
+    fn map_fields(
+        &self,
+        mut problems: Vec<String>,
+        mut source: impl FnMut(usize, &[PathSegment]) -> Value,
+    ) -> Mapped {
         let mut values = Vec::with_capacity(self.fields.len());
         let mut key_failed = false;
         for (index, field) in self.fields.iter().enumerate() {
             let before = problems.len();
-            let value = field.compute(raw, &values, &mut problems);
+            let value = field.compute(|path| source(index, path), &values, &mut problems);
             key_failed |= index == self.key && problems.len() > before;
             values.push(value);
         }
@@ -282,10 +345,15 @@ impl FieldPlan {
 
     /// The field's value: origin, transforms, default, then the `required`
     /// check. A failing transform leaves the field null and skips the rest.
-    fn compute(&self, raw: &Value, earlier: &[Value], problems: &mut Vec<String>) -> Value {
+    fn compute(
+        &self,
+        source: impl FnOnce(&[PathSegment]) -> Value,
+        earlier: &[Value],
+        problems: &mut Vec<String>,
+    ) -> Value {
         let mut value = match &self.origin {
             // Only the value taken is cloned, never the record.
-            OriginPlan::Path(path) => path::lookup(raw, path).cloned().unwrap_or(Value::Null),
+            OriginPlan::Path(path) => source(path),
             OriginPlan::Const(value) => value.clone(),
             OriginPlan::Template(template) => template.render(earlier),
         };
@@ -352,13 +420,69 @@ impl Derived {
         let mut record = Value::Object(names.iter().cloned().zip(values.iter().cloned()).collect());
         let mut derived = Vec::with_capacity(self.fields.len());
         for field in &self.fields {
-            let value = field.compute(&record, &derived, problems);
+            let value = field.compute(
+                |path| path::lookup(&record, path).cloned().unwrap_or(Value::Null),
+                &derived,
+                problems,
+            );
             if let Value::Object(fields) = &mut record {
                 fields.insert(field.name.clone(), value.clone());
             }
             derived.push(value);
         }
         values.extend(derived);
+    }
+}
+
+impl FastPath {
+    /// The fast path of a pipeline, or `None` when it cannot have one.
+    fn plan(
+        record_path: &[PathSegment],
+        schema: Option<&Schema>,
+        fields: &[FieldPlan],
+    ) -> Option<FastPath> {
+        let record_path = record_path
+            .iter()
+            .map(|segment| match segment {
+                PathSegment::Key(key) => Some(key.clone()),
+                PathSegment::Index(_) => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let shape = match schema {
+            Some(schema) => Some(schema.shape()?.clone()),
+            None => None,
+        };
+        let mut slots: Vec<Box<str>> = Vec::new();
+        let mut sources = Vec::with_capacity(fields.len());
+        for field in fields {
+            let OriginPlan::Path(path) = &field.origin else {
+                sources.push(None);
+                continue;
+            };
+            let Some(PathSegment::Key(head)) = path.first() else {
+                // The whole payload, or an index into it: not kept by the scan.
+                return None;
+            };
+            let slot = match slots.iter().position(|name| **name == **head) {
+                Some(slot) => slot,
+                None => {
+                    slots.push(head.as_str().into());
+                    slots.len() - 1
+                }
+            };
+            sources.push(Some((slot, path.len() == 1)));
+        }
+        // A value may be moved out of its slot only by its one user.
+        for index in 0..sources.len() {
+            if let Some((slot, true)) = sources[index] {
+                let users = sources.iter().flatten().filter(|(s, _)| *s == slot).count();
+                sources[index] = Some((slot, users == 1));
+            }
+        }
+        Some(FastPath {
+            scan: ScanPlan::new(record_path, shape, slots),
+            sources,
+        })
     }
 }
 

@@ -7,11 +7,14 @@ use jsonschema::{Retrieve, Uri, Validator};
 use serde_json::Value;
 
 use super::error::CompileError;
+use super::shape::Shape;
 
 /// A compiled JSON Schema for the raw payload of each record.
 #[derive(Debug)]
 pub(crate) struct Schema {
     validator: Validator,
+    /// The same schema for the fast path, when it stays within that subset.
+    shape: Option<Shape>,
 }
 
 impl Schema {
@@ -37,7 +40,15 @@ impl Schema {
                 path: path.to_owned(),
                 message: error.to_string(),
             })?;
-        Ok(Schema { validator })
+        Ok(Schema {
+            validator,
+            shape: Shape::compile(&schema),
+        })
+    }
+
+    /// The schema as a [`Shape`], when every keyword it uses is in the subset.
+    pub(crate) fn shape(&self) -> Option<&Shape> {
+        self.shape.as_ref()
     }
 
     /// Appends one problem per schema error, each prefixed with the JSON

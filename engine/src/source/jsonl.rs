@@ -10,9 +10,15 @@ use serde_json::Value;
 
 use super::error::SourceError;
 use super::hashing::Fingerprint;
-use super::parse::{Pos, parse_value, utf16_text};
+use super::parse::{Pos, SERDE_MAX_DEPTH, parse_value, utf16_text};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// One line: taken by the caller from its text, or parsed; with its number.
+pub(crate) enum Line<T> {
+    Taken(u64, T),
+    Parsed(u64, Value),
+}
 
 /// Reads JSON values line by line.
 pub(crate) struct JsonlReader {
@@ -46,8 +52,13 @@ impl JsonlReader {
         }
     }
 
-    /// The next value and its line; `None` at the end.
-    pub(crate) fn next_value(&mut self) -> Option<Result<(u64, Value), SourceError>> {
+    /// The next line offered to `take` as text first, parsed when it
+    /// declines (or when the text is not UTF-8, or a depth limit stricter
+    /// than serde_json's applies: the parser reports those). `None` at the end.
+    pub(crate) fn next_or_take<T>(
+        &mut self,
+        take: &mut impl FnMut(&str) -> Option<T>,
+    ) -> Option<Result<Line<T>, SourceError>> {
         loop {
             match self.read_line() {
                 Ok(true) => {}
@@ -71,12 +82,19 @@ impl JsonlReader {
             if bytes.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
+            if self.max_depth >= SERDE_MAX_DEPTH
+                && let Ok(text) = std::str::from_utf8(bytes)
+                && let Some(taken) = take(text)
+            {
+                return Some(Ok(Line::Taken(self.line, taken)));
+            }
             let at = Pos {
                 line: self.line,
                 column: 1,
             };
             return Some(
-                parse_value(bytes, at, &self.name, self.max_depth).map(|value| (self.line, value)),
+                parse_value(bytes, at, &self.name, self.max_depth)
+                    .map(|value| Line::Parsed(self.line, value)),
             );
         }
     }

@@ -234,10 +234,33 @@ impl RecordReader {
     }
 }
 
-impl Iterator for RecordReader {
-    type Item = Result<RawRecord, SourceError>;
+/// One record of [`RecordReader::next_or_take`].
+#[derive(Debug)]
+pub enum Next<T> {
+    /// The caller took the record from its text.
+    Taken {
+        /// 1-based line of the record.
+        line: u64,
+        /// What the caller made of it.
+        taken: T,
+    },
+    /// The record as parsed (the caller declined, or the format has no text
+    /// per record).
+    Parsed(RawRecord),
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl RecordReader {
+    /// The next record, offered first as the text of its whole line (record
+    /// path included) to `take`; parsed as [`Iterator::next`] would when
+    /// `take` declines. Only JSON Lines records are offered; a JSON array's
+    /// elements and CSV rows are always parsed.
+    ///
+    /// This lets a caller that needs a few members of each record skip
+    /// building the record as a JSON value.
+    pub fn next_or_take<T>(
+        &mut self,
+        mut take: impl FnMut(&str) -> Option<T>,
+    ) -> Option<Result<Next<T>, SourceError>> {
         if matches!(self.state, State::Pending(_)) {
             let State::Pending(pending) = std::mem::replace(&mut self.state, State::Done) else {
                 unreachable!("checked just above");
@@ -248,13 +271,19 @@ impl Iterator for RecordReader {
             }
         }
         let item = match &mut self.state {
-            State::Jsonl(reader) => reader.next_value(),
-            State::Json(reader) => reader.next_value(),
-            State::Csv(reader) => reader.next_value(),
+            State::Jsonl(reader) => reader.next_or_take(&mut take).map(|item| {
+                item.map(|line| match line {
+                    jsonl::Line::Taken(line, taken) => Ok(Next::Taken { line, taken }),
+                    jsonl::Line::Parsed(line, value) => Err((line, value)),
+                })
+            }),
+            State::Json(reader) => reader.next_value().map(|item| item.map(Err)),
+            State::Csv(reader) => reader.next_value().map(|item| item.map(Err)),
             State::Pending(_) | State::Done => None,
         };
         match item {
-            Some(Ok((line, value))) => Some(self.payload(line, value)),
+            Some(Ok(Ok(taken))) => Some(Ok(taken)),
+            Some(Ok(Err((line, value)))) => Some(self.payload(line, value).map(Next::Parsed)),
             Some(Err(e)) => {
                 // Fatal: the stream's position is unknown, so nothing after it is trustworthy.
                 self.state = State::Done;
@@ -265,6 +294,20 @@ impl Iterator for RecordReader {
                 None
             }
         }
+    }
+}
+
+impl Iterator for RecordReader {
+    type Item = Result<RawRecord, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_or_take(|_| None::<std::convert::Infallible>)
+            .map(|item| {
+                item.map(|next| match next {
+                    Next::Parsed(raw) => raw,
+                    Next::Taken { taken, .. } => match taken {},
+                })
+            })
     }
 }
 

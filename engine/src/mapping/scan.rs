@@ -1,0 +1,359 @@
+//! The fast path of mapping: one pass over a record's JSON text that checks
+//! it against the schema's [`Shape`] as it parses, and keeps as values only
+//! the members the fields' paths start with. Nothing else is allocated: no
+//! `serde_json::Value` tree of the whole record is ever built.
+//!
+//! The pass either succeeds, with the same values the full path would have
+//! looked up, or gives up (not sure the record is valid, a duplicate key on
+//! a path it needs, bad JSON, a payload that is missing or not an object).
+//! Giving up is always safe: the caller then parses the record fully and
+//! maps it the ordinary way, which also words every problem and error.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::shape::Shape;
+
+/// Accepts everything; walked where the schema says nothing.
+static ANY: Shape = Shape::ANY;
+
+/// What the pass needs: where the payload is, its shape, and which of its
+/// members to keep.
+#[derive(Debug)]
+pub(crate) struct ScanPlan {
+    /// Object keys from the line's root down to the payload.
+    record_path: Vec<String>,
+    /// The payload's shape; `None` when the pipeline declares no schema.
+    shape: Option<Shape>,
+    /// Payload members kept as values, in slot order.
+    slots: Vec<Box<str>>,
+}
+
+/// Why the pass gave up; the full path will tell the real story.
+#[derive(Debug)]
+pub(crate) struct GiveUp;
+
+impl ScanPlan {
+    /// A plan keeping the payload members named `slots`.
+    pub(crate) fn new(
+        record_path: Vec<String>,
+        shape: Option<Shape>,
+        slots: Vec<Box<str>>,
+    ) -> Self {
+        ScanPlan {
+            record_path,
+            shape,
+            slots,
+        }
+    }
+
+    /// Runs the pass over one record's text, filling `slots` (cleared first).
+    pub(crate) fn scan(&self, text: &str, slots: &mut Vec<Option<Value>>) -> Result<(), GiveUp> {
+        slots.clear();
+        slots.resize(self.slots.len(), None);
+        let mut de = serde_json::Deserializer::from_str(text);
+        Descend {
+            plan: self,
+            depth: 0,
+            slots,
+        }
+        .deserialize(&mut de)
+        .map_err(|_| GiveUp)?;
+        // As `serde_json::from_str` does: only whitespace may follow.
+        de.end().map_err(|_| GiveUp)
+    }
+
+    fn slot(&self, key: &str) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|name| name.len() == key.len() && **name == *key)
+    }
+}
+
+fn give_up<E: de::Error>() -> E {
+    E::custom("fast path gave up")
+}
+
+/// Walks down the record path to the payload.
+struct Descend<'a> {
+    plan: &'a ScanPlan,
+    depth: usize,
+    slots: &'a mut Vec<Option<Value>>,
+}
+
+impl<'de> DeserializeSeed<'de> for Descend<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.depth == self.plan.record_path.len() {
+            return deserializer.deserialize_any(Payload {
+                plan: self.plan,
+                slots: self.slots,
+            });
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Descend<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object on the record path")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let step = self.plan.record_path[self.depth].as_str();
+        let mut found = false;
+        while let Some(key) = map.next_key_seed(Key)? {
+            if key == step {
+                if found {
+                    return Err(give_up());
+                }
+                found = true;
+                map.next_value_seed(Descend {
+                    plan: self.plan,
+                    depth: self.depth + 1,
+                    slots: self.slots,
+                })?;
+            } else {
+                map.next_value_seed(Walk(&ANY))?;
+            }
+        }
+        if found { Ok(()) } else { Err(give_up()) }
+    }
+}
+
+/// The payload: checked against the schema, with the kept members taken.
+struct Payload<'a> {
+    plan: &'a ScanPlan,
+    slots: &'a mut Vec<Option<Value>>,
+}
+
+impl<'de> Visitor<'de> for Payload<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the record's payload object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let shape = self.plan.shape.as_ref().unwrap_or(&ANY);
+        if !shape.fits_object_start() {
+            return Err(give_up());
+        }
+        let mut seen = 0u64;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let member = match shape.property(&key) {
+                Some(index) => {
+                    if seen & (1 << index) != 0 {
+                        return Err(give_up());
+                    }
+                    seen |= 1 << index;
+                    shape.property_shape(index)
+                }
+                None => shape.additional().unwrap_or(&ANY),
+            };
+            match self.plan.slot(&key) {
+                Some(slot) => {
+                    let value: Value = map.next_value()?;
+                    if self.slots[slot].is_some() || !member.fits(&value) {
+                        return Err(give_up());
+                    }
+                    self.slots[slot] = Some(value);
+                }
+                None => map.next_value_seed(Walk(member))?,
+            }
+        }
+        if shape.has_required(seen) {
+            Ok(())
+        } else {
+            Err(give_up())
+        }
+    }
+}
+
+/// Checks one value against a shape without keeping anything.
+#[derive(Clone, Copy)]
+struct Walk<'a>(&'a Shape);
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // `deserialize_any` parses every number and string fully, so a value
+        // the full parser would refuse (a number out of range, a bad escape)
+        // fails here too.
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<(), E> {
+        check(self.0.fits_bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<(), E> {
+        check(self.0.fits_integer(&Value::from(n)))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<(), E> {
+        check(self.0.fits_integer(&Value::from(n)))
+    }
+
+    fn visit_f64<E: de::Error>(self, n: f64) -> Result<(), E> {
+        check(self.0.fits_float(&Value::from(n)))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        check(self.0.fits_str(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        check(self.0.fits_null())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !self.0.fits_array_start() {
+            return Err(give_up());
+        }
+        let item = Walk(self.0.items().unwrap_or(&ANY));
+        let mut count = 0u64;
+        while seq.next_element_seed(item)?.is_some() {
+            count += 1;
+        }
+        check(self.0.fits_item_count(count))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let shape = self.0;
+        if !shape.fits_object_start() {
+            return Err(give_up());
+        }
+        let mut seen = 0u64;
+        while let Some(key) = map.next_key_seed(Key)? {
+            let member = match shape.property(&key) {
+                Some(index) => {
+                    if seen & (1 << index) != 0 {
+                        return Err(give_up());
+                    }
+                    seen |= 1 << index;
+                    shape.property_shape(index)
+                }
+                None => shape.additional().unwrap_or(&ANY),
+            };
+            map.next_value_seed(Walk(member))?;
+        }
+        check(shape.has_required(seen))
+    }
+}
+
+fn check<E: de::Error>(fits: bool) -> Result<(), E> {
+    if fits { Ok(()) } else { Err(give_up()) }
+}
+
+/// An object key, borrowed from the text unless it had escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(text))
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(text.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn plan(schema: Option<Value>, slots: &[&str]) -> ScanPlan {
+        ScanPlan::new(
+            vec!["object".into()],
+            schema.map(|s| Shape::compile(&s).unwrap()),
+            slots.iter().map(|s| (*s).into()).collect(),
+        )
+    }
+
+    fn scan(plan: &ScanPlan, text: &str) -> Option<Vec<Option<Value>>> {
+        let mut slots = Vec::new();
+        plan.scan(text, &mut slots).ok().map(|()| slots)
+    }
+
+    #[test]
+    fn keeps_only_the_named_members_of_the_payload() {
+        let p = plan(None, &["b", "a", "missing"]);
+        let got = scan(
+            &p,
+            r#"{"published": "x", "object": {"a": [1, {"k": "v"}], "b": "t\u00e9", "c": {"deep": [null]}}}"#,
+        );
+        assert_eq!(
+            got,
+            Some(vec![Some(json!("té")), Some(json!([1, {"k": "v"}])), None])
+        );
+    }
+
+    #[test]
+    fn gives_up_where_the_full_path_must_decide() {
+        let p = plan(
+            Some(json!({"required": ["id"], "properties": {"id": {"type": "string"}}})),
+            &["id"],
+        );
+        for text in [
+            r#"{"object": {"id": "a"}} x"#,
+            r#"{"object": {"id": "a"}, "object": {"id": "b"}}"#,
+            r#"{"object": {"id": "a", "id": "b"}}"#,
+            r#"{"object": {"id": 5}}"#,
+            r#"{"object": {}}"#,
+            r#"{"object": []}"#,
+            r#"{"other": {"id": "a"}}"#,
+            r#"{"object": {"id": "a", "n": 1e999}}"#,
+            r#"{"object": {"id": "a", "s": "\x"}}"#,
+            r#"{"object": {"id": "a""#,
+        ] {
+            assert!(scan(&p, text).is_none(), "{text}");
+        }
+        assert!(scan(&p, r#"  {"object": {"id": "a", "n": 1e99}}  "#).is_some());
+    }
+
+    #[test]
+    fn checks_unkept_members_while_walking_them() {
+        let p = plan(
+            Some(json!({"properties": {
+                "tags": {"type": "array", "items": {"type": "object", "required": ["key"]}},
+                "name": {"type": "string", "minLength": 2}
+            }})),
+            &[],
+        );
+        assert!(scan(&p, r#"{"object": {"tags": [{"key": 1}], "name": "ab"}}"#).is_some());
+        assert!(scan(&p, r#"{"object": {"tags": [{"nokey": 1}]}}"#).is_none());
+        assert!(scan(&p, r#"{"object": {"name": "a"}}"#).is_none());
+        assert!(scan(&p, r#"{"object": {"tags": {}}}"#).is_none());
+    }
+}
