@@ -38,9 +38,9 @@ impl RecordState {
 
 /// What the diff needs of a stored record: its key, fingerprint and state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriorRecord {
-    /// Source key.
-    pub key: String,
+pub struct PriorRecord<'a> {
+    /// Source key (borrowed from the row, so loading allocates nothing per record).
+    pub key: &'a str,
     /// Fingerprint of the mapped fields.
     pub fingerprint: Fingerprint,
     /// Present or removed.
@@ -88,7 +88,11 @@ pub struct NewRecord<'a> {
 impl Tx<'_> {
     /// Calls `each` with every stored record of the pipeline, once per run,
     /// so the diff can hold fingerprints instead of whole records.
-    pub fn for_each_prior(&self, pipeline: &str, mut each: impl FnMut(PriorRecord)) -> Result<()> {
+    pub fn for_each_prior(
+        &self,
+        pipeline: &str,
+        mut each: impl FnMut(PriorRecord<'_>),
+    ) -> Result<()> {
         let mut stmt = self
             .tx
             .prepare_cached(
@@ -97,13 +101,19 @@ impl Tx<'_> {
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([pipeline]).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let key: String = row.get(0).map_err(|e| self.err(e))?;
-            let blob: Vec<u8> = row.get(1).map_err(|e| self.err(e))?;
-            let state: String = row.get(2).map_err(|e| self.err(e))?;
+            let column = |i| row.get_ref(i).map_err(|e| self.err(e));
+            let text = |i| {
+                column(i)?
+                    .as_str()
+                    .map_err(|e| self.err(rusqlite::Error::from(e)))
+            };
+            let blob = column(1)?
+                .as_blob()
+                .map_err(|e| self.err(rusqlite::Error::from(e)))?;
             each(PriorRecord {
-                key,
-                fingerprint: fingerprint_from_blob(&blob),
-                state: RecordState::parse(&state),
+                key: text(0)?,
+                fingerprint: fingerprint_from_blob(blob),
+                state: RecordState::parse(text(2)?),
             });
         }
         Ok(())
