@@ -12,6 +12,7 @@ use rollcall_dsl::model::Compression;
 
 use super::error::SourceError;
 use super::hashing::{Fingerprint, HashingReader};
+use super::prefetch::Prefetch;
 
 /// Buffer size of every stage: large reads keep syscalls and virtual calls
 /// rare on a multi-hundred-megabyte extract.
@@ -49,8 +50,9 @@ pub(crate) fn decoded_stream(
         }
     };
     let raw = BufReader::with_capacity(BUFFER_SIZE, Cursor::new(prefix).chain(raw));
+    // Reading, hashing and inflating happen on a thread of their own.
     if !is_gzip {
-        return Ok(Box::new(raw));
+        return Ok(Box::new(Prefetch::spawn(raw)));
     }
     let stage = GzipStage {
         decoder: MultiGzDecoder::new(raw),
@@ -59,7 +61,7 @@ pub(crate) fn decoded_stream(
         produced: 0,
         limit: max_decompressed_bytes,
     };
-    Ok(Box::new(BufReader::with_capacity(BUFFER_SIZE, stage)))
+    Ok(Box::new(Prefetch::spawn(stage)))
 }
 
 /// Reads up to `n` bytes (fewer only at the end of the data).

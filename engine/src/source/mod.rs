@@ -1,9 +1,10 @@
 //! Sources: finding a delivery and streaming its bytes into raw JSON records.
 //!
 //! The stages, outermost first: [`HashingReader`] counts and hashes the raw
-//! bytes (the delivery's identity); `decompress` undoes gzip; a format
-//! reader (`jsonl`, `json_array`, `csv`) cuts the text into records; the
-//! record path then picks each record's payload. Every stage reports errors
+//! bytes (the delivery's identity); `decompress` undoes gzip; both run on a
+//! thread of their own (`prefetch`); a format reader (`jsonl`,
+//! `json_array`, `csv`) cuts the text into records; the record path then
+//! picks each record's payload. Every stage reports errors
 //! as a [`SourceError`] naming the delivery and the place in it.
 
 mod csv;
@@ -15,6 +16,7 @@ mod jsonl;
 mod locate;
 mod open;
 mod parse;
+mod prefetch;
 mod s3;
 
 use std::fs::File;
