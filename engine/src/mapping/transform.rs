@@ -140,8 +140,8 @@ impl Compiled {
             return Ok(Value::Null);
         }
         match self {
-            Compiled::Lowercase => each_string(value, |text| Ok(text.to_lowercase().into())),
-            Compiled::Uppercase => each_string(value, |text| Ok(text.to_uppercase().into())),
+            Compiled::Lowercase => each_string(value, |text| Ok(lowercase(text).into())),
+            Compiled::Uppercase => each_string(value, |text| Ok(uppercase(text).into())),
             Compiled::Trim => each_string(value, |text| Ok(trim(text).into())),
             Compiled::Nfc => each_string(value, |text| Ok(nfc(text).into())),
             Compiled::First => match value {
@@ -219,6 +219,31 @@ fn mismatch(expected: &'static str, found: &Value) -> Failure {
     Failure::Mismatch {
         expected,
         found: type_name(found),
+    }
+}
+
+/// Keeps the allocation when the text is ASCII without capitals (the
+/// common case for addresses), where lowercasing changes nothing.
+fn lowercase(text: String) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        text
+    } else {
+        text.to_lowercase()
+    }
+}
+
+/// Keeps the allocation when the text is ASCII without small letters.
+fn uppercase(text: String) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_lowercase())
+    {
+        text
+    } else {
+        text.to_uppercase()
     }
 }
 
@@ -451,6 +476,23 @@ mod tests {
         assert_eq!(apply(Transform::Uppercase, json!("ab")), Ok(json!("AB")));
         assert_eq!(apply(Transform::Trim, json!("  a b \t")), Ok(json!("a b")));
         assert_eq!(apply(Transform::Trim, json!("ab")), Ok(json!("ab")));
+        // Unchanged text (kept as it is) and non-ASCII text (Unicode rules).
+        assert_eq!(
+            apply(Transform::Lowercase, json!("ab@x.org")),
+            Ok(json!("ab@x.org"))
+        );
+        assert_eq!(
+            apply(Transform::Lowercase, json!("ÉCOLE")),
+            Ok(json!("école"))
+        );
+        assert_eq!(
+            apply(Transform::Uppercase, json!("AB-1")),
+            Ok(json!("AB-1"))
+        );
+        assert_eq!(
+            apply(Transform::Uppercase, json!("straße")),
+            Ok(json!("STRASSE"))
+        );
     }
 
     #[test]
