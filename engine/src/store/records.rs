@@ -85,6 +85,12 @@ pub struct NewRecord<'a> {
     pub raw: Option<&'a str>,
 }
 
+/// Two range seeks on `source_records_by_system_pipeline`; a single
+/// `pipeline <> ?2` would read every row of the pipeline's own system.
+pub(super) const SYSTEM_SHARED: &str =
+    "SELECT EXISTS (SELECT 1 FROM source_records WHERE system = ?1 AND pipeline < ?2)
+         OR EXISTS (SELECT 1 FROM source_records WHERE system = ?1 AND pipeline > ?2)";
+
 impl Tx<'_> {
     /// Calls `each` with every stored record of the pipeline, once per run,
     /// so the diff can hold fingerprints instead of whole records.
@@ -304,9 +310,7 @@ impl Tx<'_> {
     /// a run skips the per-key link lookup.
     pub fn system_shared(&self, system: &str, pipeline: &str) -> Result<bool> {
         self.tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM source_records WHERE system = ?1 AND pipeline <> ?2)",
-            )
+            .prepare_cached(SYSTEM_SHARED)
             .and_then(|mut stmt| stmt.query_row([system, pipeline], |row| row.get(0)))
             .map_err(|e| self.err(e))
     }

@@ -152,6 +152,13 @@ const ROLE_COLUMNS: &str =
      affiliation, ou, title, valid_from, valid_until, manager_type, manager_ref, manager_person_id,
      sponsor_type, sponsor_ref, sponsor_person_id, status, status_since, grace_until, status_after";
 
+/// The condition of `unresolved_roles`, spelled as the partial index
+/// `roles_unresolved` is, so SQLite reads that index instead of every role.
+pub(super) const UNRESOLVED: &str =
+    "pipeline = ?1 AND ((manager_ref IS NOT NULL AND manager_person_id IS NULL)
+                     OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL))
+     ORDER BY source_key, ordinal";
+
 impl Tx<'_> {
     /// The roles one record gives, by ordinal.
     pub fn roles_of_record(&self, pipeline: &str, key: &str) -> Result<Vec<RoleRow>> {
@@ -183,12 +190,7 @@ impl Tx<'_> {
     /// A pipeline's roles with a manager or sponsor identifier that no
     /// person was found for.
     pub fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {
-        self.roles_where(
-            "pipeline = ?1 AND ((manager_ref IS NOT NULL AND manager_person_id IS NULL)
-                             OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL))
-             ORDER BY source_key, ordinal",
-            params![pipeline],
-        )
+        self.roles_where(UNRESOLVED, params![pipeline])
     }
 
     fn roles_where(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<RoleRow>> {
