@@ -52,7 +52,10 @@ fn benchmark_runs_end_to_end_and_reports() {
     let spec = Spec::typical(300);
     let a = dir.path().join("a.jsonl.gz");
     let b = dir.path().join("b.jsonl.gz");
-    assert_eq!(generate::write(&spec, Day::Two, &a).unwrap(), spec.lines(Day::Two));
+    assert_eq!(
+        generate::write(&spec, Day::Two, &a).unwrap(),
+        spec.lines(Day::Two)
+    );
     generate::write(&spec, Day::Two, &b).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 }

@@ -232,6 +232,11 @@ impl PriorState {
         self.present_before
     }
 
+    /// Whether the store knew no record of the pipeline (its first load).
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(|entry| entry.state() == FIRST_SEEN)
+    }
+
     /// Marks a key as seen at `line` and classifies its new fingerprint.
     /// A key already seen in this extract is a [`Duplicate`].
     pub fn see(

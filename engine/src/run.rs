@@ -358,6 +358,11 @@ fn stream(
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
+    // A first load builds the indexes it never reads once, at the end.
+    let deferred = match run_id {
+        Some(_) if prior.is_empty() => tx.defer_indexes()?,
+        _ => None,
+    };
 
     let names = plan.field_names();
     let mut joins = plan.joiner.load(&plan.base_dir, &options.limits)?;
@@ -523,6 +528,9 @@ fn stream(
         }
     }
     progress.records(summary.read);
+    if let Some(deferred) = deferred {
+        tx.rebuild_indexes(deferred)?;
+    }
     // An empty delivery is almost always a failed export, and applying it
     // would read as "everyone left": refuse it before any threshold is asked.
     if summary.read == 0 && !options.allow_empty {

@@ -8,6 +8,7 @@
 //! `BEGIN IMMEDIATE` fails immediately instead of waiting. Readers (`plan`,
 //! `history`) see a consistent snapshot through WAL.
 
+mod bulk;
 mod changes;
 mod frozen;
 mod identities;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use bulk::DeferredIndexes;
 pub use changes::ChangeRow;
 pub use frozen::FrozenRow;
 pub use identities::{Identity, IdentityKind, fold};
