@@ -6,6 +6,9 @@
 //! source inflates on a third thread (`source::decompress`). The channel is
 //! bounded, so memory stays flat however far the worker could run ahead.
 //!
+//! Mapped records are fingerprinted here too when nothing changes their
+//! values between mapping and the diff (no lookups, no derived fields).
+//!
 //! JSON Lines records take the mapper's fast path
 //! ([`Mapper::map_text`]) unless the pipeline keeps raw records (which
 //! needs the parsed value); any record the fast path declines is parsed and
@@ -17,8 +20,10 @@ use std::thread::JoinHandle;
 
 use serde_json::Value;
 
-use crate::mapping::{Mapped, Mapper};
+use crate::diff;
+use crate::mapping::{Mapped, Mapper, encode_fields};
 use crate::source::{Next, RecordReader, SourceError, SourceStats};
+use crate::store::Fingerprint;
 
 /// Records per batch: large enough that channel traffic is noise, small
 /// enough that the run starts at once and memory stays small.
@@ -36,6 +41,8 @@ pub struct Decoded {
     pub mapped: Mapped,
     /// The record's payload as parsed, when the pipeline keeps raw records.
     pub raw: Option<Value>,
+    /// The fingerprint of a mapped record's values, when asked for.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 type Item = Result<Decoded, SourceError>;
@@ -51,16 +58,23 @@ pub struct Records {
 }
 
 impl Records {
-    /// Starts decoding `reader` with `mapper` on a worker thread.
-    pub fn spawn(reader: RecordReader, mapper: Arc<Mapper>, keep_raw: bool) -> Records {
+    /// Starts decoding `reader` with `mapper` on a worker thread; with
+    /// `fingerprints`, mapped records come with their fingerprint (for when
+    /// nothing changes their values before the diff).
+    pub fn spawn(
+        reader: RecordReader,
+        mapper: Arc<Mapper>,
+        keep_raw: bool,
+        fingerprints: bool,
+    ) -> Records {
         let (sender, batches) = mpsc::sync_channel(BATCHES_AHEAD);
+        let options = Options {
+            keep_raw,
+            fingerprints,
+        };
         let worker = std::thread::Builder::new()
             .name("rollcall-decode".into())
-            .spawn(move || {
-                decode(reader, &mapper, keep_raw, |batch| {
-                    sender.send(batch).is_ok()
-                })
-            })
+            .spawn(move || decode(reader, &mapper, options, |batch| sender.send(batch).is_ok()))
             .expect("the OS can start a thread");
         Records {
             batches: Some(batches),
@@ -108,16 +122,33 @@ impl Drop for Records {
     }
 }
 
+/// What the worker adds to each record.
+#[derive(Debug, Clone, Copy)]
+struct Options {
+    keep_raw: bool,
+    fingerprints: bool,
+}
+
 /// The worker: reads and maps every record, handing batches to `send`
 /// until it refuses one (the run stopped) or the source ends.
 fn decode(
     mut reader: RecordReader,
     mapper: &Mapper,
-    keep_raw: bool,
+    options: Options,
     mut send: impl FnMut(Vec<Item>) -> bool,
 ) -> RecordReader {
+    let keep_raw = options.keep_raw;
     let fast = !keep_raw && mapper.has_fast_path();
     let mut slots = Vec::new();
+    let mut encoded = Vec::with_capacity(1024);
+    let mut fingerprint = |mapped: &Mapped| match mapped {
+        Mapped::Record(record) if options.fingerprints => {
+            encoded.clear();
+            encode_fields(&record.values, &mut encoded);
+            Some(diff::fingerprint(&encoded))
+        }
+        _ => None,
+    };
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(item) = reader.next_or_take(|text| {
         if fast {
@@ -126,20 +157,27 @@ fn decode(
             None
         }
     }) {
-        batch.push(item.map(|next| match next {
-            Next::Taken { line, taken } => Decoded {
+        batch.push(item.map(|next| {
+            let (line, mapped, raw) = match next {
+                Next::Taken { line, taken } => (line, taken, None),
+                Next::Parsed(raw) => (
+                    raw.line,
+                    mapper.map(&raw.value),
+                    keep_raw.then_some(raw.value),
+                ),
+            };
+            Decoded {
                 line,
-                mapped: taken,
-                raw: None,
-            },
-            Next::Parsed(raw) => Decoded {
-                line: raw.line,
-                mapped: mapper.map(&raw.value),
-                raw: keep_raw.then_some(raw.value),
-            },
+                fingerprint: fingerprint(&mapped),
+                mapped,
+                raw,
+            }
         }));
-        if batch.len() == BATCH && !send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))) {
-            return reader;
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if !send(full) {
+                return reader;
+            }
         }
     }
     if !batch.is_empty() {
@@ -180,7 +218,7 @@ mod tests {
             &[PathSegment::Key("object".into())],
             Limits::default(),
         );
-        Records::spawn(reader, mapper, keep_raw)
+        Records::spawn(reader, mapper, keep_raw, true)
     }
 
     fn line(id: usize) -> String {
@@ -203,6 +241,9 @@ mod tests {
                 [json!(format!("u{i}")), json!(format!("n{i}"))]
             );
             assert!(decoded.raw.is_none());
+            let mut encoded = Vec::new();
+            encode_fields(&record.values, &mut encoded);
+            assert_eq!(decoded.fingerprint, Some(diff::fingerprint(&encoded)));
         }
         let stats = records.finish();
         assert!(stats.bytes > 0);

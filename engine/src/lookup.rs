@@ -172,6 +172,12 @@ impl Joiner {
         })
     }
 
+    /// Whether joining leaves a mapped record's values as they are (no
+    /// lookups, no derived fields), so they can be fingerprinted before it.
+    pub fn adds_nothing(&self) -> bool {
+        self.lookups.is_empty() && self.derived.is_empty()
+    }
+
     /// Every field of a joined record: the pipeline's, each lookup's, then
     /// the derived ones.
     pub fn field_names(&self) -> &[String] {

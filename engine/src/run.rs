@@ -354,7 +354,12 @@ fn stream(
         records: reader,
     } = delivery::open(plan, options)?;
     // Decoding starts now, on its own thread, while the prior state loads.
-    let mut records = Records::spawn(reader, Arc::clone(&plan.mapper), plan.keep_raw);
+    let mut records = Records::spawn(
+        reader,
+        Arc::clone(&plan.mapper),
+        plan.keep_raw,
+        plan.joiner.adds_nothing(),
+    );
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
@@ -442,9 +447,12 @@ fn stream(
             conflicts.push(conflict);
             continue;
         }
-        encoded.clear();
-        mapping::encode_fields(&record.values, &mut encoded);
-        let fingerprint = diff::fingerprint(&encoded);
+        // Taken on the decoding thread when joining adds nothing.
+        let fingerprint = decoded.fingerprint.unwrap_or_else(|| {
+            encoded.clear();
+            mapping::encode_fields(&record.values, &mut encoded);
+            diff::fingerprint(&encoded)
+        });
         let seen = prior
             .see(&key, fingerprint, line)
             .map_err(|dup| duplicate(&identity, &key, dup.first_line, line))?;
