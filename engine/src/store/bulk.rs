@@ -92,12 +92,15 @@ impl Tx<'_> {
     /// Builds the indexes [`Tx::defer_indexes`] dropped and restores the
     /// page cache size.
     pub fn rebuild_indexes(&self, deferred: DeferredIndexes) -> Result<()> {
+        // The sorter sizes its buffers by the page cache: back to normal
+        // first, so building does not add a second cache's worth of memory.
+        self.tx
+            .pragma_update(None, "cache_size", deferred.cache_size)
+            .map_err(|e| self.err(e))?;
         for sql in &deferred.statements {
             self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
         }
-        self.tx
-            .pragma_update(None, "cache_size", deferred.cache_size)
-            .map_err(|e| self.err(e))
+        Ok(())
     }
 }
 
