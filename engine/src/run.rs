@@ -388,7 +388,7 @@ fn stream(
     let mut encoded = Vec::with_capacity(1024);
     let mut fields_json = Vec::with_capacity(1024);
 
-    for item in records.by_ref() {
+    while let Some(item) = records.next() {
         let decoded = match item {
             Ok(decoded) => decoded,
             Err(err) if err.is_record_level() => {
@@ -478,6 +478,8 @@ fn stream(
             }
             Seen::Same => {
                 summary.unchanged += 1;
+                // Freed by the thread that allocated it, where that is cheap.
+                records.dispose(record);
                 continue;
             }
             Seen::New => Action::Create,
