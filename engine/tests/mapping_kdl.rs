@@ -156,6 +156,30 @@ mod mapping_kdl {
     }
 
     #[test]
+    fn fast_path_agrees_on_plucked_arrays_of_any_shape() {
+        let text = "pipeline t {\n    source file \"x.jsonl\" { format jsonl; record \"o\"; }\n    key id\n    map {\n        id \"id\"\n        apps \"apps\" {\n            pluck key\n            sort\n        }\n    }\n}\n";
+        let pipeline = only_pipeline(load_str("t.kdl", text, Path::new(".")));
+        let mapper = Mapper::compile(&pipeline, Path::new(".")).unwrap();
+        assert!(mapper.has_fast_path());
+        let mut fast = 0;
+        for apps in [
+            r#"[{"key": "b", "n": 1}, {"key": "a"}]"#,
+            r#"[{"key": "b"}, null, {"other": 1}]"#,
+            r#"[{"key": "b", "key": "c"}]"#,
+            r#"["text", {"key": "a"}]"#,
+            r#"[[1], {"key": "a"}]"#,
+            r#"{"key": "a"}"#,
+            r#""a""#,
+            r#"null"#,
+            r#"[]"#,
+        ] {
+            let line = format!(r#"{{"o": {{"id": "1", "apps": {apps}}}}}"#);
+            fast += usize::from(assert_fast_agrees(&mapper, &line));
+        }
+        assert_eq!(fast, 9, "without a schema every line takes the fast path");
+    }
+
+    #[test]
     fn fast_path_agrees_with_the_full_path_on_the_reference_pipeline() {
         let pipeline = only_pipeline(load_files(&[repo().join("pipelines/staff-sso.kdl")]));
         let mapper = Mapper::compile(&pipeline, &repo().join("pipelines")).unwrap();

@@ -26,7 +26,7 @@ pub use error::CompileError;
 pub use filter::Filters;
 pub use text::value_text;
 
-use scan::ScanPlan;
+use scan::{ScanPlan, Slot};
 use schema::Schema;
 use text::type_name;
 
@@ -452,7 +452,7 @@ impl FastPath {
             Some(schema) => Some(schema.shape()?.clone()),
             None => None,
         };
-        let mut slots: Vec<Box<str>> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::new();
         let mut sources = Vec::with_capacity(fields.len());
         for field in fields {
             let OriginPlan::Path(path) = &field.origin else {
@@ -463,20 +463,29 @@ impl FastPath {
                 // The whole payload, or an index into it: not kept by the scan.
                 return None;
             };
-            let slot = match slots.iter().position(|name| **name == **head) {
+            let slot = match slots.iter().position(|slot| *slot.name == **head) {
                 Some(slot) => slot,
                 None => {
-                    slots.push(head.as_str().into());
+                    slots.push(Slot {
+                        name: head.as_str().into(),
+                        pluck: None,
+                    });
                     slots.len() - 1
                 }
             };
             sources.push(Some((slot, path.len() == 1)));
         }
-        // A value may be moved out of its slot only by its one user.
-        for index in 0..sources.len() {
+        // A value may be moved out of its slot only by its one user; that
+        // user may also have the scan keep only what it plucks.
+        for (index, field) in fields.iter().enumerate() {
             if let Some((slot, true)) = sources[index] {
                 let users = sources.iter().flatten().filter(|(s, _)| *s == slot).count();
                 sources[index] = Some((slot, users == 1));
+                if let (1, Some(transform::Compiled::Pluck(key))) =
+                    (users, field.transforms.first())
+                {
+                    slots[slot].pluck = Some(key.as_str().into());
+                }
             }
         }
         Some(FastPath {

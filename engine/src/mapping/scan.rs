@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -29,7 +30,18 @@ pub(crate) struct ScanPlan {
     /// The payload's shape; `None` when the pipeline declares no schema.
     shape: Option<Shape>,
     /// Payload members kept as values, in slot order.
-    slots: Vec<Box<str>>,
+    slots: Vec<Slot>,
+}
+
+/// A payload member the scan keeps.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    /// The member's name.
+    pub(crate) name: Box<str>,
+    /// Set when the member's one user starts by plucking this key from
+    /// each element: objects in the array then keep only that member (the
+    /// others are checked and skipped), which plucks to the same values.
+    pub(crate) pluck: Option<Box<str>>,
 }
 
 /// Why the pass gave up; the full path will tell the real story.
@@ -37,12 +49,8 @@ pub(crate) struct ScanPlan {
 pub(crate) struct GiveUp;
 
 impl ScanPlan {
-    /// A plan keeping the payload members named `slots`.
-    pub(crate) fn new(
-        record_path: Vec<String>,
-        shape: Option<Shape>,
-        slots: Vec<Box<str>>,
-    ) -> Self {
+    /// A plan keeping the payload members `slots`.
+    pub(crate) fn new(record_path: Vec<String>, shape: Option<Shape>, slots: Vec<Slot>) -> Self {
         ScanPlan {
             record_path,
             shape,
@@ -69,7 +77,7 @@ impl ScanPlan {
     fn slot(&self, key: &str) -> Option<usize> {
         self.slots
             .iter()
-            .position(|name| name.len() == key.len() && **name == *key)
+            .position(|slot| slot.name.len() == key.len() && *slot.name == *key)
     }
 }
 
@@ -159,8 +167,11 @@ impl<'de> Visitor<'de> for Payload<'_> {
             };
             match self.plan.slot(&key) {
                 Some(slot) => {
-                    let value: Value = map.next_value()?;
-                    if self.slots[slot].is_some() || !member.fits(&value) {
+                    let value = match &self.plan.slots[slot].pluck {
+                        Some(key) => map.next_value_seed(Plucked { key, shape: member })?,
+                        None => map.next_value_seed(Whole(member))?,
+                    };
+                    if self.slots[slot].is_some() {
                         return Err(give_up());
                     }
                     self.slots[slot] = Some(value);
@@ -257,6 +268,176 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 }
 
+/// Keeps a whole value, once it is certain to fit its shape.
+#[derive(Clone, Copy)]
+struct Whole<'a>(&'a Shape);
+
+impl<'de> DeserializeSeed<'de> for Whole<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        if self.0.fits(&value) {
+            Ok(value)
+        } else {
+            Err(give_up())
+        }
+    }
+}
+
+/// A kept member whose user plucks `key` from each element: an array's
+/// object elements keep only `key`; anything else is kept whole (the
+/// pluck then fails on it exactly as it would on the full value).
+struct Plucked<'a> {
+    key: &'a str,
+    shape: &'a Shape,
+}
+
+impl<'de> DeserializeSeed<'de> for Plucked<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Builds a value from what a visitor was given and checks it whole.
+fn whole<E: de::Error>(shape: &Shape, value: Value) -> Result<Value, E> {
+    if shape.fits(&value) {
+        Ok(value)
+    } else {
+        Err(give_up())
+    }
+}
+
+/// The scalar visitor methods of a value kept whole, against `self.shape`.
+macro_rules! keep_whole_scalars {
+    () => {
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+            whole(self.shape, Value::Bool(b))
+        }
+
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value, E> {
+            whole(self.shape, Value::from(n))
+        }
+
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value, E> {
+            whole(self.shape, Value::from(n))
+        }
+
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Value, E> {
+            whole(self.shape, Value::from(n))
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Value, E> {
+            whole(self.shape, Value::String(text.to_owned()))
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+            whole(self.shape, Value::Null)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for Plucked<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    keep_whole_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if !self.shape.fits_array_start() {
+            return Err(give_up());
+        }
+        let element = Element {
+            key: self.key,
+            shape: self.shape.items().unwrap_or(&ANY),
+        };
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(element)? {
+            items.push(item);
+        }
+        if self.shape.fits_item_count(items.len() as u64) {
+            Ok(Value::Array(items))
+        } else {
+            Err(give_up())
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        whole(self.shape, value)
+    }
+}
+
+/// One element of a plucked array: an object keeps only `key`.
+#[derive(Clone, Copy)]
+struct Element<'a> {
+    key: &'a str,
+    shape: &'a Shape,
+}
+
+impl<'de> DeserializeSeed<'de> for Element<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Element<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    keep_whole_scalars!();
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        whole(self.shape, value)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let shape = self.shape;
+        if !shape.fits_object_start() {
+            return Err(give_up());
+        }
+        let mut seen = 0u64;
+        let mut kept = None;
+        while let Some(name) = map.next_key_seed(Key)? {
+            let member = match shape.property(&name) {
+                Some(index) => {
+                    if seen & (1 << index) != 0 {
+                        return Err(give_up());
+                    }
+                    seen |= 1 << index;
+                    shape.property_shape(index)
+                }
+                None => shape.additional().unwrap_or(&ANY),
+            };
+            if name == self.key {
+                // A repeated key keeps its last value, as a parsed object does.
+                kept = Some(map.next_value_seed(Whole(member))?);
+            } else {
+                map.next_value_seed(Walk(member))?;
+            }
+        }
+        if !shape.has_required(seen) {
+            return Err(give_up());
+        }
+        let mut object = serde_json::Map::new();
+        if let Some(value) = kept {
+            object.insert(self.key.to_owned(), value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 fn check<E: de::Error>(fits: bool) -> Result<(), E> {
     if fits { Ok(()) } else { Err(give_up()) }
 }
@@ -297,7 +478,13 @@ mod tests {
         ScanPlan::new(
             vec!["object".into()],
             schema.map(|s| Shape::compile(&s).unwrap()),
-            slots.iter().map(|s| (*s).into()).collect(),
+            slots
+                .iter()
+                .map(|s| Slot {
+                    name: (*s).into(),
+                    pluck: None,
+                })
+                .collect(),
         )
     }
 
@@ -340,6 +527,30 @@ mod tests {
             assert!(scan(&p, text).is_none(), "{text}");
         }
         assert!(scan(&p, r#"  {"object": {"id": "a", "n": 1e99}}  "#).is_some());
+    }
+
+    #[test]
+    fn plucked_members_keep_only_the_plucked_key_of_object_elements() {
+        let p = ScanPlan::new(
+            vec!["object".into()],
+            None,
+            vec![Slot {
+                name: "apps".into(),
+                pluck: Some("key".into()),
+            }],
+        );
+        let got = scan(
+            &p,
+            r#"{"object": {"apps": [{"key": 1, "x": 2}, null, "s", {"y": 1}, [1], {"key": "a", "key": "b"}]}}"#,
+        );
+        assert_eq!(
+            got,
+            Some(vec![Some(
+                json!([{"key": 1}, null, "s", {}, [1], {"key": "b"}])
+            )])
+        );
+        let whole = scan(&p, r#"{"object": {"apps": {"key": 1, "x": 2}}}"#);
+        assert_eq!(whole, Some(vec![Some(json!({"key": 1, "x": 2}))]));
     }
 
     #[test]
