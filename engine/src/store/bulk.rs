@@ -27,25 +27,19 @@ const DEFERRABLE: &[&str] = &[
 /// index entries too is a moment's work.
 const SMALL_STORE: i64 = 10_000;
 
-/// Page cache for a bulk load, KiB: the indexes that stay (matching looks
-/// addresses up while loading) keep their upper levels in memory.
-const BULK_CACHE_KIB: i64 = 32 * 1024;
-
 /// Indexes dropped for a first load, to be built again before it commits.
 #[derive(Debug)]
 #[must_use = "the dropped indexes must be rebuilt before the run commits"]
 pub struct DeferredIndexes {
     /// `CREATE INDEX` statements as the schema has them.
     statements: Vec<String>,
-    /// The page cache size to go back to.
-    cache_size: i64,
 }
 
 impl Tx<'_> {
     /// Prepares a pipeline's first load (the caller knows it has no prior
     /// records): when the store holds few source records, drops the indexes
-    /// the load never reads and enlarges the page cache. `None` when the
-    /// store is too large for rebuilding to pay.
+    /// the load never reads. `None` when the store is too large for
+    /// rebuilding to pay.
     pub fn defer_indexes(&self) -> Result<Option<DeferredIndexes>> {
         let stored: i64 = self
             .tx
@@ -76,27 +70,11 @@ impl Tx<'_> {
                 statements.push(sql);
             }
         }
-        let cache_size: i64 = self
-            .tx
-            .pragma_query_value(None, "cache_size", |row| row.get(0))
-            .map_err(|e| self.err(e))?;
-        self.tx
-            .pragma_update(None, "cache_size", -BULK_CACHE_KIB)
-            .map_err(|e| self.err(e))?;
-        Ok(Some(DeferredIndexes {
-            statements,
-            cache_size,
-        }))
+        Ok(Some(DeferredIndexes { statements }))
     }
 
-    /// Builds the indexes [`Tx::defer_indexes`] dropped and restores the
-    /// page cache size.
+    /// Builds the indexes [`Tx::defer_indexes`] dropped.
     pub fn rebuild_indexes(&self, deferred: DeferredIndexes) -> Result<()> {
-        // The sorter sizes its buffers by the page cache: back to normal
-        // first, so building does not add a second cache's worth of memory.
-        self.tx
-            .pragma_update(None, "cache_size", deferred.cache_size)
-            .map_err(|e| self.err(e))?;
         for sql in &deferred.statements {
             self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
         }
