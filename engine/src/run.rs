@@ -302,7 +302,9 @@ pub fn apply(
         row.overridden = report.overridden;
         row.outcome = outcome_text(report.outcome).into();
         tx.update_run(run_id, &row)?;
+        let phase = std::time::Instant::now();
         tx.commit()?;
+        phase_done(phase, "committed");
         report.run_id = Some(run_id);
         delivery::after_success(plan, options);
         report.deliveries = sink::deliver_run(plan, store, &report, options)
@@ -362,7 +364,9 @@ fn stream(
     );
     let baseline_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let mut prior = PriorState::default();
+    let phase = std::time::Instant::now();
     tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
+    phase_done(phase, "prior state loaded");
     // A first load builds the indexes it never reads once, at the end.
     let deferred = match run_id {
         Some(_) if prior.is_empty() => tx.defer_indexes()?,
@@ -538,8 +542,10 @@ fn stream(
         }
     }
     progress.records(summary.read);
+    phase_done(phase, "extract streamed");
     if let Some(deferred) = deferred {
         tx.rebuild_indexes(deferred)?;
+        phase_done(phase, "indexes rebuilt");
     }
     // An empty delivery is almost always a failed export, and applying it
     // would read as "everyone left": refuse it before any threshold is asked.
@@ -568,7 +574,9 @@ fn stream(
     {
         remove(key, &mut session, &mut summary, &mut changes, options)?;
     }
+    phase_done(phase, "removals applied");
     let (registry, counts) = session.finish()?;
+    phase_done(phase, "registry finished");
     summary.transitions = counts.transitions;
     summary.purged = counts.purged;
 
@@ -592,6 +600,12 @@ fn stream(
         conflicts,
         deliveries: Vec::new(),
     })
+}
+
+/// Logs (at debug level) how long a run has taken up to the end of a phase,
+/// so an operator can see where a slow run's time goes.
+fn phase_done(since: std::time::Instant, phase: &'static str) {
+    tracing::debug!(elapsed_ms = since.elapsed().as_millis() as u64, "{phase}");
 }
 
 /// Removes a key: counted, handed to the registry and collected.
