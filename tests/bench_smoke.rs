@@ -41,6 +41,10 @@ fn benchmark_runs_end_to_end_and_reports() {
         assert_eq!(phase.runs.len(), 1);
         assert_eq!(phase.floors.len(), 1);
         assert!(phase.median() > 0.0 && phase.floor() > 0.0);
+        // CI installs GNU time (.ci/install-test-servers), so RSS is measured there.
+        if rollcall_bench::measure::rss_available() {
+            assert!(phase.peak_rss_mb().is_some_and(|mb| mb > 1.0), "{phase:?}");
+        }
     }
     assert!(text.contains("| 10000 | first load | 10000 |"), "{text}");
     assert!(text.contains("| 10000 | day 2 | 10000 |"), "{text}");
