@@ -369,7 +369,7 @@ fn stream(
     phase_done(phase, "prior state loaded");
     // A first load builds the indexes it never reads once, at the end.
     let deferred = match run_id {
-        Some(_) if prior.is_empty() => tx.defer_indexes()?,
+        Some(_) if prior.is_empty() => tx.defer_indexes(&plan.system, &plan.name)?,
         _ => None,
     };
 

@@ -6,13 +6,17 @@
 //! source key or its addresses, all in random order; once they outgrow the
 //! page cache nearly every insert reads and rewrites a page. Four of them
 //! are only read when a key is seen again (updates, removals, `show`),
-//! which a first load never does. Building those four at the end costs one
-//! sort each. Everything happens inside the run's transaction: a failed or
-//! refused run rolls the drop back with the rest.
+//! which a first load never does. The record lookup by (system, key) is
+//! only read when another pipeline shares the system. The two that matching
+//! reads (identities by value) are answered meanwhile by an in-memory
+//! [`IdentityLookup`]. Building them at the end costs one sort each.
+//! Everything happens inside the run's transaction: a failed or refused run
+//! rolls the drop back with the rest.
 
 use rusqlite::OptionalExtension;
 
-use super::{Result, Tx};
+use super::identity_lookup::IdentityLookup;
+use super::{IdentityKind, Result, Tx};
 
 /// The indexes a first load only writes: lookups of records, identities
 /// and changes by (pipeline, key).
@@ -22,6 +26,12 @@ const DEFERRABLE: &[&str] = &[
     "emails_by_record",
     "changes_by_record",
 ];
+
+/// Read only by the same key's lookup in another pipeline of the system.
+const BY_SYSTEM: &str = "source_records_by_system";
+
+/// Read by matching; answered by an [`IdentityLookup`] while dropped.
+const BY_IDENTITY: &[&str] = &["emails_by_folded", "identifiers_by_value"];
 
 /// Up to this many source records of other pipelines, rebuilding their
 /// index entries too is a moment's work.
@@ -36,11 +46,12 @@ pub struct DeferredIndexes {
 }
 
 impl Tx<'_> {
-    /// Prepares a pipeline's first load (the caller knows it has no prior
-    /// records): when the store holds few source records, drops the indexes
-    /// the load never reads. `None` when the store is too large for
-    /// rebuilding to pay.
-    pub fn defer_indexes(&self) -> Result<Option<DeferredIndexes>> {
+    /// Prepares the first load of `pipeline` of `system` (the caller knows
+    /// it has no prior records): when the store holds few source records,
+    /// drops the indexes the load never reads and those matching reads,
+    /// which an in-memory lookup answers until [`Tx::rebuild_indexes`].
+    /// `None` when the store is too large for rebuilding to pay.
+    pub fn defer_indexes(&self, system: &str, pipeline: &str) -> Result<Option<DeferredIndexes>> {
         let stored: i64 = self
             .tx
             .query_row(
@@ -52,8 +63,14 @@ impl Tx<'_> {
         if stored > SMALL_STORE {
             return Ok(None);
         }
-        let mut statements = Vec::with_capacity(DEFERRABLE.len());
-        for name in DEFERRABLE {
+        let mut names: Vec<&str> = DEFERRABLE.to_vec();
+        if !self.system_shared(system, pipeline)? {
+            names.push(BY_SYSTEM);
+        }
+        names.extend(BY_IDENTITY);
+        *self.identity_lookup.borrow_mut() = Some(self.stored_identities()?);
+        let mut statements = Vec::with_capacity(names.len());
+        for name in names {
             let sql: Option<String> = self
                 .tx
                 .query_row(
@@ -73,12 +90,45 @@ impl Tx<'_> {
         Ok(Some(DeferredIndexes { statements }))
     }
 
-    /// Builds the indexes [`Tx::defer_indexes`] dropped.
+    /// Builds the indexes [`Tx::defer_indexes`] dropped; matching reads
+    /// them again from then on.
     pub fn rebuild_indexes(&self, deferred: DeferredIndexes) -> Result<()> {
+        *self.identity_lookup.borrow_mut() = None;
         for sql in &deferred.statements {
             self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
         }
         Ok(())
+    }
+
+    /// Every identity already in the (small) store, for the lookup.
+    fn stored_identities(&self) -> Result<IdentityLookup> {
+        let mut lookup = IdentityLookup::new();
+        for (kind, sql) in [
+            (
+                IdentityKind::Email,
+                "SELECT type, folded, person_id FROM emails",
+            ),
+            (
+                IdentityKind::Identifier,
+                "SELECT type, value, person_id FROM identifiers",
+            ),
+        ] {
+            let mut stmt = self.tx.prepare(sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                let type_name = row
+                    .get_ref(0)
+                    .and_then(|v| Ok(v.as_str()?))
+                    .map_err(|e| self.err(e))?;
+                let value = row
+                    .get_ref(1)
+                    .and_then(|v| Ok(v.as_str()?))
+                    .map_err(|e| self.err(e))?;
+                let person: i64 = row.get(2).map_err(|e| self.err(e))?;
+                lookup.add(kind, type_name, value, person);
+            }
+        }
+        Ok(lookup)
     }
 }
 
@@ -110,13 +160,19 @@ mod tests {
         );
 
         let tx = store.write().unwrap();
-        let deferred = tx.defer_indexes().unwrap().expect("an empty store defers");
-        assert_eq!(deferred.statements.len(), super::DEFERRABLE.len());
+        let deferred = tx
+            .defer_indexes("sso", "staff")
+            .unwrap()
+            .expect("an empty store defers");
+        assert_eq!(
+            deferred.statements.len(),
+            super::DEFERRABLE.len() + 1 + super::BY_IDENTITY.len()
+        );
         tx.rollback().unwrap();
         assert_eq!(indexes(&mut store), before, "a rollback restores them");
 
         let tx = store.write().unwrap();
-        let deferred = tx.defer_indexes().unwrap().unwrap();
+        let deferred = tx.defer_indexes("sso", "staff").unwrap().unwrap();
         tx.rebuild_indexes(deferred).unwrap();
         tx.commit().unwrap();
         assert_eq!(indexes(&mut store), before);

@@ -54,6 +54,22 @@ impl Tx<'_> {
         type_name: &str,
         value: &str,
     ) -> Result<Vec<i64>> {
+        let possible = self
+            .identity_lookup
+            .borrow()
+            .as_ref()
+            .and_then(|lookup| lookup.candidates(kind, type_name, value));
+        if let Some(mut possible) = possible {
+            possible.sort_unstable();
+            possible.dedup();
+            let mut holders = Vec::with_capacity(possible.len());
+            for person in possible {
+                if self.holds_identity(kind, type_name, value, person)? {
+                    holders.push(person);
+                }
+            }
+            return Ok(holders);
+        }
         let sql = match kind {
             IdentityKind::Email => {
                 "SELECT DISTINCT person_id FROM emails
@@ -71,6 +87,46 @@ impl Tx<'_> {
             .collect::<rusqlite::Result<Vec<i64>>>()
             .map_err(|e| self.err(e))?;
         Ok(ids)
+    }
+
+    /// Whether `person` holds the identity in a form matching may use: the
+    /// exact test of [`Tx::identity_candidates`], through the person's rows.
+    fn holds_identity(
+        &self,
+        kind: IdentityKind,
+        type_name: &str,
+        value: &str,
+        person: i64,
+    ) -> Result<bool> {
+        let sql = match kind {
+            IdentityKind::Email => {
+                "SELECT EXISTS (SELECT 1 FROM emails INDEXED BY emails_by_person
+                  WHERE person_id = ?1 AND type = ?2 AND folded = ?3 AND verified = 1)"
+            }
+            IdentityKind::Identifier => {
+                "SELECT EXISTS (SELECT 1 FROM identifiers INDEXED BY identifiers_by_person
+                  WHERE person_id = ?1 AND type = ?2 AND value = ?3 AND active = 1)"
+            }
+        };
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut stmt| {
+                stmt.query_row(params![person, type_name, value], |row| row.get(0))
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Tells the in-memory lookup, when a first load uses one, that
+    /// `person` now holds the identity.
+    fn note_identity(&self, person: i64, identity: &Identity) {
+        if let Some(lookup) = self.identity_lookup.borrow_mut().as_mut() {
+            lookup.add(
+                identity.kind,
+                &identity.type_name,
+                &identity.match_value(),
+                person,
+            );
+        }
     }
 
     /// The identities one record gives, with the matching ones marked.
@@ -132,6 +188,11 @@ impl Tx<'_> {
         if fresh {
             return self.insert_identities(person, pipeline, key, given);
         }
+        // Most updates change a name or a list, not an address: rewriting
+        // identical rows would dirty a page of each identity index.
+        if self.identities_unchanged(person, pipeline, key, given)? {
+            return Ok(());
+        }
         self.tx
             .prepare_cached("DELETE FROM emails WHERE pipeline = ?1 AND source_key = ?2")
             .and_then(|mut stmt| stmt.execute([pipeline, key]))
@@ -166,11 +227,56 @@ impl Tx<'_> {
                             key,
                             std::slice::from_ref(identity),
                         )?;
+                    } else {
+                        // Active again, and possibly on another person.
+                        self.note_identity(person, identity);
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether the record's identity rows are exactly `given`, all on
+    /// `person`: then syncing would leave every row as it is.
+    fn identities_unchanged(
+        &self,
+        person: i64,
+        pipeline: &str,
+        key: &str,
+        given: &[Identity],
+    ) -> Result<bool> {
+        let mut stored = Vec::with_capacity(given.len());
+        for (kind, sql) in [
+            (
+                IdentityKind::Email,
+                "SELECT type, address, verified, person_id FROM emails
+                  WHERE pipeline = ?1 AND source_key = ?2",
+            ),
+            (
+                IdentityKind::Identifier,
+                "SELECT type, value, active, person_id FROM identifiers
+                  WHERE pipeline = ?1 AND source_key = ?2",
+            ),
+        ] {
+            let mut stmt = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([pipeline, key]).map_err(|e| self.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                if row.get::<_, i64>(3).map_err(|e| self.err(e))? != person {
+                    return Ok(false);
+                }
+                stored.push(Identity {
+                    kind,
+                    type_name: row.get(0).map_err(|e| self.err(e))?,
+                    value: row.get(1).map_err(|e| self.err(e))?,
+                    usable: row.get(2).map_err(|e| self.err(e))?,
+                });
+            }
+        }
+        let mut given = given.to_vec();
+        given.sort_unstable();
+        stored.sort_unstable();
+        Ok(given == stored)
     }
 
     fn insert_identities(
@@ -200,6 +306,7 @@ impl Tx<'_> {
                             ])
                         })
                         .map_err(|e| self.err(e))?;
+                    self.note_identity(person, identity);
                 }
                 IdentityKind::Identifier => {
                     self.tx
@@ -217,6 +324,7 @@ impl Tx<'_> {
                             ])
                         })
                         .map_err(|e| self.err(e))?;
+                    self.note_identity(person, identity);
                 }
             }
         }

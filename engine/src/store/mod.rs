@@ -12,6 +12,7 @@ mod bulk;
 mod changes;
 mod frozen;
 mod identities;
+mod identity_lookup;
 mod outputs;
 mod persons;
 mod pipelines;
@@ -239,6 +240,7 @@ impl Store {
         Ok(Tx {
             tx,
             path: &self.path,
+            identity_lookup: std::cell::RefCell::new(None),
         })
     }
 
@@ -254,6 +256,7 @@ impl Store {
         Ok(Tx {
             tx,
             path: &self.path,
+            identity_lookup: std::cell::RefCell::new(None),
         })
     }
 
@@ -272,6 +275,8 @@ impl Store {
 pub struct Tx<'s> {
     tx: rusqlite::Transaction<'s>,
     path: &'s Path,
+    /// Answers matching while a first load has dropped its indexes.
+    identity_lookup: std::cell::RefCell<Option<identity_lookup::IdentityLookup>>,
 }
 
 impl Tx<'_> {
