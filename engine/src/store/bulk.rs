@@ -2,14 +2,15 @@
 //! the load never reads are dropped and built once at the end, sorted,
 //! instead of kept up to date row by row in random key order.
 //!
-//! Each record of a first load adds rows to seven indexes keyed by its
+//! Each record of a first load adds entries to eight indexes keyed by its
 //! source key or its addresses, all in random order; once they outgrow the
-//! page cache nearly every insert reads and rewrites a page. Four of them
-//! are only read when a key is seen again (updates, removals, `show`),
-//! which a first load never does. The record lookup by (system, key) is
-//! only read when another pipeline shares the system. The two that matching
-//! reads (identities by value) are answered meanwhile by an in-memory
-//! [`IdentityLookup`]. Building them at the end costs one sort each.
+//! page cache nearly every insert reads and rewrites a page. Five of them
+//! (records, identities, changes and roles by (pipeline, key)) are only
+//! read when a key is seen again (updates, removals, `show`), which a first
+//! load never does. The record lookup by (system, key) is only read when
+//! another pipeline shares the system, and then it stays. The two that
+//! matching reads (identities by value) are answered meanwhile by an
+//! in-memory [`IdentityLookup`]. Building each at the end costs one sort.
 //! Everything happens inside the run's transaction: a failed or refused run
 //! rolls the drop back with the rest.
 
@@ -25,6 +26,7 @@ const DEFERRABLE: &[&str] = &[
     "identifiers_by_record",
     "emails_by_record",
     "changes_by_record",
+    "roles_by_record",
 ];
 
 /// Read only by the same key's lookup in another pipeline of the system.

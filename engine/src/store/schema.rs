@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -223,6 +223,63 @@ CREATE INDEX roles_unresolved ON roles (pipeline, source_key, ordinal)
        OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL);
 "#;
 
+/// A role's uniqueness per (pipeline, key, ordinal) as a named index
+/// instead of a table constraint, so a first load can build it once at the
+/// end (`store::bulk`): kept row by row it was the costliest index of a
+/// first load. SQLite cannot drop a constraint, so the table is rebuilt,
+/// keeping every row, id and the AUTOINCREMENT counter.
+const V3: &str = r#"
+CREATE TEMP TABLE roles_sequence AS
+    SELECT seq FROM sqlite_sequence WHERE name = 'roles';
+
+CREATE TABLE roles_v3 (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    person_id         INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    pipeline          TEXT    NOT NULL,
+    source_key        TEXT    NOT NULL,
+    ordinal           INTEGER NOT NULL DEFAULT 0,
+    system            TEXT    NOT NULL,
+    scope_kind        TEXT,
+    scope             TEXT,
+    affiliation       TEXT,
+    ou                TEXT,
+    title             TEXT,
+    valid_from        TEXT,
+    valid_until       TEXT,
+    -- Manager and sponsor: the identifier the source gave, and the person
+    -- holding it (NULL while unresolved).
+    manager_type      TEXT,
+    manager_ref       TEXT,
+    manager_person_id INTEGER REFERENCES persons (id) ON DELETE SET NULL,
+    sponsor_type      TEXT,
+    sponsor_ref       TEXT,
+    sponsor_person_id INTEGER REFERENCES persons (id) ON DELETE SET NULL,
+    status            TEXT    NOT NULL DEFAULT 'active',
+    status_since      TEXT,
+    -- In grace-period: when it ends and the status the role takes then.
+    grace_until       TEXT,
+    status_after      TEXT
+);
+INSERT INTO roles_v3 SELECT * FROM roles;
+DROP TABLE roles;
+ALTER TABLE roles_v3 RENAME TO roles;
+
+-- Ids are never reused, even those of purged roles.
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'roles', seq FROM temp.roles_sequence
+     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'roles');
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT seq FROM temp.roles_sequence))
+ WHERE name = 'roles' AND EXISTS (SELECT 1 FROM temp.roles_sequence);
+DROP TABLE temp.roles_sequence;
+
+CREATE UNIQUE INDEX roles_by_record ON roles (pipeline, source_key, ordinal);
+CREATE INDEX roles_by_person ON roles (person_id);
+CREATE INDEX roles_by_grace ON roles (grace_until) WHERE grace_until IS NOT NULL;
+CREATE INDEX roles_unresolved ON roles (pipeline, source_key, ordinal)
+    WHERE (manager_ref IS NOT NULL AND manager_person_id IS NULL)
+       OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL);
+"#;
+
 #[cfg(test)]
 mod tests {
     use crate::store::Store;
@@ -261,6 +318,67 @@ mod tests {
         assert!(
             unresolved.contains("INDEX roles_unresolved"),
             "{unresolved}"
+        );
+    }
+
+    #[test]
+    fn v3_rebuilds_roles_keeping_rows_ids_the_sequence_and_uniqueness() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::V1).unwrap();
+        conn.execute_batch(super::V2).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 2;
+             INSERT INTO persons (id, created_run, updated_run) VALUES (1, 1, 1);
+             INSERT INTO roles (person_id, pipeline, source_key, ordinal, system, title)
+                  VALUES (1, 'p', 'k1', 0, 's', 'Dr'), (1, 'p', 'k2', 0, 's', NULL);
+             DELETE FROM roles WHERE source_key = 'k2';",
+        )
+        .unwrap();
+        let mut store = Store::configure(conn, std::path::Path::new(":memory:")).unwrap();
+        store.migrate().unwrap();
+        let conn = &store.conn;
+
+        let kept: (i64, String, String) = conn
+            .query_row("SELECT id, source_key, title FROM roles", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(kept, (1, "k1".into(), "Dr".into()));
+        // The purged role's id 2 is not handed out again.
+        conn.execute(
+            "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system)
+                  VALUES (1, 'p', 'k3', 0, 's')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(conn.last_insert_rowid(), 3);
+        let duplicate = conn.execute(
+            "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system)
+                  VALUES (1, 'p', 'k1', 0, 's')",
+            [],
+        );
+        assert!(
+            duplicate
+                .unwrap_err()
+                .to_string()
+                .contains("UNIQUE constraint failed"),
+        );
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE tbl_name = 'roles' AND type = 'index' ORDER BY name")
+            .unwrap();
+        let indexes: Vec<String> = stmt
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            indexes,
+            [
+                "roles_by_grace",
+                "roles_by_person",
+                "roles_by_record",
+                "roles_unresolved"
+            ]
         );
     }
 }
