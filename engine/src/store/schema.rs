@@ -311,7 +311,8 @@ mod tests {
         );
         assert!(!shared.contains("SCAN source_records"), "{shared}");
         let sql = format!(
-            "SELECT id FROM roles WHERE {}",
+            "SELECT id FROM {} WHERE {}",
+            super::super::roles::UNRESOLVED_FROM,
             super::super::roles::UNRESOLVED
         );
         let unresolved = plan(&store, &sql, &["p"]);
