@@ -228,7 +228,7 @@ mod tests {
         let loaded = rollcall_dsl::load_str("t.kdl", &text, Path::new("."));
         assert!(loaded.is_valid(), "{:#?}", loaded.diagnostics);
         let pipeline = &loaded.pipelines[0];
-        let mapper = Mapper::compile(pipeline, Path::new(".")).unwrap();
+        let mapper = Mapper::compile(pipeline).unwrap();
         (Arc::new(mapper), pipeline.keep_raw)
     }
 

@@ -155,7 +155,7 @@ impl Joiner {
                 })?;
             lookups.push(Compiled {
                 lookup: lookup.clone(),
-                mapper: Mapper::compile(&own, Path::new(""))?,
+                mapper: Mapper::compile(&own)?,
                 on,
             });
             names.extend(lookup.fields.iter().map(|f| f.name.value.clone()));

@@ -55,7 +55,7 @@ impl Plan {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let mapper = Arc::new(Mapper::compile(pipeline, &base_dir)?);
+        let mapper = Arc::new(Mapper::compile(pipeline)?);
         let joiner = Joiner::compile(pipeline, &mapper)?;
         let unique = pipeline
             .fields

@@ -114,8 +114,7 @@ mod mapping {
     }
 
     fn mapper() -> Mapper {
-        Mapper::compile(&staff_sso(), &repo().join("pipelines"))
-            .expect("the reference pipeline compiles")
+        Mapper::compile(&staff_sso()).expect("the reference pipeline compiles")
     }
 
     fn lines(name: &str) -> Vec<Value> {

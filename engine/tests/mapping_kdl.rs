@@ -26,7 +26,7 @@ mod mapping_kdl {
             "pipeline t {{\n    source file \"x.jsonl\" {{ format jsonl; }}\n    key id\n{body}\n}}\n"
         );
         let pipeline = only_pipeline(load_str("t.kdl", &text, Path::new(".")));
-        Mapper::compile(&pipeline, Path::new(".")).expect("compiles")
+        Mapper::compile(&pipeline).expect("compiles")
     }
 
     fn values(mapped: Mapped) -> Vec<Value> {
@@ -39,7 +39,7 @@ mod mapping_kdl {
     #[test]
     fn reference_staff_sso_pipeline_maps_the_sample_extract() {
         let pipeline = only_pipeline(load_files(&[repo().join("pipelines/staff-sso.kdl")]));
-        let mapper = Mapper::compile(&pipeline, &repo().join("pipelines")).unwrap();
+        let mapper = Mapper::compile(&pipeline).unwrap();
         let text = std::fs::read_to_string(repo().join("examples/staff-sso/day-1.jsonl")).unwrap();
         let mut valid = 0;
         for line in text.lines() {
@@ -159,7 +159,7 @@ mod mapping_kdl {
     fn fast_path_agrees_on_plucked_arrays_of_any_shape() {
         let text = "pipeline t {\n    source file \"x.jsonl\" { format jsonl; record \"o\"; }\n    key id\n    map {\n        id \"id\"\n        apps \"apps\" {\n            pluck key\n            sort\n        }\n    }\n}\n";
         let pipeline = only_pipeline(load_str("t.kdl", text, Path::new(".")));
-        let mapper = Mapper::compile(&pipeline, Path::new(".")).unwrap();
+        let mapper = Mapper::compile(&pipeline).unwrap();
         assert!(mapper.has_fast_path());
         let mut fast = 0;
         for apps in [
@@ -182,7 +182,7 @@ mod mapping_kdl {
     #[test]
     fn fast_path_agrees_with_the_full_path_on_the_reference_pipeline() {
         let pipeline = only_pipeline(load_files(&[repo().join("pipelines/staff-sso.kdl")]));
-        let mapper = Mapper::compile(&pipeline, &repo().join("pipelines")).unwrap();
+        let mapper = Mapper::compile(&pipeline).unwrap();
         assert!(mapper.has_fast_path());
         for day in ["day-1.jsonl", "day-2.jsonl"] {
             let text =

@@ -16,8 +16,6 @@ mod template;
 mod text;
 mod transform;
 
-use std::path::Path;
-
 use rollcall_dsl::model::{Field, Filter, Origin, PathSegment, Pipeline};
 use serde_json::Value;
 
@@ -105,13 +103,9 @@ enum OriginPlan {
 impl Mapper {
     /// Compiles the pipeline's schema, fields and filters.
     ///
-    /// `base_dir` is the pipeline file's folder. `pipeline.schema` is used as
-    /// given: the lowering has already resolved it against that folder, and
-    /// joining it again would double a relative folder (`pipelines/pipelines/..`).
-    pub fn compile(pipeline: &Pipeline, base_dir: &Path) -> Result<Mapper, CompileError> {
-        // Nothing else in mapping reads files; the argument stays so callers
-        // need not change if a future origin needs the folder.
-        let _ = base_dir;
+    /// `pipeline.schema` is used as given: the lowering has already resolved
+    /// it against the pipeline file's folder.
+    pub fn compile(pipeline: &Pipeline) -> Result<Mapper, CompileError> {
         let schema = match &pipeline.schema {
             Some(path) => Some(Schema::load(&path.value)?),
             None => None,

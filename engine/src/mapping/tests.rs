@@ -1,6 +1,6 @@
 //! Tests of the whole mapping stage, on pipelines built by hand.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rollcall_dsl::model::{
     Compression, Condition, Field, Filter, FilterAction, Format, Integrity, Lifecycle, Location,
@@ -108,7 +108,7 @@ fn filter(action: FilterAction, field: &str, condition: Condition) -> Filter {
 }
 
 fn compile(pipeline: &Pipeline) -> Mapper {
-    Mapper::compile(pipeline, Path::new(".")).expect("mapping compiles")
+    Mapper::compile(pipeline).expect("mapping compiles")
 }
 
 fn record(mapped: Mapped) -> Vec<Value> {
@@ -255,7 +255,7 @@ fn staff_sso_with_schema_and_a_broken_record() {
     .unwrap();
     // As lowered: the schema path already resolved against the pipeline's folder.
     let pipeline = staff_sso_pipeline(Some(schema));
-    let mapper = Mapper::compile(&pipeline, dir.path()).unwrap();
+    let mapper = Mapper::compile(&pipeline).unwrap();
     assert!(matches!(
         mapper.map_record(&staff_sso_line()),
         Mapped::Record(_)
@@ -382,7 +382,7 @@ fn template_referring_to_a_later_field_does_not_compile() {
             at("later", &["x"]),
         ],
     );
-    let error = Mapper::compile(&pipeline, Path::new(".")).unwrap_err();
+    let error = Mapper::compile(&pipeline).unwrap_err();
     assert!(
         matches!(error, CompileError::TemplateField { .. }),
         "{error:?}"
@@ -667,7 +667,7 @@ fn filters_on_lookup_fields_are_deferred() {
 fn filter_on_an_unknown_field_does_not_compile() {
     let mut pipeline = pipeline("id", vec![at("id", &["id"])]);
     pipeline.filters = vec![filter(FilterAction::Keep, "nope", Condition::Present)];
-    let error = Mapper::compile(&pipeline, Path::new(".")).unwrap_err();
+    let error = Mapper::compile(&pipeline).unwrap_err();
     assert!(
         matches!(error, CompileError::FilterField { .. }),
         "{error:?}"
@@ -676,8 +676,7 @@ fn filter_on_an_unknown_field_does_not_compile() {
 
 #[test]
 fn unknown_key_does_not_compile() {
-    let error =
-        Mapper::compile(&pipeline("nope", vec![at("id", &["id"])]), Path::new(".")).unwrap_err();
+    let error = Mapper::compile(&pipeline("nope", vec![at("id", &["id"])])).unwrap_err();
     assert!(
         matches!(error, CompileError::UnknownKey { .. }),
         "{error:?}"
@@ -689,7 +688,7 @@ fn missing_schema_file_does_not_compile() {
     let mut pipeline = pipeline("id", vec![at("id", &["id"])]);
     let dir = tempfile::tempdir().unwrap();
     pipeline.schema = Some(spanned(dir.path().join("absent.schema.json")));
-    let error = Mapper::compile(&pipeline, dir.path()).unwrap_err();
+    let error = Mapper::compile(&pipeline).unwrap_err();
     assert!(
         matches!(error, CompileError::SchemaRead { .. }),
         "{error:?}"
