@@ -192,6 +192,14 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
         "{}",
         show(&history)
     );
+    assert!(
+        says(
+            &parts(&history).1,
+            "outputs not delivered: `rollcall deliver PIPELINE --run 1`"
+        ),
+        "{}",
+        show(&history)
+    );
 
     // A pin that is not a key at all is refused too, never accepted blindly.
     let env = sftp_env(&sshd, "accept-new");
@@ -207,6 +215,15 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
         says(
             &parts(&output).2,
             "neither a `SHA256:` fingerprint nor a known-hosts line"
+        ),
+        "{}",
+        show(&output)
+    );
+    // The next run starts by saying that run 1's outputs never went out.
+    assert!(
+        says(
+            &parts(&output).2,
+            "run 1 of cim-user-provisioning was applied but its outputs were never delivered"
         ),
         "{}",
         show(&output)
@@ -249,6 +266,32 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
     assert_eq!(
         std::fs::read(sshd.remote("userprovisioning/userprovisioning.csv")).unwrap(),
         expected
+    );
+
+    // Run 1 itself is still undelivered until it is delivered by number.
+    let history = support::run(&["history", "cim-user-provisioning", "--state", arg(&db)]);
+    assert!(says(&parts(&history).1, "--run 1`"), "{}", show(&history));
+    let mut deliver = rollcall();
+    deliver.args([
+        "deliver",
+        arg(&pipeline("cim-user-provisioning.kdl")),
+        "--state",
+        arg(&db),
+        "--out-dir",
+        arg(&out),
+        "--run",
+        "1",
+    ]);
+    for (name, value) in &env {
+        deliver.env(name, value);
+    }
+    let output = deliver.output().unwrap();
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+    let history = support::run(&["history", "cim-user-provisioning", "--state", arg(&db)]);
+    assert!(
+        !says(&parts(&history).1, "outputs not delivered"),
+        "{}",
+        show(&history)
     );
 }
 

@@ -135,6 +135,7 @@ fn already_applied(
         summary,
         error: None,
         checks: Vec::new(),
+        delivered_at: None,
     };
     let tx = store.write()?;
     let run_id = tx.insert_run(&row)?;
@@ -172,6 +173,7 @@ fn failed_row(plan: &Plan, started_at: &str, err: &RunError) -> RunRow {
         summary: Summary::default(),
         error: Some(err.to_string()),
         checks: Vec::new(),
+        delivered_at: None,
     }
 }
 

@@ -254,6 +254,7 @@ pub fn apply(
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     let options = &sink::with_changes(plan, options);
+    warn_undelivered(plan, store);
     let started_at = now_text();
     let options = &match delivery::before_run(plan, store, options, &started_at)? {
         Next::Read(options) => options,
@@ -272,6 +273,7 @@ pub fn apply(
         summary: Summary::default(),
         error: None,
         checks: Vec::new(),
+        delivered_at: None,
     };
     // The run's own row is written inside the transaction so its changes can
     // reference it; a rollback takes it away with them.
@@ -318,6 +320,27 @@ pub fn apply(
         tx.commit()?;
     }
     Ok(report)
+}
+
+/// Says so when the pipeline's last applied run never delivered its
+/// outputs (stopped between its commit and its sinks, or delivery failed):
+/// this run's change sinks will not contain that run's changes.
+fn warn_undelivered(plan: &Plan, store: &mut Store) {
+    if plan.sinks.is_empty() {
+        return;
+    }
+    let Ok(Some(run)) = store.read().and_then(|tx| tx.undelivered_run(&plan.name)) else {
+        return;
+    };
+    tracing::warn!(
+        pipeline = %plan.name,
+        run = run.id,
+        "run {} of {} was applied but its outputs were never delivered; \
+         `rollcall deliver PIPELINE --run {}` writes and uploads them",
+        run.id,
+        plan.name,
+        run.id
+    );
 }
 
 fn outcome_text(outcome: Outcome) -> &'static str {

@@ -692,6 +692,12 @@ pub fn history_text(pipeline: &str, runs: &[RunRow]) {
         if let Some(error) = &run.error {
             println!("       error: {}", terminal_safe(error));
         }
+        if run.undelivered() {
+            println!(
+                "       outputs not delivered: `rollcall deliver PIPELINE --run {}` writes them",
+                run.id
+            );
+        }
     }
 }
 

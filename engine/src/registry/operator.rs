@@ -37,6 +37,7 @@ pub fn operator_run<T, E: From<StoreError>>(
         summary: Summary::default(),
         error: None,
         checks: Vec::new(),
+        delivered_at: None,
     };
     let run = tx.insert_run(&row)?;
     let (value, summary) = change(&tx, run)?;
@@ -44,6 +45,8 @@ pub fn operator_run<T, E: From<StoreError>>(
     row.summary = summary;
     row.outcome = "applied".into();
     tx.update_run(run, &row)?;
+    // An operator command has no outputs to deliver.
+    tx.mark_delivered(run, &row.finished_at)?;
     tx.commit()?;
     Ok((value, run))
 }

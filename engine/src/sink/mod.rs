@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use crate::diff::{Action, Change, FieldChange};
 use crate::plan::Plan;
 use crate::run::{Options, Report};
-use crate::store::{ChangeRow, Store, Tx};
+use crate::store::{ChangeRow, Store, Tx, now_text};
 use crate::upload;
 
 pub use error::SinkError;
@@ -171,8 +171,29 @@ fn change_of(row: &ChangeRow) -> Option<Change> {
     })
 }
 
-/// Writes every sink for `run`, then uploads each file.
+/// Writes every sink for `run`, uploads each file, and records on the run
+/// that its outputs were delivered.
 fn deliver(
+    plan: &Plan,
+    store: &mut Store,
+    run: i64,
+    changes: &[Change],
+    options: &Options,
+) -> Result<Vec<Delivered>, SinkError> {
+    let delivered = write_and_upload(plan, store, run, changes, options)?;
+    let marked = store.write().and_then(|tx| {
+        tx.mark_delivered(run, &now_text())?;
+        tx.commit()
+    });
+    // The files are out; failing now would only hide that. `history` will
+    // show the run as undelivered, which `rollcall deliver` settles.
+    if let Err(err) = marked {
+        tracing::warn!("run {run} was delivered, but recording that failed: {err}");
+    }
+    Ok(delivered)
+}
+
+fn write_and_upload(
     plan: &Plan,
     store: &mut Store,
     run: i64,

@@ -32,13 +32,24 @@ pub struct RunRow {
     pub error: Option<String>,
     /// Integrity checks evaluated.
     pub checks: Vec<Check>,
+    /// When its outputs were written and uploaded; `None` for an applied
+    /// run means they never were (see [`RunRow::undelivered`]).
+    pub delivered_at: Option<String>,
+}
+
+impl RunRow {
+    /// An applied run whose outputs were never written: the process was
+    /// stopped after the commit, or delivering failed.
+    pub fn undelivered(&self) -> bool {
+        self.outcome == "applied" && self.delivered_at.is_none()
+    }
 }
 
 const RUN_COLUMNS: &str = "id, pipeline, started_at, finished_at, outcome, overridden, forced,
      source_uri, source_etag, source_size, source_modified, source_sha256,
      records_read, records_valid, records_invalid, records_filtered,
      created, updated, removed, reinstated, unchanged, held, error,
-     ambiguous, transitions, purged";
+     ambiguous, transitions, purged, delivered_at";
 
 impl Tx<'_> {
     /// Records a run and its checks; returns its id.
@@ -136,6 +147,30 @@ impl Tx<'_> {
         run.map(|run| self.with_checks(run)).transpose()
     }
 
+    /// The pipeline's newest applied run, when its outputs were never
+    /// delivered.
+    pub fn undelivered_run(&self, pipeline: &str) -> Result<Option<RunRow>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome = 'applied'
+              ORDER BY id DESC LIMIT 1"
+        );
+        let run = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([pipeline], run_from_row).optional())
+            .map_err(|e| self.err(e))?;
+        Ok(run.filter(RunRow::undelivered))
+    }
+
+    /// Records that a run's outputs were written and uploaded at `at`.
+    pub fn mark_delivered(&self, run: i64, at: &str) -> Result<()> {
+        self.tx
+            .prepare_cached("UPDATE runs SET delivered_at = ?2 WHERE id = ?1")
+            .and_then(|mut stmt| stmt.execute(params![run, at]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// The pipeline's runs, newest first.
     pub fn history(&self, pipeline: &str, limit: usize) -> Result<Vec<RunRow>> {
         let sql =
@@ -208,5 +243,6 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
         },
         error: row.get(22)?,
         checks: Vec::new(),
+        delivered_at: row.get(26)?,
     })
 }

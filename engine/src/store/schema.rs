@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -280,6 +280,15 @@ CREATE INDEX roles_unresolved ON roles (pipeline, source_key, ordinal)
        OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL);
 "#;
 
+/// When an applied run's outputs were written and uploaded. A run killed
+/// between its commit and its outputs keeps NULL, so `history` and the next
+/// `run` can say so. Runs from before this column count as delivered: no
+/// one can tell now, and a warning about every old run would be noise.
+const V4: &str = r#"
+ALTER TABLE runs ADD COLUMN delivered_at TEXT;
+UPDATE runs SET delivered_at = finished_at WHERE outcome IN ('applied', 'no-change');
+"#;
+
 #[cfg(test)]
 mod tests {
     use crate::store::Store;
@@ -381,5 +390,30 @@ mod tests {
                 "roles_unresolved"
             ]
         );
+    }
+
+    #[test]
+    fn v4_counts_older_applied_runs_as_delivered() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in &super::MIGRATIONS[..3] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 3;
+             INSERT INTO runs (id, pipeline, started_at, finished_at, outcome)
+                  VALUES (1, 'p', 't0', 't1', 'applied'), (2, 'p', 't2', 't3', 'failed');",
+        )
+        .unwrap();
+        let mut store = Store::configure(conn, std::path::Path::new(":memory:")).unwrap();
+        store.migrate().unwrap();
+        let tx = store.read().unwrap();
+        let runs = tx.history("p", 10).unwrap();
+        let delivered: Vec<(i64, Option<&str>)> = runs
+            .iter()
+            .map(|r| (r.id, r.delivered_at.as_deref()))
+            .collect();
+        assert_eq!(delivered, [(2, None), (1, Some("t1"))]);
+        assert!(runs.iter().all(|r| !r.undelivered()));
+        assert!(tx.undelivered_run("p").unwrap().is_none());
     }
 }
