@@ -65,8 +65,14 @@ pub(super) fn write_atomically(
         source,
     };
     let folder = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".rollcall-{name}.");
+    remove_abandoned(folder, &prefix);
     let temp = tempfile::Builder::new()
-        .prefix(".rollcall-")
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(folder)
         .map_err(io)?;
@@ -81,4 +87,94 @@ pub(super) fn write_atomically(
     temp.as_file().sync_all().map_err(io)?;
     temp.persist(target).map_err(|e| io(e.error))?;
     Ok(records)
+}
+
+/// A temporary file this old was left by a writer that was stopped (a
+/// kill between creating and renaming it); a live writer keeps touching it.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes temporary files of the same target that an earlier, stopped
+/// write left behind, so killed runs do not litter the sink's folder.
+/// Best effort: a file that cannot be removed is left for next time.
+fn remove_abandoned(folder: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
+            continue;
+        }
+        let abandoned = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|meta| meta.modified().ok())
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age >= ABANDONED_AFTER);
+        if abandoned {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(file = %entry.path().display(), "removed an abandoned temporary file")
+                }
+                Err(err) => {
+                    tracing::warn!(file = %entry.path().display(), "could not remove an abandoned temporary file: {err}")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    fn touch(path: &Path, age: Duration) {
+        let file = std::fs::File::create(path).unwrap();
+        file.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    #[test]
+    fn writing_a_file_removes_its_abandoned_temporaries_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let hour = Duration::from_secs(3600);
+        let stale = dir.path().join(".rollcall-users.csv.a1b2c3.tmp");
+        let live = dir.path().join(".rollcall-users.csv.d4e5f6.tmp");
+        let other = dir.path().join(".rollcall-roles.csv.a1b2c3.tmp");
+        touch(&stale, 2 * hour);
+        touch(&live, Duration::from_secs(5));
+        touch(&other, 2 * hour);
+
+        let target = dir.path().join("users.csv");
+        let records = write_atomically(&target, |out| {
+            out.write_all(b"a\n").unwrap();
+            Ok(1)
+        })
+        .unwrap();
+
+        assert_eq!(records, 1);
+        assert_eq!(std::fs::read(&target).unwrap(), b"a\n");
+        assert!(
+            !stale.exists(),
+            "an hour-old temporary of users.csv is removed"
+        );
+        assert!(live.exists(), "a fresh one may belong to a live writer");
+        assert!(
+            other.exists(),
+            "another target's temporary is not this write's"
+        );
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".rollcall-users.csv."))
+            .collect();
+        assert_eq!(
+            left,
+            [".rollcall-users.csv.d4e5f6.tmp"],
+            "its own temporary was renamed"
+        );
+    }
 }
