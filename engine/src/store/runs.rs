@@ -135,31 +135,29 @@ impl Tx<'_> {
     /// The pipeline's latest run that applied an extract (or found nothing
     /// to change), the baseline for `min-ratio` and "no new delivery".
     pub fn last_applied(&self, pipeline: &str) -> Result<Option<RunRow>> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome IN ('applied', 'no-change')
-              ORDER BY id DESC LIMIT 1"
-        );
-        let run = self
-            .tx
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| stmt.query_row([pipeline], run_from_row).optional())
-            .map_err(|e| self.err(e))?;
+        let run = self.newest_run(pipeline, "('applied', 'no-change')")?;
         run.map(|run| self.with_checks(run)).transpose()
     }
 
     /// The pipeline's newest applied run, when its outputs were never
     /// delivered.
     pub fn undelivered_run(&self, pipeline: &str) -> Result<Option<RunRow>> {
+        Ok(self
+            .newest_run(pipeline, "('applied')")?
+            .filter(RunRow::undelivered))
+    }
+
+    /// The newest run of `pipeline` whose outcome is in `outcomes` (an SQL
+    /// list of literals), without its checks.
+    fn newest_run(&self, pipeline: &str, outcomes: &str) -> Result<Option<RunRow>> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome = 'applied'
+            "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome IN {outcomes}
               ORDER BY id DESC LIMIT 1"
         );
-        let run = self
-            .tx
+        self.tx
             .prepare_cached(&sql)
             .and_then(|mut stmt| stmt.query_row([pipeline], run_from_row).optional())
-            .map_err(|e| self.err(e))?;
-        Ok(run.filter(RunRow::undelivered))
+            .map_err(|e| self.err(e))
     }
 
     /// Records that a run's outputs were written and uploaded at `at`.
