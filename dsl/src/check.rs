@@ -3,6 +3,7 @@
 //! and pipeline names are unique across files.
 
 use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -224,6 +225,26 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
                     format!("no `{word} {} ...` in `identity`", type_name.value),
                 )
                 .with_help(help),
+            );
+        }
+    }
+
+    // Two sinks writing one file would each overwrite the other on every run.
+    let mut sink_paths: HashMap<PathBuf, Span> = HashMap::new();
+    for sink in &pipeline.sinks {
+        let file: PathBuf = Path::new(&sink.path.value)
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .collect();
+        if let Some(first) = sink_paths.insert(file, sink.path.span) {
+            found.push(
+                Diagnostic::error(
+                    Code::DuplicateSinkPath,
+                    format!("two sinks write `{}`", sink.path.value),
+                )
+                .with_label(sink.path.span, "written again here")
+                .with_label(first, "first written here")
+                .with_help("give each sink a file of its own"),
             );
         }
     }

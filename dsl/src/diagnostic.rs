@@ -92,6 +92,8 @@ codes! {
     FieldClash => "rollcall::field-clash", "a lookup field has the name of another field";
     /// A `match` type that `identity` does not bind.
     UnboundIdentityType => "rollcall::unbound-identity-type", "a `match` type that `identity` does not bind";
+    /// Two sinks of a pipeline writing the same file.
+    DuplicateSinkPath => "rollcall::duplicate-sink-path", "two sinks writing one file";
     /// The `schema` file does not exist.
     SchemaNotFound => "rollcall::schema-not-found", "the `schema` file does not exist";
     /// The `schema` file is not a JSON Schema that compiles.
