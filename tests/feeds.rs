@@ -241,19 +241,7 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
     let blob = base64_decode(public.split_whitespace().nth(1).unwrap());
     let fingerprint = rollcall_engine::upload::host_key_fingerprint(&blob);
     let env = sftp_env(&sshd, &fingerprint);
-    let mut deliver = rollcall();
-    deliver.args([
-        "deliver",
-        arg(&pipeline("cim-user-provisioning.kdl")),
-        "--state",
-        arg(&db),
-        "--out-dir",
-        arg(&out),
-    ]);
-    for (name, value) in &env {
-        deliver.env(name, value);
-    }
-    let output = deliver.output().unwrap();
+    let output = deliver_mit(&db, &out, &env, &[]);
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
     assert!(
         parts(&output)
@@ -271,21 +259,7 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
     // Run 1 itself is still undelivered until it is delivered by number.
     let history = support::run(&["history", "cim-user-provisioning", "--state", arg(&db)]);
     assert!(says(&parts(&history).1, "--run 1`"), "{}", show(&history));
-    let mut deliver = rollcall();
-    deliver.args([
-        "deliver",
-        arg(&pipeline("cim-user-provisioning.kdl")),
-        "--state",
-        arg(&db),
-        "--out-dir",
-        arg(&out),
-        "--run",
-        "1",
-    ]);
-    for (name, value) in &env {
-        deliver.env(name, value);
-    }
-    let output = deliver.output().unwrap();
+    let output = deliver_mit(&db, &out, &env, &["--run", "1"]);
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
     let history = support::run(&["history", "cim-user-provisioning", "--state", arg(&db)]);
     assert!(
@@ -293,6 +267,24 @@ fn an_unpinned_host_key_is_refused_before_logging_in() {
         "{}",
         show(&history)
     );
+}
+
+/// `rollcall deliver` of the MIT feed pipeline with `env` and `extra` arguments.
+fn deliver_mit(db: &Path, out: &Path, env: &[(&str, String)], extra: &[&str]) -> Output {
+    let mut deliver = rollcall();
+    deliver.args([
+        "deliver",
+        arg(&pipeline("cim-user-provisioning.kdl")),
+        "--state",
+        arg(db),
+        "--out-dir",
+        arg(out),
+    ]);
+    deliver.args(extra);
+    for (name, value) in env {
+        deliver.env(name, value);
+    }
+    deliver.output().unwrap()
 }
 
 /// Standard base64 (an OpenSSH public key's blob), without a crate.

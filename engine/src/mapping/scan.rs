@@ -85,6 +85,26 @@ fn give_up<E: de::Error>() -> E {
     E::custom("fast path gave up")
 }
 
+/// The shape member `key` of an object of `shape` must fit, marking a
+/// declared property as seen. A property named twice gives up: the full
+/// parse decides what a repeated member means.
+fn member_shape<'s, E: de::Error>(
+    shape: &'s Shape,
+    key: &str,
+    seen: &mut u64,
+) -> Result<&'s Shape, E> {
+    match shape.property(key) {
+        Some(index) => {
+            if *seen & (1 << index) != 0 {
+                return Err(give_up());
+            }
+            *seen |= 1 << index;
+            Ok(shape.property_shape(index))
+        }
+        None => Ok(shape.additional().unwrap_or(&ANY)),
+    }
+}
+
 /// Walks down the record path to the payload.
 struct Descend<'a> {
     plan: &'a ScanPlan,
@@ -155,16 +175,7 @@ impl<'de> Visitor<'de> for Payload<'_> {
         }
         let mut seen = 0u64;
         while let Some(key) = map.next_key_seed(Key)? {
-            let member = match shape.property(&key) {
-                Some(index) => {
-                    if seen & (1 << index) != 0 {
-                        return Err(give_up());
-                    }
-                    seen |= 1 << index;
-                    shape.property_shape(index)
-                }
-                None => shape.additional().unwrap_or(&ANY),
-            };
+            let member = member_shape(shape, &key, &mut seen)?;
             match self.plan.slot(&key) {
                 Some(slot) => {
                     let value = match &self.plan.slots[slot].pluck {
@@ -252,16 +263,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         }
         let mut seen = 0u64;
         while let Some(key) = map.next_key_seed(Key)? {
-            let member = match shape.property(&key) {
-                Some(index) => {
-                    if seen & (1 << index) != 0 {
-                        return Err(give_up());
-                    }
-                    seen |= 1 << index;
-                    shape.property_shape(index)
-                }
-                None => shape.additional().unwrap_or(&ANY),
-            };
+            let member = member_shape(shape, &key, &mut seen)?;
             map.next_value_seed(Walk(member))?;
         }
         check(shape.has_required(seen))
@@ -410,16 +412,7 @@ impl<'de> Visitor<'de> for Element<'_> {
         let mut seen = 0u64;
         let mut kept = None;
         while let Some(name) = map.next_key_seed(Key)? {
-            let member = match shape.property(&name) {
-                Some(index) => {
-                    if seen & (1 << index) != 0 {
-                        return Err(give_up());
-                    }
-                    seen |= 1 << index;
-                    shape.property_shape(index)
-                }
-                None => shape.additional().unwrap_or(&ANY),
-            };
+            let member = member_shape(shape, &name, &mut seen)?;
             if name == self.key {
                 // A repeated key keeps its last value, as a parsed object does.
                 kept = Some(map.next_value_seed(Whole(member))?);
