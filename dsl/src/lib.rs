@@ -12,13 +12,16 @@ pub mod diagnostic;
 pub mod format;
 pub mod load;
 pub mod lower;
-pub mod model;
 pub mod parse;
 pub mod schema;
 pub mod secrets;
 pub mod source_file;
 pub mod suggest;
 pub mod values;
+
+/// The typed pipeline this crate produces, re-exported so `model::` paths
+/// keep reading as part of the language.
+pub use rollcall_model as model;
 
 pub use diagnostic::{Code, Diagnostic};
 pub use load::{Loaded, load_files, load_str};

@@ -4,7 +4,7 @@
 //! (`--now`); run records keep the wall clock.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use rollcall_dsl::model::Duration;
+use rollcall_model::Duration;
 
 /// An instant, stored as RFC 3339 UTC text with milliseconds so that text
 /// order is time order in SQL.

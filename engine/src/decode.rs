@@ -215,7 +215,7 @@ mod tests {
     use std::io::Cursor;
     use std::path::Path;
 
-    use rollcall_dsl::model::{Compression, Format, PathSegment};
+    use rollcall_model::{Compression, Format, PathSegment};
     use serde_json::json;
 
     use super::*;

@@ -34,7 +34,7 @@ pub(crate) fn before_run(
     options: &Options,
     started_at: &str,
 ) -> Result<Next, RunError> {
-    let remote = matches!(plan.source.location, rollcall_dsl::model::Location::S3(_));
+    let remote = matches!(plan.source.location, rollcall_model::Location::S3(_));
     if options.input.is_some() || options.delivery.is_some() || !remote {
         return Ok(Next::Read(options.clone()));
     }

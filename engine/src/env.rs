@@ -2,7 +2,7 @@
 //! calls this: it is the only place environment values are read, and errors
 //! name the variable, never its value.
 
-use rollcall_dsl::model::Setting;
+use rollcall_model::Setting;
 
 /// A setting whose environment variable is not usable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]

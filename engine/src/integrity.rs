@@ -2,7 +2,7 @@
 //! before it is committed, so a truncated or empty extract is refused
 //! instead of being read as "everyone left".
 
-use rollcall_dsl::model::{Integrity, Limit};
+use rollcall_model::{Integrity, Limit};
 use serde::Serialize;
 
 use crate::diff::Summary;
@@ -189,7 +189,7 @@ fn round4(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use rollcall_dsl::model::{Span, Spanned};
+    use rollcall_model::{Span, Spanned};
 
     use super::*;
 

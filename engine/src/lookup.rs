@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rollcall_dsl::model::{Lookup, OnMissing, Pipeline};
+use rollcall_model::{Lookup, OnMissing, Pipeline};
 use serde::Serialize;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rollcall_dsl::model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
+use rollcall_model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
 
 use crate::lookup::Joiner;
 use crate::mapping::{CompileError, Filters, Mapper};

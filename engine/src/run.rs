@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rollcall_dsl::model::Absent;
+use rollcall_model::Absent;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -18,7 +18,7 @@ use aws_sdk_s3::config::Region;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use rollcall_dsl::model::Setting;
+use rollcall_model::Setting;
 use tokio::runtime::Runtime;
 
 use crate::env::{self, EnvError};

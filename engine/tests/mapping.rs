@@ -6,12 +6,12 @@ mod mapping {
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};
 
-    use rollcall_dsl::model::{
+    use rollcall_engine::mapping::{Mapped, Mapper, encode_fields};
+    use rollcall_model::{
         Compression, Field, Format, Integrity, Lifecycle, Location, Match, MatchStrategy,
         OnAmbiguous, Origin, Otherwise, PathSegment, Pick, Pipeline, Source, SourceLimits, Span,
         Spanned, Transform,
     };
-    use rollcall_engine::mapping::{Mapped, Mapper, encode_fields};
     use serde_json::{Value, json};
 
     fn repo() -> PathBuf {

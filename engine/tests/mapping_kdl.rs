@@ -5,9 +5,9 @@
 mod mapping_kdl {
     use std::path::{Path, PathBuf};
 
-    use rollcall_dsl::model::Pipeline;
     use rollcall_dsl::{load_files, load_str};
     use rollcall_engine::mapping::{Mapped, Mapper};
+    use rollcall_model::Pipeline;
     use serde_json::{Value, json};
 
     fn repo() -> PathBuf {

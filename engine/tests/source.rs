@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use flate2::Compression as Level;
 use flate2::write::GzEncoder;
-use rollcall_dsl::model::{Compression, CsvOptions, Encoding, Format, PathSegment, Pick};
 use rollcall_engine::source::{Limits, RawRecord, RecordReader, SourceError, resolve_file};
+use rollcall_model::{Compression, CsvOptions, Encoding, Format, PathSegment, Pick};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use regex::Regex;
-use rollcall_dsl::model::{Condition, Filter, FilterAction};
+use rollcall_model::{Condition, Filter, FilterAction};
 use serde_json::Value;
 
 use super::error::CompileError;
@@ -131,7 +131,7 @@ fn any_text(value: &Value, test: impl Fn(&str) -> bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rollcall_dsl::model::{Span, Spanned};
+    use rollcall_model::{Span, Spanned};
     use serde_json::json;
 
     fn filter(action: FilterAction, field: &str, condition: Condition) -> Filter {

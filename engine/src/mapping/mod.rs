@@ -16,7 +16,7 @@ mod template;
 mod text;
 mod transform;
 
-use rollcall_dsl::model::{Field, Filter, Origin, PathSegment, Pipeline};
+use rollcall_model::{Field, Filter, Origin, PathSegment, Pipeline};
 use serde_json::Value;
 
 pub use encode::encode_fields;

@@ -1,6 +1,6 @@
 //! Record paths: reading a value out of a raw record by keys and indexes.
 
-use rollcall_dsl::model::PathSegment;
+use rollcall_model::PathSegment;
 use serde_json::Value;
 
 /// The value at `path` inside `record`, or `None` when any step is missing
@@ -13,7 +13,7 @@ pub(crate) fn lookup<'a>(record: &'a Value, path: &[PathSegment]) -> Option<&'a 
         })
 }
 
-pub(crate) use rollcall_dsl::model::describe_path as describe;
+pub(crate) use rollcall_model::describe_path as describe;
 
 #[cfg(test)]
 mod tests {

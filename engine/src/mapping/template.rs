@@ -1,6 +1,6 @@
 //! `template=` origins: text with `{field}` replaced by earlier mapped fields.
 
-use rollcall_dsl::model::{Template, TemplatePart};
+use rollcall_model::{Template, TemplatePart};
 use serde_json::Value;
 
 use super::error::CompileError;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rollcall_dsl::model::{
+use rollcall_model::{
     Compression, Condition, Field, Filter, FilterAction, Format, Integrity, Lifecycle, Location,
     Lookup, Match, MatchStrategy, OnAmbiguous, OnMissing, Origin, PathSegment, Pick, Pipeline,
     Source, SourceLimits, Span, Spanned, Template, TemplatePart, Transform,
@@ -160,7 +160,7 @@ fn staff_sso_pipeline(schema: Option<PathBuf>) -> Pipeline {
                         ("active".to_owned(), json!("active")),
                         ("inactive".to_owned(), json!("suspended")),
                     ],
-                    otherwise: rollcall_dsl::model::Otherwise::Error,
+                    otherwise: rollcall_model::Otherwise::Error,
                 }],
             ),
             with(

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono::format::{Item, Parsed, StrftimeItems};
 use regex::Regex;
-use rollcall_dsl::model::{Otherwise, Transform};
+use rollcall_model::{Otherwise, Transform};
 use serde_json::Value;
 
 use super::error::CompileError;

@@ -7,7 +7,7 @@
 mod email;
 mod webhook;
 
-use rollcall_dsl::model::{Channel, Notify, NotifyOn};
+use rollcall_model::{Channel, Notify, NotifyOn};
 use serde::Serialize;
 
 use crate::diff::Summary;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rollcall_dsl::model::Setting;
+use rollcall_model::Setting;
 
 use super::RunEvent;
 use crate::env;

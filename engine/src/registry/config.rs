@@ -1,9 +1,9 @@
 //! The registry part of a compiled pipeline: identity bindings, the match
 //! strategy, roles and scope with field names resolved to value indexes once.
 
-use rollcall_dsl::model::{
-    self, ExternalMatcher, IdentityKind as ModelKind, Lifecycle, MatchStrategy, OnAmbiguous,
-    Pipeline,
+use rollcall_model::{
+    self as model, ExternalMatcher, IdentityKind as ModelKind, Lifecycle, MatchStrategy,
+    OnAmbiguous, Pipeline,
 };
 use serde_json::Value;
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rollcall_dsl::model::ExternalMatcher;
+use rollcall_model::ExternalMatcher;
 
 use super::RegistryError;
 use crate::env;

@@ -8,7 +8,7 @@
 //! time. A live role again (the key reappears in any pipeline of the system)
 //! reinstates them: out of limbo, purge time cleared, same person id.
 
-use rollcall_dsl::model::{Duration, RoleStatus};
+use rollcall_model::{Duration, RoleStatus};
 
 use super::report::{Cause, LimboChange, MAX_REPORTED, Purged, Transition};
 use super::roles::is_live;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::report::{Ambiguous, Candidate, Link, LinkedBy, MAX_REPORTED};
 use super::{RegistryError, Result, Session, config::Strategy, public};
 use crate::store::{Identity, IdentityKind};
-use rollcall_dsl::model::OnAmbiguous;
+use rollcall_model::OnAmbiguous;
 
 /// What matching a new key found.
 pub(super) enum Found {

@@ -10,7 +10,7 @@ use super::report::{Cause, Held, RoleRef, Transition};
 use super::{Result, Session, public};
 use crate::diff::FieldChange;
 use crate::store::{ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues};
-use rollcall_dsl::model::RoleStatus;
+use rollcall_model::RoleStatus;
 
 impl Session<'_, '_> {
     /// Makes the record's roles what `values` give. `existing` are the roles

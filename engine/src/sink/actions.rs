@@ -15,7 +15,7 @@
 
 use std::io::Write;
 
-use rollcall_dsl::model::ActionSink;
+use rollcall_model::ActionSink;
 use serde_json::{Map, Value};
 
 use super::SinkError;
@@ -212,7 +212,7 @@ fn texts(value: &Value) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use crate::diff::FieldChange;
-    use rollcall_dsl::model::{ActionDialect, Span, Spanned};
+    use rollcall_model::{ActionDialect, Span, Spanned};
     use serde_json::json;
 
     fn sink() -> ActionSink {

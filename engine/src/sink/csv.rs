@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use rollcall_dsl::model::{CsvSink, QuoteStyle};
+use rollcall_model::{CsvSink, QuoteStyle};
 use serde_json::{Map, Value};
 
 use super::SinkError;

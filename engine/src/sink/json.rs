@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use rollcall_dsl::model::Spanned;
+use rollcall_model::Spanned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

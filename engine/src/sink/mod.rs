@@ -16,7 +16,7 @@ mod path;
 
 use std::collections::HashSet;
 
-use rollcall_dsl::model::{Sink, SinkKind};
+use rollcall_model::{Sink, SinkKind};
 use serde::Serialize;
 
 use serde_json::{Map, Value};

@@ -8,7 +8,7 @@
 use std::io::{BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
 
-use rollcall_dsl::model::Sink;
+use rollcall_model::Sink;
 
 use super::SinkError;
 use crate::plan::Plan;

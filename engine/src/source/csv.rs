@@ -12,7 +12,7 @@ use std::io::{self, BufRead, Cursor, Read};
 use std::sync::Arc;
 
 use encoding_rs_io::DecodeReaderBytesBuilder;
-use rollcall_dsl::model::{CsvOptions, Encoding};
+use rollcall_model::{CsvOptions, Encoding};
 use serde_json::{Map, Value};
 
 use super::decompress::{BUFFER_SIZE, read_prefix};

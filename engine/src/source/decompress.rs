@@ -8,7 +8,7 @@ use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
-use rollcall_dsl::model::Compression;
+use rollcall_model::Compression;
 
 use super::error::SourceError;
 use super::hashing::{Fingerprint, HashingReader};

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use regex::{Captures, Regex};
-use rollcall_dsl::model::Pick;
+use rollcall_model::Pick;
 
 use super::error::SourceError;
 

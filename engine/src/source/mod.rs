@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::Read;
 use std::sync::Arc;
 
-use rollcall_dsl::model::{Compression, Format, PathSegment, Source, SourceLimits, describe_path};
+use rollcall_model::{Compression, Format, PathSegment, Source, SourceLimits, describe_path};
 use serde_json::Value;
 
 pub use error::SourceError;

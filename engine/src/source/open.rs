@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use rollcall_dsl::model::{Location, Source};
+use rollcall_model::{Location, Source};
 use serde::Serialize;
 
 use super::s3::{Bucket, Object};

@@ -8,7 +8,7 @@ mod sftp;
 
 use std::path::Path;
 
-use rollcall_dsl::model::Upload;
+use rollcall_model::Upload;
 
 use crate::env::EnvError;
 use crate::s3::S3Error;

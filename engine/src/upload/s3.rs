@@ -11,7 +11,7 @@ use std::path::Path;
 
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use rollcall_dsl::model::Upload;
+use rollcall_model::Upload;
 use serde::Serialize;
 
 use super::UploadError;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use rollcall_dsl::model::{Setting, Upload};
+use rollcall_model::{Setting, Upload};
 use sha2::{Digest, Sha256};
 use ssh2::{RenameFlags, Session};
 

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use chrono::{DateTime, Utc};
-use rollcall_dsl::model::{Pick, S3Location};
+use rollcall_model::{Pick, S3Location};
 
 use super::{SourceError, SourceIdentity, rfc3339};
 use crate::s3::{self, Connection, Endpoint};
