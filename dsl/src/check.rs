@@ -8,149 +8,218 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    IdentityKind, MatchStrategy, Origin, PathSegment, Pipeline, SinkKind, Span, Spanned, Value,
+    IdentityKind, Lookup, MatchStrategy, Origin, PathSegment, Pipeline, Role, Sink, SinkKind, Span,
+    Spanned, Value,
 };
 use crate::source_file::SourceFile;
 use crate::suggest;
 
 /// Every cross-reference problem in one pipeline (spans point into its file).
 pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
-    let mut found = Vec::new();
-    let main: Vec<&str> = pipeline
-        .fields
-        .iter()
-        .map(|f| f.name.value.as_str())
-        .collect();
+    let mut checker = Checker::new(pipeline);
+    checker.check_key();
+    checker.check_lookups();
+    checker.check_derived();
+    checker.check_references();
+    checker.check_match();
+    checker.check_sink_paths();
+    checker.found
+}
 
-    // `key`: a field of the pipeline's own mapping.
-    match pipeline.field(&pipeline.key.value) {
-        Some(field) if !field.required => found.push(
-            Diagnostic::warning(Code::KeyNotRequired, format!("the key field `{}` is not required", field.name.value))
-                .with_label(pipeline.key.span, "the key")
-                .with_label(field.name.span, "declared here without `required=#true`")
-                .with_help("add `required=#true` to the field, so a record without a key is invalid instead of unkeyed"),
-        ),
-        Some(_) => {}
-        None => found.push(unknown_field(&pipeline.key, "`key`", &main)),
+/// One pipeline's cross-reference analysis: each `check_*` method covers one
+/// part of the language and adds what it finds, in file order.
+struct Checker<'a> {
+    pipeline: &'a Pipeline,
+    /// The fields of the pipeline's own `map`.
+    main: Vec<&'a str>,
+    /// Every field of the joined record declared so far: `map`, then each
+    /// lookup's, then `derive`'s.
+    all: Vec<&'a str>,
+    /// Which part of the pipeline first declared each field name.
+    field_owner: HashMap<&'a str, (Span, String)>,
+    found: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(pipeline: &'a Pipeline) -> Self {
+        let main: Vec<&str> = pipeline
+            .fields
+            .iter()
+            .map(|f| f.name.value.as_str())
+            .collect();
+        let field_owner = pipeline
+            .fields
+            .iter()
+            .map(|f| {
+                (
+                    f.name.value.as_str(),
+                    (f.name.span, "the pipeline's `map`".to_owned()),
+                )
+            })
+            .collect();
+        Checker {
+            pipeline,
+            all: main.clone(),
+            main,
+            field_owner,
+            found: Vec::new(),
+        }
     }
 
-    // Lookups: unique names, their own `key`, the pipeline's `on`, no clashes.
-    let mut lookup_names: HashMap<&str, Span> = HashMap::new();
-    let mut field_owner: HashMap<&str, (Span, String)> = pipeline
-        .fields
-        .iter()
-        .map(|f| {
-            (
-                f.name.value.as_str(),
-                (f.name.span, "the pipeline's `map`".to_owned()),
-            )
-        })
-        .collect();
-    for lookup in &pipeline.lookups {
-        if let Some(first) = lookup_names.insert(&lookup.name.value, lookup.name.span) {
-            found.push(
-                Diagnostic::error(
-                    Code::DuplicateLookup,
-                    format!("lookup `{}` is declared twice", lookup.name.value),
-                )
-                .with_label(lookup.name.span, "declared again here")
-                .with_label(first, "first declared here")
-                .with_help("give each lookup its own name"),
-            );
+    /// `key`: a field of the pipeline's own mapping, best `required`.
+    fn check_key(&mut self) {
+        let pipeline = self.pipeline;
+        match pipeline.field(&pipeline.key.value) {
+            Some(field) if !field.required => self.found.push(
+                Diagnostic::warning(Code::KeyNotRequired, format!("the key field `{}` is not required", field.name.value))
+                    .with_label(pipeline.key.span, "the key")
+                    .with_label(field.name.span, "declared here without `required=#true`")
+                    .with_help("add `required=#true` to the field, so a record without a key is invalid instead of unkeyed"),
+            ),
+            Some(_) => {}
+            None => self.found.push(unknown_field(&pipeline.key, "`key`", &self.main)),
         }
+    }
+
+    /// Lookups: unique names, their own `key`, the pipeline's `on`, no
+    /// clashes; their fields then join the record's.
+    fn check_lookups(&mut self) {
+        let pipeline = self.pipeline;
+        let mut lookup_names: HashMap<&str, Span> = HashMap::new();
+        for lookup in &pipeline.lookups {
+            if let Some(first) = lookup_names.insert(&lookup.name.value, lookup.name.span) {
+                self.found.push(
+                    Diagnostic::error(
+                        Code::DuplicateLookup,
+                        format!("lookup `{}` is declared twice", lookup.name.value),
+                    )
+                    .with_label(lookup.name.span, "declared again here")
+                    .with_label(first, "first declared here")
+                    .with_help("give each lookup its own name"),
+                );
+            }
+            self.check_lookup_join(lookup);
+            let owner = format!("lookup `{}`", lookup.name.value);
+            for field in &lookup.fields {
+                self.claim(
+                    &field.name,
+                    &owner,
+                    "lookup",
+                    format!("declared by {owner}"),
+                );
+            }
+        }
+        self.all.extend(
+            pipeline
+                .lookups
+                .iter()
+                .flat_map(|l| l.fields.iter().map(|f| f.name.value.as_str())),
+        );
+    }
+
+    /// A lookup's `key` is one of its own fields; its `on` one of the
+    /// pipeline's `map`.
+    fn check_lookup_join(&mut self, lookup: &'a Lookup) {
         let own: Vec<&str> = lookup
             .fields
             .iter()
             .map(|f| f.name.value.as_str())
             .collect();
         if !own.contains(&lookup.key.value.as_str()) {
-            found.push(unknown_field(
+            self.found.push(unknown_field(
                 &lookup.key,
                 &format!("the `key` of lookup `{}`", lookup.name.value),
                 &own,
             ));
         }
-        if !main.contains(&lookup.on.value.as_str()) {
-            found.push(unknown_field(
+        if !self.main.contains(&lookup.on.value.as_str()) {
+            self.found.push(unknown_field(
                 &lookup.on,
                 &format!("the `on` of lookup `{}`", lookup.name.value),
-                &main,
+                &self.main,
             ));
-        }
-        for field in &lookup.fields {
-            let owner = format!("lookup `{}`", lookup.name.value);
-            if let Some((span, other)) = field_owner.get(field.name.value.as_str()) {
-                found.push(
-                    Diagnostic::error(
-                        Code::FieldClash,
-                        format!(
-                            "lookup field `{}` clashes with a field of {other}",
-                            field.name.value
-                        ),
-                    )
-                    .with_label(field.name.span, format!("declared by {owner}"))
-                    .with_label(*span, format!("already declared by {other}"))
-                    .with_help("lookup fields join the record's fields: rename one of them"),
-                );
-            } else {
-                field_owner.insert(&field.name.value, (field.name.span, owner));
-            }
         }
     }
 
-    // `derive` reads the joined record: its paths start with a field of the
-    // pipeline, a lookup or an earlier derived field, and its names are new.
-    let mut all: Vec<&str> = main.clone();
-    all.extend(
-        pipeline
-            .lookups
-            .iter()
-            .flat_map(|l| l.fields.iter().map(|f| f.name.value.as_str())),
-    );
-    for field in &pipeline.derived {
-        if let Origin::Path(path) = &field.origin
-            && let Some(PathSegment::Key(first)) = path.first()
-            && !all.contains(&first.as_str())
-        {
-            found.push(unknown_field(
-                &Spanned::new(first.clone(), field.name.span),
-                &format!("derived field `{}`", field.name.value),
-                &all,
-            ));
-        }
-        if let Some((span, other)) = field_owner.get(field.name.value.as_str()) {
-            found.push(
+    /// Records `name` as declared by `owner`, or reports the clash with the
+    /// part that declared it first (`what` is `lookup` or `derived`).
+    fn claim(&mut self, name: &'a Spanned<String>, owner: &str, what: &str, label: String) {
+        if let Some((span, other)) = self.field_owner.get(name.value.as_str()) {
+            self.found.push(
                 Diagnostic::error(
                     Code::FieldClash,
                     format!(
-                        "derived field `{}` clashes with a field of {other}",
-                        field.name.value
+                        "{what} field `{}` clashes with a field of {other}",
+                        name.value
                     ),
                 )
-                .with_label(field.name.span, "declared in `derive`")
+                .with_label(name.span, label)
                 .with_label(*span, format!("already declared by {other}"))
-                .with_help("derived fields join the record's fields: rename one of them"),
+                .with_help(format!(
+                    "{what} fields join the record's fields: rename one of them"
+                )),
             );
         } else {
-            field_owner.insert(&field.name.value, (field.name.span, "`derive`".to_owned()));
+            self.field_owner
+                .insert(&name.value, (name.span, owner.to_owned()));
         }
-        all.push(&field.name.value);
     }
-    let mut refer = |field: &Spanned<String>, what: &str| {
-        if !all.contains(&field.value.as_str()) {
-            found.push(unknown_field(field, what, &all));
+
+    /// `derive` reads the joined record: its paths start with a field of the
+    /// pipeline, a lookup or an earlier derived field, and its names are new.
+    fn check_derived(&mut self) {
+        let pipeline = self.pipeline;
+        for field in &pipeline.derived {
+            if let Origin::Path(path) = &field.origin
+                && let Some(PathSegment::Key(first)) = path.first()
+                && !self.all.contains(&first.as_str())
+            {
+                self.found.push(unknown_field(
+                    &Spanned::new(first.clone(), field.name.span),
+                    &format!("derived field `{}`", field.name.value),
+                    &self.all,
+                ));
+            }
+            self.claim(
+                &field.name,
+                "`derive`",
+                "derived",
+                "declared in `derive`".to_owned(),
+            );
+            self.all.push(&field.name.value);
         }
-    };
-    for filter in &pipeline.filters {
-        refer(&filter.field, "`filter`");
     }
-    if let Some(filter) = &pipeline.lifecycle.remove_when {
-        refer(&filter.field, "`remove-when`");
+
+    /// Reports `field` unless the joined record declares it.
+    fn refer(&mut self, field: &Spanned<String>, what: &str) {
+        if !self.all.contains(&field.value.as_str()) {
+            self.found.push(unknown_field(field, what, &self.all));
+        }
     }
-    for binding in &pipeline.identity {
-        refer(&binding.field, "`identity`");
+
+    /// Filters, `remove-when`, `identity`, roles and sinks name fields of
+    /// the joined record.
+    fn check_references(&mut self) {
+        let pipeline = self.pipeline;
+        for filter in &pipeline.filters {
+            self.refer(&filter.field, "`filter`");
+        }
+        if let Some(filter) = &pipeline.lifecycle.remove_when {
+            self.refer(&filter.field, "`remove-when`");
+        }
+        for binding in &pipeline.identity {
+            self.refer(&binding.field, "`identity`");
+        }
+        for role in &pipeline.roles {
+            self.check_role(role);
+        }
+        for sink in &pipeline.sinks {
+            self.check_sink_fields(sink);
+        }
     }
-    for role in &pipeline.roles {
+
+    /// A role's values and relations that read fields.
+    fn check_role(&mut self, role: &Role) {
         for value in [
             &role.affiliation,
             &role.ou,
@@ -162,93 +231,101 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
         .flatten()
         {
             if let Value::Field(field) = value {
-                refer(field, "`role`");
+                self.refer(field, "`role`");
             }
         }
         for relation in [&role.manager, &role.sponsor].into_iter().flatten() {
-            refer(&relation.field, "`role`");
+            self.refer(&relation.field, "`role`");
         }
     }
-    for sink in &pipeline.sinks {
+
+    /// The fields a sink writes.
+    fn check_sink_fields(&mut self, sink: &Sink) {
         match &sink.kind {
-            SinkKind::Csv(csv) => csv.columns.iter().for_each(|(_, f)| refer(f, "a `column`")),
-            SinkKind::Json { fields } => fields.iter().for_each(|f| refer(f, "`fields`")),
+            SinkKind::Csv(csv) => csv
+                .columns
+                .iter()
+                .for_each(|(_, f)| self.refer(f, "a `column`")),
+            SinkKind::Json { fields } => fields.iter().for_each(|f| self.refer(f, "`fields`")),
             SinkKind::Jsonl => {}
             SinkKind::Actions(actions) => {
                 actions
                     .fields
                     .iter()
-                    .for_each(|(_, f)| refer(f, "a sink `field`"));
+                    .for_each(|(_, f)| self.refer(f, "a sink `field`"));
                 if let Some(groups) = &actions.groups {
-                    refer(groups, "`groups`");
+                    self.refer(groups, "`groups`");
                 }
             }
         }
     }
 
-    // `match email|identifier TYPE`: the type must be bound in `identity`.
-    let wanted = match &pipeline.matching.strategy {
-        MatchStrategy::Email { type_name } => Some((IdentityKind::Email, type_name, "email")),
-        MatchStrategy::Identifier { type_name } => {
-            Some((IdentityKind::Identifier, type_name, "identifier"))
-        }
-        _ => None,
-    };
-    if let Some((kind, type_name, word)) = wanted {
+    /// `match email|identifier TYPE`: the type must be bound in `identity`.
+    fn check_match(&mut self) {
+        let pipeline = self.pipeline;
+        let (kind, type_name, word) = match &pipeline.matching.strategy {
+            MatchStrategy::Email { type_name } => (IdentityKind::Email, type_name, "email"),
+            MatchStrategy::Identifier { type_name } => {
+                (IdentityKind::Identifier, type_name, "identifier")
+            }
+            _ => return,
+        };
         let bound: Vec<&str> = pipeline
             .identity
             .iter()
             .filter(|b| b.kind == kind)
             .map(|b| b.type_name.value.as_str())
             .collect();
-        if !bound.contains(&type_name.value.as_str()) {
-            let help = match suggest::did_you_mean(&type_name.value, bound.iter().copied()) {
-                Some(best) => format!(
-                    "did you mean `{best}`? (or bind it: `identity {{ {word} {} FIELD }}`)",
-                    type_name.value
-                ),
-                None => format!(
-                    "bind it in `identity`: `identity {{ {word} {} FIELD }}`",
-                    type_name.value
-                ),
-            };
-            found.push(
-                Diagnostic::error(
-                    Code::UnboundIdentityType,
-                    format!(
-                        "`match {word} {}` uses a type that `identity` does not bind",
-                        type_name.value
-                    ),
-                )
-                .with_label(
-                    type_name.span,
-                    format!("no `{word} {} ...` in `identity`", type_name.value),
-                )
-                .with_help(help),
-            );
+        if bound.contains(&type_name.value.as_str()) {
+            return;
         }
+        let help = match suggest::did_you_mean(&type_name.value, bound.iter().copied()) {
+            Some(best) => format!(
+                "did you mean `{best}`? (or bind it: `identity {{ {word} {} FIELD }}`)",
+                type_name.value
+            ),
+            None => format!(
+                "bind it in `identity`: `identity {{ {word} {} FIELD }}`",
+                type_name.value
+            ),
+        };
+        self.found.push(
+            Diagnostic::error(
+                Code::UnboundIdentityType,
+                format!(
+                    "`match {word} {}` uses a type that `identity` does not bind",
+                    type_name.value
+                ),
+            )
+            .with_label(
+                type_name.span,
+                format!("no `{word} {} ...` in `identity`", type_name.value),
+            )
+            .with_help(help),
+        );
     }
 
-    // Two sinks writing one file would each overwrite the other on every run.
-    let mut sink_paths: HashMap<PathBuf, Span> = HashMap::new();
-    for sink in &pipeline.sinks {
-        let file: PathBuf = Path::new(&sink.path.value)
-            .components()
-            .filter(|c| !matches!(c, Component::CurDir))
-            .collect();
-        if let Some(first) = sink_paths.insert(file, sink.path.span) {
-            found.push(
-                Diagnostic::error(
-                    Code::DuplicateSinkPath,
-                    format!("two sinks write `{}`", sink.path.value),
-                )
-                .with_label(sink.path.span, "written again here")
-                .with_label(first, "first written here")
-                .with_help("give each sink a file of its own"),
-            );
+    /// Two sinks writing one file would each overwrite the other on every run.
+    fn check_sink_paths(&mut self) {
+        let mut sink_paths: HashMap<PathBuf, Span> = HashMap::new();
+        for sink in &self.pipeline.sinks {
+            let file: PathBuf = Path::new(&sink.path.value)
+                .components()
+                .filter(|c| !matches!(c, Component::CurDir))
+                .collect();
+            if let Some(first) = sink_paths.insert(file, sink.path.span) {
+                self.found.push(
+                    Diagnostic::error(
+                        Code::DuplicateSinkPath,
+                        format!("two sinks write `{}`", sink.path.value),
+                    )
+                    .with_label(sink.path.span, "written again here")
+                    .with_label(first, "first written here")
+                    .with_help("give each sink a file of its own"),
+                );
+            }
         }
     }
-    found
 }
 
 /// The diagnostic for a reference to a field that is not declared.

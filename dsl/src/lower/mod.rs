@@ -15,13 +15,13 @@ mod role;
 mod sink;
 mod source;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use kdl::{KdlDocument, KdlNode};
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{Match, MatchStrategy, OnAmbiguous, Pipeline, Span, Spanned};
+use crate::model::{Match, MatchStrategy, OnAmbiguous, Pipeline, Source, Span, Spanned};
 use crate::source_file::SourceFile;
 use crate::{schema, secrets};
 use cx::{Cx, node_name};
@@ -120,6 +120,62 @@ fn unknown_annotation(name: &str, span: Span, why: &str) -> Diagnostic {
     .with_help(format!("{why}; remove `({name})`"))
 }
 
+/// The pipeline's `source`, which is required.
+fn lower_pipeline_source(cx: &mut Cx, node: &KdlNode, children: &[&KdlNode]) -> Option<Source> {
+    match cx.single(children, "source") {
+        Some(n) => source::lower_source(cx, n),
+        None => {
+            cx.missing_node(
+                node,
+                "source",
+                "`source file \"PATH\" { format jsonl }` or `source s3 bucket=... { ... }`",
+            );
+            None
+        }
+    }
+}
+
+/// `schema "PATH"`, resolved against the pipeline's folder and checked to
+/// be a JSON Schema that compiles.
+fn lower_schema(cx: &mut Cx, children: &[&KdlNode]) -> Option<Spanned<PathBuf>> {
+    cx.single(children, "schema")
+        .and_then(|n| one_arg(cx, n, "`schema \"PATH\"`"))
+        .and_then(|arg| cx.string(arg, "the schema path"))
+        .map(|path| {
+            let resolved = cx.base_dir.join(&path.value);
+            if let Some(diagnostic) = schema::check_schema(&path.value, &resolved, path.span) {
+                cx.report(diagnostic);
+            }
+            Spanned::new(resolved, path.span)
+        })
+}
+
+/// `key FIELD`, which is required.
+fn lower_key(cx: &mut Cx, node: &KdlNode, children: &[&KdlNode]) -> Option<Spanned<String>> {
+    match cx.single(children, "key") {
+        Some(n) => one_arg(cx, n, "`key FIELD`").and_then(|arg| cx.name(arg, "a field name")),
+        None => {
+            cx.missing_node(
+                node,
+                "key",
+                "`key FIELD` (the mapped field that identifies a record)",
+            );
+            None
+        }
+    }
+}
+
+/// `match ...`, or no matching strategy when the pipeline writes none.
+fn lower_matching(cx: &mut Cx, children: &[&KdlNode]) -> Match {
+    cx.single(children, "match")
+        .and_then(|n| identity::lower_match(cx, n))
+        .unwrap_or(Match {
+            strategy: MatchStrategy::None,
+            on_ambiguous: OnAmbiguous::Hold,
+            span: Span::default(),
+        })
+}
+
 /// Lowers one `pipeline NAME { ... }`; `None` when a required part is missing.
 fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
     cx.props(node, &[], "`pipeline`");
@@ -144,39 +200,9 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         .and_then(|n| one_arg(cx, n, "`keep-raw #true`"))
         .and_then(|arg| cx.bool(arg, "`keep-raw`"))
         .unwrap_or(false);
-    let source = match cx.single(&children, "source") {
-        Some(n) => source::lower_source(cx, n),
-        None => {
-            cx.missing_node(
-                node,
-                "source",
-                "`source file \"PATH\" { format jsonl }` or `source s3 bucket=... { ... }`",
-            );
-            None
-        }
-    };
-    let schema = cx
-        .single(&children, "schema")
-        .and_then(|n| one_arg(cx, n, "`schema \"PATH\"`"))
-        .and_then(|arg| cx.string(arg, "the schema path"))
-        .map(|path| {
-            let resolved = cx.base_dir.join(&path.value);
-            if let Some(diagnostic) = schema::check_schema(&path.value, &resolved, path.span) {
-                cx.report(diagnostic);
-            }
-            Spanned::new(resolved, path.span)
-        });
-    let key = match cx.single(&children, "key") {
-        Some(n) => one_arg(cx, n, "`key FIELD`").and_then(|arg| cx.name(arg, "a field name")),
-        None => {
-            cx.missing_node(
-                node,
-                "key",
-                "`key FIELD` (the mapped field that identifies a record)",
-            );
-            None
-        }
-    };
+    let source = lower_pipeline_source(cx, node, &children);
+    let schema = lower_schema(cx, &children);
+    let key = lower_key(cx, node, &children);
     let fields = match cx.single(&children, "map") {
         Some(n) => Some(map::lower_map(cx, n)),
         None => {
@@ -201,14 +227,7 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         .single(&children, "identity")
         .map(|n| identity::lower_identity(cx, n))
         .unwrap_or_default();
-    let matching = cx
-        .single(&children, "match")
-        .and_then(|n| identity::lower_match(cx, n))
-        .unwrap_or(Match {
-            strategy: MatchStrategy::None,
-            on_ambiguous: OnAmbiguous::Hold,
-            span: Span::default(),
-        });
+    let matching = lower_matching(cx, &children);
     let roles = Cx::all(&children, "role")
         .into_iter()
         .map(|n| role::lower_role(cx, n))

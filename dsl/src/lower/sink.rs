@@ -238,109 +238,118 @@ fn lower_upload(cx: &mut Cx, node: &KdlNode) -> Option<Upload> {
         &[("s3", Kind::S3), ("sftp", Kind::Sftp)],
     )?;
     match kind {
-        Kind::S3 => {
-            let usage = "`upload s3 bucket=(env)\"BUCKET\" key=\"path/file.json\"`";
-            let props = cx.props(
-                node,
-                &["bucket", "key", "endpoint", "region", "path-style"],
-                "`upload s3`",
-            );
-            let mut required_setting = |prop: &str| match props.get(prop) {
-                Some(entry) => cx.setting(entry, &format!("`{prop}`")),
-                None => {
-                    cx.missing_property(node, prop, usage);
-                    None
-                }
-            };
-            let bucket = required_setting("bucket");
-            let key = match props.get("key") {
-                Some(entry) => cx.string(entry, "`key`").map(|k| k.value),
-                None => {
-                    cx.missing_property(node, "key", usage);
-                    None
-                }
-            };
-            let endpoint = props
-                .get("endpoint")
-                .and_then(|e| cx.setting(e, "`endpoint`"));
-            let region = props.get("region").and_then(|e| cx.setting(e, "`region`"));
-            let path_style = props
-                .get("path-style")
-                .and_then(|e| cx.bool(e, "`path-style`"))
-                .unwrap_or(false);
-            Some(Upload::S3 {
-                bucket: bucket?,
-                key: key?,
-                endpoint,
-                region,
-                path_style,
-            })
-        }
-        Kind::Sftp => {
-            let usage = "`upload sftp host=(env)\"SFTP_HOST\" user=(env)\"SFTP_USER\" password=(env)\"SFTP_PASSWORD\" path=\"feed.csv\" host-key=(env)\"SFTP_HOST_KEY\"`";
-            let props = cx.props(
-                node,
-                &[
-                    "host", "port", "user", "password", "key-file", "path", "host-key",
-                ],
-                "`upload sftp`",
-            );
-            let mut required_setting = |prop: &str| -> Option<Setting> {
-                match props.get(prop) {
-                    Some(entry) => cx.setting(entry, &format!("`{prop}`")),
-                    None => {
-                        cx.missing_property(node, prop, usage);
-                        None
-                    }
-                }
-            };
-            let host = required_setting("host");
-            let user = required_setting("user");
-            let host_key = required_setting("host-key");
-            let path = match props.get("path") {
-                Some(entry) => cx.string(entry, "`path`").map(|p| p.value),
-                None => {
-                    cx.missing_property(node, "path", usage);
-                    None
-                }
-            };
-            let password = props
-                .get("password")
-                .and_then(|e| cx.setting(e, "`password`"));
-            let key_file = props
-                .get("key-file")
-                .and_then(|e| cx.setting(e, "`key-file`"));
-            let port = match props.get("port") {
-                Some(entry) => match cx.count(entry, "`port`") {
-                    Some(port) if (1..=65_535).contains(&port.value) => port.value as u16,
-                    Some(_) => {
-                        cx.out_of_range(entry, "`port`", "1 to 65535");
-                        22
-                    }
-                    None => 22,
-                },
-                None => 22,
-            };
-            if password.is_none()
-                && key_file.is_none()
-                && props.get("password").is_none()
-                && props.get("key-file").is_none()
-            {
-                cx.report(
-                    Diagnostic::error(Code::MissingProperty, "`upload sftp` needs a way to log in")
-                        .with_label(name_span(node), "no `password=` or `key-file=`")
-                        .with_help("add `password=(env)\"SFTP_PASSWORD\"` or `key-file=(env)\"SFTP_KEY_FILE\"`"),
-                );
-            }
-            Some(Upload::Sftp {
-                host: host?,
-                port,
-                user: user?,
-                password,
-                key_file,
-                path: path?,
-                host_key: host_key?,
-            })
-        }
+        Kind::S3 => lower_s3_upload(cx, node),
+        Kind::Sftp => lower_sftp_upload(cx, node),
     }
+}
+
+/// `upload s3 bucket=... key=... [endpoint=...] [region=...] [path-style=...]`.
+fn lower_s3_upload(cx: &mut Cx, node: &KdlNode) -> Option<Upload> {
+    let usage = "`upload s3 bucket=(env)\"BUCKET\" key=\"path/file.json\"`";
+    let props = cx.props(
+        node,
+        &["bucket", "key", "endpoint", "region", "path-style"],
+        "`upload s3`",
+    );
+    let mut required_setting = |prop: &str| match props.get(prop) {
+        Some(entry) => cx.setting(entry, &format!("`{prop}`")),
+        None => {
+            cx.missing_property(node, prop, usage);
+            None
+        }
+    };
+    let bucket = required_setting("bucket");
+    let key = match props.get("key") {
+        Some(entry) => cx.string(entry, "`key`").map(|k| k.value),
+        None => {
+            cx.missing_property(node, "key", usage);
+            None
+        }
+    };
+    let endpoint = props
+        .get("endpoint")
+        .and_then(|e| cx.setting(e, "`endpoint`"));
+    let region = props.get("region").and_then(|e| cx.setting(e, "`region`"));
+    let path_style = props
+        .get("path-style")
+        .and_then(|e| cx.bool(e, "`path-style`"))
+        .unwrap_or(false);
+    Some(Upload::S3 {
+        bucket: bucket?,
+        key: key?,
+        endpoint,
+        region,
+        path_style,
+    })
+}
+
+/// `upload sftp host=... user=... path=... host-key=...`, with a password
+/// or a key file to log in.
+fn lower_sftp_upload(cx: &mut Cx, node: &KdlNode) -> Option<Upload> {
+    let usage = "`upload sftp host=(env)\"SFTP_HOST\" user=(env)\"SFTP_USER\" password=(env)\"SFTP_PASSWORD\" path=\"feed.csv\" host-key=(env)\"SFTP_HOST_KEY\"`";
+    let props = cx.props(
+        node,
+        &[
+            "host", "port", "user", "password", "key-file", "path", "host-key",
+        ],
+        "`upload sftp`",
+    );
+    let mut required_setting = |prop: &str| -> Option<Setting> {
+        match props.get(prop) {
+            Some(entry) => cx.setting(entry, &format!("`{prop}`")),
+            None => {
+                cx.missing_property(node, prop, usage);
+                None
+            }
+        }
+    };
+    let host = required_setting("host");
+    let user = required_setting("user");
+    let host_key = required_setting("host-key");
+    let path = match props.get("path") {
+        Some(entry) => cx.string(entry, "`path`").map(|p| p.value),
+        None => {
+            cx.missing_property(node, "path", usage);
+            None
+        }
+    };
+    let password = props
+        .get("password")
+        .and_then(|e| cx.setting(e, "`password`"));
+    let key_file = props
+        .get("key-file")
+        .and_then(|e| cx.setting(e, "`key-file`"));
+    let port = match props.get("port") {
+        Some(entry) => match cx.count(entry, "`port`") {
+            Some(port) if (1..=65_535).contains(&port.value) => port.value as u16,
+            Some(_) => {
+                cx.out_of_range(entry, "`port`", "1 to 65535");
+                22
+            }
+            None => 22,
+        },
+        None => 22,
+    };
+    if password.is_none()
+        && key_file.is_none()
+        && props.get("password").is_none()
+        && props.get("key-file").is_none()
+    {
+        cx.report(
+            Diagnostic::error(Code::MissingProperty, "`upload sftp` needs a way to log in")
+                .with_label(name_span(node), "no `password=` or `key-file=`")
+                .with_help(
+                    "add `password=(env)\"SFTP_PASSWORD\"` or `key-file=(env)\"SFTP_KEY_FILE\"`",
+                ),
+        );
+    }
+    Some(Upload::Sftp {
+        host: host?,
+        port,
+        user: user?,
+        password,
+        key_file,
+        path: path?,
+        host_key: host_key?,
+    })
 }

@@ -61,47 +61,11 @@ pub(crate) fn lower_source(cx: &mut Cx, node: &KdlNode) -> Option<Source> {
     allowed.extend(S3_ONLY_CHILDREN);
     let children = cx.children(node, &allowed);
     if kind == Kind::File {
-        for child in &children {
-            let name = node_name(child);
-            if S3_ONLY_CHILDREN.contains(&name) {
-                cx.report(
-                    Diagnostic::error(
-                        Code::NotApplicable,
-                        format!("`{name}` applies only to `source s3`"),
-                    )
-                    .with_label(name_span(child), "not a setting of `source file`")
-                    .with_help(format!(
-                        "remove `{name}`, or read from S3 with `source s3 bucket=... prefix=...`"
-                    )),
-                );
-            }
-        }
+        refuse_s3_only(cx, &children);
     }
 
-    let pick = match cx.single(&children, "pick") {
-        Some(node) => word(
-            cx,
-            node,
-            "pick",
-            &[("newest", Pick::Newest), ("only", Pick::Only)],
-        )
-        .unwrap_or(Pick::Newest),
-        None => Pick::Newest,
-    };
-    let compression = match cx.single(&children, "compression") {
-        Some(node) => word(
-            cx,
-            node,
-            "compression",
-            &[
-                ("auto", Compression::Auto),
-                ("gzip", Compression::Gzip),
-                ("none", Compression::None),
-            ],
-        )
-        .unwrap_or(Compression::Auto),
-        None => Compression::Auto,
-    };
+    let pick = lower_pick(cx, &children);
+    let compression = lower_compression(cx, &children);
     let limits = cx
         .single(&children, "limits")
         .map(|node| lower_limits(cx, node))
@@ -161,6 +125,57 @@ pub(crate) fn lower_source(cx: &mut Cx, node: &KdlNode) -> Option<Source> {
         limits,
         span: name_span(node),
     })
+}
+
+/// Reports each child of a `source file` that only `source s3` takes.
+fn refuse_s3_only(cx: &mut Cx, children: &[&KdlNode]) {
+    for child in children {
+        let name = node_name(child);
+        if S3_ONLY_CHILDREN.contains(&name) {
+            cx.report(
+                Diagnostic::error(
+                    Code::NotApplicable,
+                    format!("`{name}` applies only to `source s3`"),
+                )
+                .with_label(name_span(child), "not a setting of `source file`")
+                .with_help(format!(
+                    "remove `{name}`, or read from S3 with `source s3 bucket=... prefix=...`"
+                )),
+            );
+        }
+    }
+}
+
+/// `pick newest|only`, newest when not written.
+fn lower_pick(cx: &mut Cx, children: &[&KdlNode]) -> Pick {
+    match cx.single(children, "pick") {
+        Some(node) => word(
+            cx,
+            node,
+            "pick",
+            &[("newest", Pick::Newest), ("only", Pick::Only)],
+        )
+        .unwrap_or(Pick::Newest),
+        None => Pick::Newest,
+    }
+}
+
+/// `compression auto|gzip|none`, auto when not written.
+fn lower_compression(cx: &mut Cx, children: &[&KdlNode]) -> Compression {
+    match cx.single(children, "compression") {
+        Some(node) => word(
+            cx,
+            node,
+            "compression",
+            &[
+                ("auto", Compression::Auto),
+                ("gzip", Compression::Gzip),
+                ("none", Compression::None),
+            ],
+        )
+        .unwrap_or(Compression::Auto),
+        None => Compression::Auto,
+    }
 }
 
 /// Largest `max-line`: one record is held in memory whole, so beyond this a
