@@ -100,6 +100,8 @@ codes! {
     SchemaInvalid => "rollcall::schema-invalid", "the `schema` file is not a JSON Schema that compiles";
     /// A regular expression that does not compile.
     InvalidRegex => "rollcall::invalid-regex", "a regular expression that does not compile";
+    /// A `date` pattern with a `%` specifier chrono does not know.
+    InvalidDatePattern => "rollcall::invalid-date-pattern", "a `date` pattern with an unknown or incomplete `%` specifier";
     /// A duration that is not `<number><unit>...`.
     InvalidDuration => "rollcall::invalid-duration", "a duration that is not like \"90d\" or \"1d12h\"";
     /// A number outside its allowed range.

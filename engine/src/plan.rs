@@ -1,15 +1,39 @@
-//! The compiled plan: a checked [`Pipeline`] turned into what the runtime
-//! executes. It is the one contract between the language and the engine;
-//! nothing past this point knows the pipeline came from KDL.
+//! The compiled plan: a checked [`Pipeline`] (the `rollcall_model` value the
+//! dsl hands over, the contract between language and runtime) turned into
+//! what the runtime executes. Compiling never fails on a pipeline the checker
+//! accepted; if it does, that is an [`InvariantError`], not a validation
+//! error, so users see one validator.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use miette::Diagnostic;
 use rollcall_model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
+use thiserror::Error;
 
 use crate::lookup::Joiner;
 use crate::mapping::{CompileError, Filters, Mapper};
 use crate::registry;
+
+/// A checked pipeline that does not compile: the checker accepted what the
+/// runtime cannot run. There is one validator, the dsl checker; reaching
+/// this is a bug in it (or a schema file changed between check and compile).
+#[derive(Debug, Error, Diagnostic)]
+#[error("pipeline {pipeline:?} passed the checker but does not compile; this is a bug in rollcall")]
+#[diagnostic(
+    code(rollcall::invariant::compile),
+    help(
+        "please report it with the pipeline file; unless a schema file changed since the check, \
+         `rollcall validate` should have refused this pipeline"
+    )
+)]
+pub struct InvariantError {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// What the compiler found that the checker did not.
+    #[source]
+    pub cause: CompileError,
+}
 
 /// A pipeline compiled for running.
 pub struct Plan {
@@ -48,8 +72,16 @@ pub struct Plan {
 
 impl Plan {
     /// Compiles a checked pipeline: regexes, schemas and field tables are
-    /// built once here, not per record.
-    pub fn compile(pipeline: &Pipeline) -> Result<Plan, CompileError> {
+    /// built once here, not per record. The pipeline must be one the dsl
+    /// checker accepted; a failure is an [`InvariantError`].
+    pub fn compile(pipeline: &Pipeline) -> Result<Plan, InvariantError> {
+        Plan::compile_checked(pipeline).map_err(|cause| InvariantError {
+            pipeline: pipeline.name.value.clone(),
+            cause,
+        })
+    }
+
+    fn compile_checked(pipeline: &Pipeline) -> Result<Plan, CompileError> {
         let base_dir = pipeline
             .file
             .parent()
@@ -106,5 +138,47 @@ impl Plan {
             Location::File { path } => path.value.clone(),
             Location::S3(s3) => format!("s3 prefix {}", s3.prefix),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_model::{Spanned, Transform};
+
+    use super::*;
+
+    fn checked() -> Pipeline {
+        let text = "pipeline staff {\n    source file \"x.jsonl\" { format jsonl; }\n    key id\n    map {\n        id \"id\" required=#true\n        born \"born\" { date from=\"%d/%m/%Y\" to=\"%Y-%m-%d\"; }\n    }\n}\n";
+        let mut loaded = rollcall_dsl::load_str("staff.kdl", text, Path::new("."));
+        assert!(loaded.is_valid(), "{:#?}", loaded.diagnostics);
+        loaded.pipelines.remove(0)
+    }
+
+    #[test]
+    fn a_checked_pipeline_compiles() {
+        let plan = Plan::compile(&checked()).expect("the checker accepted it");
+        assert_eq!(plan.field_names(), ["id", "born"]);
+    }
+
+    #[test]
+    fn a_pipeline_the_checker_would_refuse_is_an_invariant_error() {
+        // The checker refuses `%Q` (rollcall::invalid-date-pattern); built by
+        // hand, the pipeline reaches the compiler, which must not pass it.
+        let mut pipeline = checked();
+        pipeline.fields[1].transforms = vec![Spanned::new(
+            Transform::Date {
+                from: "%Q".to_owned(),
+                to: "%Y".to_owned(),
+            },
+            pipeline.fields[1].span,
+        )];
+        let error = Plan::compile(&pipeline).err().expect("an invariant error");
+        assert_eq!(error.pipeline, "staff");
+        assert!(
+            matches!(error.cause, CompileError::DatePattern { ref pattern, .. } if pattern == "%Q"),
+            "{error:?}"
+        );
+        let code = miette::Diagnostic::code(&error).map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("rollcall::invariant::compile"));
     }
 }

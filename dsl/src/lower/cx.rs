@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use chrono::format::StrftimeItems;
 use kdl::{KdlEntry, KdlNode, KdlValue};
 
 use crate::diagnostic::{Code, Diagnostic};
@@ -526,6 +527,25 @@ impl Cx {
                 None
             }
         }
+    }
+
+    /// Checks that `pattern` is a strftime pattern chrono compiles, as the
+    /// `date` transform does at run time; `false` after reporting it.
+    pub fn date_pattern(&mut self, pattern: &Spanned<String>) -> bool {
+        if StrftimeItems::new(&pattern.value).parse_to_owned().is_ok() {
+            return true;
+        }
+        self.report(
+            Diagnostic::error(
+                Code::InvalidDatePattern,
+                format!("`{}` is not a valid date pattern", pattern.value),
+            )
+            .with_label(pattern.span, "unknown or incomplete `%` specifier")
+            .with_help(
+                "use strftime specifiers, e.g. \"%Y-%m-%d\" or \"%d/%m/%Y %H:%M\"; write `%%` for a literal `%`",
+            ),
+        );
+        false
     }
 }
 

@@ -250,41 +250,19 @@ fn lower_transform(cx: &mut Cx, node: &KdlNode, field: &str) -> Option<Spanned<T
                 key: cx.string(arg, "the key to pluck")?.value,
             }
         }
-        "split" => {
-            let arg = one_arg(cx, node, "`split \";\"`")?;
-            Transform::Split {
-                separator: cx.string(arg, "the separator")?.value,
-            }
-        }
-        "join" => {
-            let arg = one_arg(cx, node, "`join \",\"`")?;
-            Transform::Join {
-                separator: cx.string(arg, "the separator")?.value,
-            }
-        }
+        "split" => Transform::Split {
+            separator: lower_separator(cx, node, "`split \";\"`")?,
+        },
+        "join" => Transform::Join {
+            separator: lower_separator(cx, node, "`join \",\"`")?,
+        },
         "contains" => {
             let arg = one_arg(cx, node, "`contains \"VALUE\"`")?;
             Transform::Contains {
                 value: cx.text(arg, "the value looked for")?,
             }
         }
-        "date" => {
-            cx.no_children(node);
-            cx.args(node, 0, Some(0), "`date from=\"%d/%m/%Y\" to=\"%Y-%m-%d\"`");
-            let props = cx.props(node, &["from", "to"], "`date`");
-            let mut pattern = |prop: &str| match props.get(prop) {
-                Some(entry) => cx.string(entry, &format!("`{prop}`")).map(|s| s.value),
-                None => {
-                    cx.missing_property(node, prop, "`date from=\"%d/%m/%Y\" to=\"%Y-%m-%d\"`");
-                    None
-                }
-            };
-            let (from, to) = (pattern("from"), pattern("to"));
-            Transform::Date {
-                from: from?,
-                to: to?,
-            }
-        }
+        "date" => lower_date(cx, node)?,
         "regex" => {
             cx.no_children(node);
             let props = cx.props(node, &["group"], "`regex`");
@@ -337,6 +315,50 @@ fn lower_transform(cx: &mut Cx, node: &KdlNode, field: &str) -> Option<Spanned<T
         }
     };
     Some(Spanned::new(transform, span))
+}
+
+/// The one argument of `split` or `join`: a separator that is not empty,
+/// since splitting on nothing (or joining with it) has no meaning the
+/// runtime could give.
+fn lower_separator(cx: &mut Cx, node: &KdlNode, usage: &str) -> Option<String> {
+    let arg = one_arg(cx, node, usage)?;
+    let separator = cx.string(arg, "the separator")?;
+    if separator.value.is_empty() {
+        cx.report(
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("the separator of `{}` is empty", node_name(node)),
+            )
+            .with_label(separator.span, "empty separator")
+            .with_help(format!("write the text between the elements: {usage}")),
+        );
+        return None;
+    }
+    Some(separator.value)
+}
+
+/// `date from=PATTERN to=PATTERN`, each a strftime pattern the runtime can
+/// compile.
+fn lower_date(cx: &mut Cx, node: &KdlNode) -> Option<Transform> {
+    const USAGE: &str = "`date from=\"%d/%m/%Y\" to=\"%Y-%m-%d\"`";
+    cx.no_children(node);
+    cx.args(node, 0, Some(0), USAGE);
+    let props = cx.props(node, &["from", "to"], "`date`");
+    let mut pattern = |prop: &str| match props.get(prop) {
+        Some(entry) => {
+            let pattern = cx.string(entry, &format!("`{prop}`"))?;
+            cx.date_pattern(&pattern).then_some(pattern.value)
+        }
+        None => {
+            cx.missing_property(node, prop, USAGE);
+            None
+        }
+    };
+    let (from, to) = (pattern("from"), pattern("to"));
+    Some(Transform::Date {
+        from: from?,
+        to: to?,
+    })
 }
 
 /// `values [otherwise=...] [default=VALUE] { FROM TO; ... }`.

@@ -2,18 +2,21 @@
 
 use std::path::PathBuf;
 
-use miette::Diagnostic;
 use thiserror::Error;
 
 /// A mapping that cannot run: a bad schema, pattern or field reference.
 ///
-/// The checker catches most of these first; the mapper re-checks because it
-/// is what would otherwise fail (or panic) per record at run time.
-#[derive(Debug, Error, Diagnostic)]
+/// The dsl checker refuses every one of these with a diagnostic, so on a
+/// checked pipeline none can occur (a schema file changed since it was
+/// checked aside): the plan reports one as an invariant violation
+/// ([`crate::plan::InvariantError`]), never as a validation error. The
+/// mapper still returns them, rather than panicking, because it is also
+/// built from hand-made pipelines and is what would otherwise fail per
+/// record at run time.
+#[derive(Debug, Error)]
 pub enum CompileError {
     /// The `key` names no mapped field.
     #[error("key field {key:?} is not a mapped field")]
-    #[diagnostic(code(rollcall::mapping::unknown_key), help("declare it in `map`"))]
     UnknownKey {
         /// The key field as written.
         key: String,
@@ -21,10 +24,6 @@ pub enum CompileError {
 
     /// A template refers to a field that is not declared before it.
     #[error("template of field {field:?} refers to {reference:?}, which is not an earlier field")]
-    #[diagnostic(
-        code(rollcall::mapping::template_field),
-        help("a template can only use fields declared above it in `map`")
-    )]
     TemplateField {
         /// The field holding the template.
         field: String,
@@ -34,10 +33,6 @@ pub enum CompileError {
 
     /// `identity` or `role` names a field the mapping does not declare.
     #[error("{place} uses {field:?}, which is not a mapped field")]
-    #[diagnostic(
-        code(rollcall::mapping::registry_field),
-        help("`identity` and `role` read fields of the pipeline's own `map`; declare it there")
-    )]
     RegistryField {
         /// Where it was named, e.g. `identity` or `role 1`.
         place: String,
@@ -47,7 +42,6 @@ pub enum CompileError {
 
     /// A filter tests a field that neither `map` nor a lookup declares.
     #[error("filter tests {field:?}, which is not a mapped field")]
-    #[diagnostic(code(rollcall::mapping::filter_field))]
     FilterField {
         /// The field as written in the filter.
         field: String,
@@ -55,10 +49,6 @@ pub enum CompileError {
 
     /// A lookup's `on` names no field of the pipeline's `map`.
     #[error("lookup {lookup:?} joins on {field:?}, which is not a mapped field")]
-    #[diagnostic(
-        code(rollcall::mapping::lookup_on),
-        help("`on` names a field of the pipeline's own `map`")
-    )]
     LookupOn {
         /// The lookup.
         lookup: String,
@@ -68,7 +58,6 @@ pub enum CompileError {
 
     /// A `regex` transform or `matches` filter does not compile.
     #[error("invalid regular expression {pattern:?} in {place}")]
-    #[diagnostic(code(rollcall::mapping::regex))]
     Regex {
         /// Where it was written, e.g. `field "email"`.
         place: String,
@@ -81,10 +70,6 @@ pub enum CompileError {
 
     /// A `regex` transform asks for a capture group the pattern does not have.
     #[error("field {field:?}: regex {pattern:?} has no group {group} (it has {groups})")]
-    #[diagnostic(
-        code(rollcall::mapping::regex_group),
-        help("group 0 is the whole match")
-    )]
     RegexGroup {
         /// The field holding the transform.
         field: String,
@@ -98,10 +83,6 @@ pub enum CompileError {
 
     /// A `date` transform's pattern is not a valid strftime pattern.
     #[error("field {field:?}: invalid date pattern {pattern:?}")]
-    #[diagnostic(
-        code(rollcall::mapping::date_pattern),
-        help("use chrono strftime specifiers, e.g. \"%Y-%m-%d\"")
-    )]
     DatePattern {
         /// The field holding the transform.
         field: String,
@@ -111,7 +92,6 @@ pub enum CompileError {
 
     /// A `split` or `join` separator is empty.
     #[error("field {field:?}: the {transform} separator is empty")]
-    #[diagnostic(code(rollcall::mapping::empty_separator))]
     EmptySeparator {
         /// The field holding the transform.
         field: String,
@@ -121,7 +101,6 @@ pub enum CompileError {
 
     /// The schema file could not be read.
     #[error("cannot read schema {}", path.display())]
-    #[diagnostic(code(rollcall::mapping::schema_read))]
     SchemaRead {
         /// The schema file, resolved against the pipeline's folder.
         path: PathBuf,
@@ -132,7 +111,6 @@ pub enum CompileError {
 
     /// The schema file is not JSON.
     #[error("schema {} is not valid JSON", path.display())]
-    #[diagnostic(code(rollcall::mapping::schema_json))]
     SchemaJson {
         /// The schema file.
         path: PathBuf,
@@ -143,7 +121,6 @@ pub enum CompileError {
 
     /// The schema is JSON but not a schema that compiles.
     #[error("schema {} does not compile: {message}", path.display())]
-    #[diagnostic(code(rollcall::mapping::schema_invalid))]
     SchemaInvalid {
         /// The schema file.
         path: PathBuf,
