@@ -1,39 +1,37 @@
-//! The `schema` file: it must exist and compile as a JSON Schema, offline.
+//! The `schema` file: it must exist and compile as a JSON Schema, offline,
+//! with relative `$ref`s resolved beside it as the runtime resolves them.
 
 use std::path::Path;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::Span;
+use crate::model::json_schema::{self, SchemaError};
 
-/// Checks the schema at `resolved` (written `written` at `span`); `None`
-/// when it exists and compiles.
+/// Checks the schema at `resolved` (written `written` at `span`) by
+/// compiling it exactly as the runtime will; `None` when that succeeds.
 pub fn check_schema(written: &str, resolved: &Path, span: Span) -> Option<Diagnostic> {
-    let text = match std::fs::read_to_string(resolved) {
-        Ok(text) => text,
-        Err(err) => {
-            let reason = if err.kind() == std::io::ErrorKind::NotFound {
+    match json_schema::compile(resolved) {
+        Ok(_) => None,
+        Err(SchemaError::Read { source, .. }) => {
+            let reason = if source.kind() == std::io::ErrorKind::NotFound {
                 "no such file".to_owned()
             } else {
-                err.to_string()
+                source.to_string()
             };
-            return Some(
+            Some(
                 Diagnostic::error(Code::SchemaNotFound, format!("the schema file `{written}` cannot be read"))
                     .with_label(span, format!("{reason}: {}", resolved.display()))
                     .with_help("paths are relative to the pipeline file's folder; fix the path or add the schema file"),
-            );
+            )
         }
-    };
-    let value: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(value) => value,
-        Err(err) => {
-            return Some(invalid(span, written, format!("not JSON: {err}")));
+        Err(SchemaError::Json { source, .. }) => {
+            Some(invalid(span, written, format!("not JSON: {source}")))
         }
-    };
-    // Without the crate's resolver features, remote `$ref`s fail to compile
-    // instead of being fetched: validation stays offline.
-    match jsonschema::validator_for(&value) {
-        Ok(_) => None,
-        Err(err) => Some(invalid(span, written, format!("does not compile: {err}"))),
+        Err(SchemaError::Invalid { message, .. }) => Some(invalid(
+            span,
+            written,
+            format!("does not compile: {message}"),
+        )),
     }
 }
 

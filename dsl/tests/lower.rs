@@ -144,6 +144,22 @@ fn schema_paths_resolve_against_the_base_folder() {
 }
 
 #[test]
+fn schemas_compile_as_the_runtime_compiles_them() {
+    // The runtime resolves relative `$ref`s beside the schema and never
+    // fetches remote ones; the checker must accept and refuse the same.
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/validate");
+    let with = |schema: &str| {
+        let text = MINIMAL.replace(
+            "key id",
+            &format!("schema \"schemas/{schema}\"\n    key id"),
+        );
+        codes_of(&load_str("t.kdl", &text, &base))
+    };
+    assert_eq!(with("with-ref.schema.json"), []);
+    assert_eq!(with("remote-ref.schema.json"), [Code::SchemaInvalid]);
+}
+
+#[test]
 fn env_is_accepted_only_where_env_capable() {
     let ok = MINIMAL.replace(
         r#"source file "staff.jsonl" { format jsonl }"#,

@@ -8,6 +8,8 @@
 //! stored. Every value that came from the file keeps its [`Span`] so later
 //! stages (and the engine's run-time errors) can point back at the file.
 
+pub mod json_schema;
+
 use std::path::PathBuf;
 
 use serde::Serialize;

@@ -1,9 +1,9 @@
 //! JSON Schema validation of raw records, compiled offline.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use jsonschema::{Retrieve, Uri, Validator};
+use jsonschema::Validator;
+use rollcall_model::json_schema::{self, SchemaError};
 use serde_json::Value;
 
 use super::error::CompileError;
@@ -18,31 +18,17 @@ pub(crate) struct Schema {
 }
 
 impl Schema {
-    /// Reads and compiles the schema at `path`. Relative `$ref`s resolve to
-    /// files beside it; remote `$ref`s are refused, never fetched, so a run
-    /// cannot depend on (or leak to) the network.
+    /// Reads and compiles the schema at `path`, as the checker did (see
+    /// [`rollcall_model::json_schema`]).
     pub(crate) fn load(path: &Path) -> Result<Self, CompileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CompileError::SchemaRead {
-            path: path.to_owned(),
-            source,
+        let compiled = json_schema::compile(path).map_err(|error| match error {
+            SchemaError::Read { path, source } => CompileError::SchemaRead { path, source },
+            SchemaError::Json { path, source } => CompileError::SchemaJson { path, source },
+            SchemaError::Invalid { path, message } => CompileError::SchemaInvalid { path, message },
         })?;
-        let schema: Value =
-            serde_json::from_str(&text).map_err(|source| CompileError::SchemaJson {
-                path: path.to_owned(),
-                source,
-            })?;
-        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
-        let validator = jsonschema::options()
-            .with_base_uri(file_uri(&absolute))
-            .with_retriever(LocalFiles)
-            .build(&schema)
-            .map_err(|error| CompileError::SchemaInvalid {
-                path: path.to_owned(),
-                message: error.to_string(),
-            })?;
         Ok(Schema {
-            validator,
-            shape: Shape::compile(&schema),
+            shape: Shape::compile(&compiled.document),
+            validator: compiled.validator,
         })
     }
 
@@ -70,74 +56,11 @@ impl Schema {
     }
 }
 
-/// Resolves `$ref`s to `file:` URIs by reading the file; refuses all others.
-struct LocalFiles;
-
-impl Retrieve for LocalFiles {
-    fn retrieve(
-        &self,
-        uri: &Uri<String>,
-    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let Some(path) = uri.as_str().strip_prefix("file://") else {
-            return Err(
-                format!("remote $ref {uri} is not fetched: schemas are compiled offline").into(),
-            );
-        };
-        let path = path.split(['#', '?']).next().unwrap_or_default();
-        let path = PathBuf::from(percent_decode(path)?);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-        Ok(serde_json::from_str(&text)?)
-    }
-}
-
-/// A `file://` URI for an absolute path, percent-encoding every byte that
-/// is not unreserved, so paths with spaces or `#` stay one valid URI.
-fn file_uri(path: &Path) -> String {
-    let mut uri = String::from("file://");
-    let text = path.to_string_lossy();
-    if !text.starts_with('/') {
-        // A Windows path (`C:\...`) becomes `file:///C:/...`.
-        uri.push('/');
-    }
-    for byte in text.bytes() {
-        match byte {
-            b'\\' => uri.push('/'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' | b':' => {
-                uri.push(byte as char)
-            }
-            _ => {
-                let _ = write!(uri, "%{byte:02X}");
-            }
-        }
-    }
-    uri
-}
-
-fn percent_decode(text: &str) -> Result<String, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = text
-                .get(index + 1..index + 3)
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or_else(|| format!("bad percent escape in {text:?}"))?;
-            out.push(hex);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::PathBuf;
 
     fn write(dir: &Path, name: &str, value: &Value) -> PathBuf {
         let path = dir.join(name);
@@ -230,15 +153,5 @@ mod tests {
             Schema::load(&invalid).unwrap_err(),
             CompileError::SchemaInvalid { .. }
         ));
-    }
-
-    #[test]
-    fn file_uris_round_trip() {
-        let uri = file_uri(Path::new("/srv/pipe lines/#1/s.json"));
-        assert_eq!(uri, "file:///srv/pipe%20lines/%231/s.json");
-        assert_eq!(
-            percent_decode(&uri["file://".len()..]).unwrap(),
-            "/srv/pipe lines/#1/s.json"
-        );
     }
 }
