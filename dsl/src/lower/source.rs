@@ -313,6 +313,18 @@ fn s3_children(cx: &mut Cx, node: &KdlNode, mut s3: S3Location) -> S3Location {
         && let Some(arg) = one_arg(cx, node, "`key-pattern \"{timestamp}/export.jsonl.gz\"`")
     {
         s3.key_pattern = cx.string(arg, "`key-pattern`");
+        if let Some(pattern) = &s3.key_pattern
+            && let Some(problem) = key_pattern_problem(&pattern.value)
+        {
+            cx.report(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not a key pattern", pattern.value),
+                )
+                .with_label(pattern.span, problem)
+                .with_help("write literal text, `*` for any text within one `/` segment, and `{timestamp}` at most once"),
+            );
+        }
     }
     if let Some(node) = cx.single(&children, "endpoint")
         && let Some(arg) = one_arg(cx, node, "`endpoint (env)\"S3_ENDPOINT\"`")
@@ -335,6 +347,22 @@ fn s3_children(cx: &mut Cx, node: &KdlNode, mut s3: S3Location) -> S3Location {
         s3.delete_older = cx.bool(arg, "`delete-older`").unwrap_or(false);
     }
     s3
+}
+
+/// What makes `pattern` one the S3 source cannot compile: the rules of the
+/// runtime's key patterns (`{timestamp}` once at most, no other `{`).
+fn key_pattern_problem(pattern: &str) -> Option<&'static str> {
+    const PLACEHOLDER: &str = "{timestamp}";
+    if pattern.matches(PLACEHOLDER).count() > 1 {
+        return Some("`{timestamp}` appears more than once");
+    }
+    // Occurrences of the placeholder cannot overlap, so any opening brace
+    // left after removing them starts some other placeholder.
+    let open = &PLACEHOLDER[..1];
+    if pattern.replace(PLACEHOLDER, "").contains(open) {
+        return Some("the only placeholder is `{timestamp}`");
+    }
+    None
 }
 
 /// `format jsonl|json|csv [csv options]`.
