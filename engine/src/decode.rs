@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::diff;
 use crate::mapping::{Mapped, MappedRecord, Mapper, encode_fields};
 use crate::source::{Next, RecordReader, SourceError, SourceStats};
-use crate::store::Fingerprint;
+use crate::vocabulary::Fingerprint;
 
 /// Records per batch: large enough that channel traffic is noise, small
 /// enough that the run starts at once and memory stays small.

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use rollcall_engine::notify::{self, RunEvent};
-use rollcall_engine::run::{self, Options, Outcome};
+use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
+use rollcall_engine::vocabulary::Outcome;
 
 use super::render;
 use super::state::{OutputFormat, PipelineArgs};

@@ -18,11 +18,12 @@ use serde_json::Value;
 
 use std::collections::BTreeSet;
 
+mod extract;
+
 use crate::clock::Instant;
 use crate::decode::Records;
-use crate::delivery::{self, Next};
-use crate::diff::{self, Action, Change, PriorState, Summary, Verdict as Seen};
-use crate::integrity::{Baseline, Gate, Verdict};
+use crate::diff::{self, Action, Change, PriorState, Seen};
+use crate::integrity::{Baseline, Gate};
 use crate::lookup::{LookupError, LookupReport};
 use crate::mapping::{self, Mapped};
 use crate::plan::Plan;
@@ -31,6 +32,8 @@ use crate::sink::{self, Delivered, SinkError};
 use crate::source::{self, Limits, Located, SourceError, SourceIdentity};
 use crate::store::{NewRecord, RunRow, Store, StoreError, Tx, now_text};
 use crate::unique::{Claims, Conflict};
+use crate::vocabulary::{GateVerdict, Outcome, Summary};
+use extract::Next;
 
 /// How a run is carried out.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +66,16 @@ pub struct Options {
     pub delivery: Option<Located>,
 }
 
+impl Options {
+    /// Where this run's outputs go.
+    pub fn outputs(&self) -> sink::OutputOptions {
+        sink::OutputOptions {
+            out_dir: self.out_dir.clone(),
+            skip_uploads: self.skip_uploads,
+        }
+    }
+}
+
 /// Receives progress while records stream; the CLI draws a bar with it.
 pub trait Progress {
     /// `read` records have been read so far.
@@ -73,23 +86,6 @@ pub trait Progress {
 pub struct Silent;
 
 impl Progress for Silent {}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// `plan`: nothing was written.
-    Planned,
-    /// The change set was committed.
-    Applied,
-    /// The extract matched the store; nothing to change.
-    NoChange,
-    /// The newest delivery is the one last applied: nothing was read
-    /// (recorded as a `no-change` run).
-    NoNewDelivery,
-    /// The integrity gate refused the extract; nothing was applied.
-    Rejected,
-}
 
 /// A record that failed mapping or validation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,7 +117,7 @@ pub struct Report {
     /// Counts.
     pub summary: Summary,
     /// The integrity gate's verdict.
-    pub integrity: Verdict,
+    pub integrity: GateVerdict,
     /// Per-record changes (when collected).
     pub changes: Vec<Change>,
     /// Invalid records (at most the first thousand).
@@ -253,10 +249,13 @@ pub fn apply(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
-    let options = &sink::with_changes(plan, options);
+    let options = &Options {
+        collect_changes: options.collect_changes || sink::needs_changes(plan),
+        ..options.clone()
+    };
     warn_undelivered(plan, store);
     let started_at = now_text();
-    let options = &match delivery::before_run(plan, store, options, &started_at)? {
+    let options = &match extract::before_run(plan, store, options, &started_at)? {
         Next::Read(options) => options,
         Next::AlreadyApplied(report) => return Ok(report),
     };
@@ -279,7 +278,7 @@ pub fn apply(
     // reference it; a rollback takes it away with them.
     let run_id = tx.insert_run(&row)?;
     let result = stream(plan, &tx, Some(run_id), options, progress)
-        .and_then(|report| Ok(sink::preflight(plan, &tx, &report).map(|()| report)?));
+        .and_then(|report| Ok(sink::preflight(plan, &tx, &report.changes).map(|()| report)?));
     let mut report = match result {
         Ok(report) => report,
         Err(err) => {
@@ -302,19 +301,20 @@ pub fn apply(
             Outcome::Applied
         };
         row.overridden = report.overridden;
-        row.outcome = outcome_text(report.outcome).into();
+        row.outcome = report.outcome.recorded_as().into();
         tx.update_run(run_id, &row)?;
         let phase = std::time::Instant::now();
         tx.commit()?;
         phase_done(phase, "committed");
         report.run_id = Some(run_id);
-        delivery::after_success(plan, options);
-        report.deliveries = sink::deliver_run(plan, store, &report, options)
-            .map_err(|source| RunError::Delivery { run_id, source })?;
+        extract::after_success(plan, options);
+        report.deliveries =
+            sink::deliver_run(plan, store, run_id, &report.changes, &options.outputs())
+                .map_err(|source| RunError::Delivery { run_id, source })?;
     } else {
         tx.rollback()?;
         report.outcome = Outcome::Rejected;
-        row.outcome = outcome_text(Outcome::Rejected).into();
+        row.outcome = Outcome::Rejected.recorded_as().into();
         let tx = store.write()?;
         report.run_id = Some(tx.insert_run(&row)?);
         tx.commit()?;
@@ -343,15 +343,6 @@ fn warn_undelivered(plan: &Plan, store: &mut Store) {
     );
 }
 
-fn outcome_text(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Planned => "planned",
-        Outcome::Applied => "applied",
-        Outcome::NoChange | Outcome::NoNewDelivery => "no-change",
-        Outcome::Rejected => "rejected",
-    }
-}
-
 /// Records a failed run after its transaction was rolled back. Best effort:
 /// the failure itself is what the caller reports.
 fn record_alone(store: &mut Store, row: &RunRow) {
@@ -377,7 +368,7 @@ fn stream(
     let source::Opened {
         mut identity,
         records: reader,
-    } = delivery::open(plan, options)?;
+    } = extract::open(plan, options)?;
     // Decoding starts now, on its own thread, while the prior state loads.
     let mut records = Records::spawn(
         reader,

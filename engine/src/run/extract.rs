@@ -8,13 +8,12 @@
 //! read. Otherwise the located delivery is handed to the run, so it reads
 //! exactly the object that was checked without listing again.
 
-use crate::diff::Summary;
-use crate::integrity::Verdict;
+use super::{Options, Report, RunError};
 use crate::plan::Plan;
 use crate::registry::RegistryReport;
-use crate::run::{Options, Outcome, Report, RunError};
 use crate::source::{self, Opened};
 use crate::store::{RunRow, Store, now_text};
+use crate::vocabulary::{GateVerdict, Outcome, Summary};
 
 /// What a run does after looking at the delivery.
 pub(crate) enum Next {
@@ -143,11 +142,11 @@ fn already_applied(
     Ok(Next::AlreadyApplied(Report {
         pipeline: plan.name.clone(),
         run_id: Some(run_id),
-        outcome: Outcome::NoNewDelivery,
+        outcome: Outcome::NoNewExtract,
         overridden: false,
         source: identity,
         summary,
-        integrity: Verdict {
+        integrity: GateVerdict {
             passed: true,
             checks: Vec::new(),
         },
