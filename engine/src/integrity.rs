@@ -81,7 +81,7 @@ impl<'a> Gate<'a> {
 
 /// Built in, whatever the pipeline declares: an extract whose records are
 /// all invalid or all filtered out would remove every present record, which
-/// is far likelier a broken delivery (a changed export format, a wrong
+/// is far likelier a broken extract (a changed export format, a wrong
 /// filter) than everyone leaving at once. An extract with no records at all
 /// is refused before the gate (`RunError::EmptyExtract`). Evaluated only when
 /// no record is valid, so ordinary runs do not list it.
@@ -248,7 +248,7 @@ mod tests {
         let nothing_read = Gate::new(&none).evaluate(&summary(0, 200, 0), baseline);
         assert!(
             nothing_read.checks.is_empty(),
-            "an empty delivery is the run's own error"
+            "an empty extract is the run's own error"
         );
         let normal = Gate::new(&none).evaluate(&summary(190, 10, 0), baseline);
         assert!(normal.checks.is_empty(), "not listed on ordinary runs");

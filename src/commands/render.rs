@@ -102,7 +102,7 @@ struct JsonAt {
 
 impl JsonAt {
     /// Reads the file back to show the place; `None` when it cannot (a
-    /// compressed or very large delivery), and the plain error is shown.
+    /// compressed or very large extract), and the plain error is shown.
     fn read(name: &str, line: u64, column: u64, message: &str) -> Option<JsonAt> {
         let meta = std::fs::metadata(name).ok()?;
         if meta.len() > 16 << 20 {
@@ -498,7 +498,7 @@ pub fn run_text(report: &Report) {
             .map(|e| format!(" (etag {e})"))
             .unwrap_or_default();
         println!(
-            "{}{run}: no new delivery: {}{etag} was already applied; nothing read (--force reads it again)",
+            "{}{run}: no new extract: {}{etag} was already applied; nothing read (--force reads it again)",
             report.pipeline, report.source.uri
         );
         return;
@@ -509,7 +509,7 @@ pub fn run_text(report: &Report) {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
         Outcome::Applied => "applied",
         Outcome::NoChange => "no change",
-        Outcome::NoNewExtract => "no new delivery",
+        Outcome::NoNewExtract => "no new extract",
         Outcome::Rejected => "rejected",
         Outcome::Planned => "planned",
     };

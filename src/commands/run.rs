@@ -26,7 +26,7 @@ pub struct Args {
     /// Write sink files but do not upload them (replays, backfills).
     #[arg(long)]
     pub skip_upload: bool,
-    /// Read the newest delivery even when it is the one last applied.
+    /// Read the newest extract even when it is the one last applied.
     #[arg(long)]
     pub force: bool,
 }

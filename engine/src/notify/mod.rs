@@ -48,7 +48,7 @@ pub struct RunEvent {
     pub run: Option<i64>,
     /// How it ended.
     pub outcome: Ended,
-    /// The delivery read, when known.
+    /// The extract read, when known.
     pub source: Option<String>,
     /// Counts, when the run got that far.
     pub summary: Option<Summary>,

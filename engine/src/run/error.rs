@@ -77,7 +77,7 @@ pub enum RunError {
         /// Where it appeared again.
         line: u64,
     },
-    /// The delivery holds no records at all.
+    /// The extract holds no records at all.
     #[error("{file}: the extract is empty (no records)")]
     #[diagnostic(
         code("rollcall::run::empty-extract"),

@@ -49,7 +49,7 @@ pub(super) fn locate(
         }
     };
     // `--resync` means re-applying what the source already said: it reads
-    // the same delivery again, like `--force`.
+    // the same extract again, like `--force`.
     if !options.force && options.resync.is_none() {
         let last = {
             let tx = store.read()?;
@@ -57,7 +57,7 @@ pub(super) fn locate(
             tx.rollback()?;
             last
         };
-        if let Some(last) = last.filter(|run| run.source.same_delivery(&located.identity)) {
+        if let Some(last) = last.filter(|run| run.source.same_extract(&located.identity)) {
             return already_applied(plan, store, started_at, located.identity, last);
         }
     }

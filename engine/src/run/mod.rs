@@ -72,7 +72,7 @@ pub struct Options {
     pub out_dir: Option<PathBuf>,
     /// Write sink files but do not upload them (replays, backfills).
     pub skip_uploads: bool,
-    /// Read the declared source's newest delivery even when it is the one
+    /// Read the declared source's newest extract even when it is the one
     /// last applied (recorded as forced).
     pub force: bool,
 }
@@ -109,7 +109,7 @@ pub struct Report {
     pub outcome: Outcome,
     /// Applied although the gate failed.
     pub overridden: bool,
-    /// The delivery read.
+    /// The extract read.
     pub source: SourceIdentity,
     /// Counts.
     pub summary: Summary,
