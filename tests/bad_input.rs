@@ -1,4 +1,4 @@
-//! The bad-input corpus (`tests/bad-input/`): deliveries, pipeline files and
+//! The bad-input corpus (`tests/bad-input/`): extracts, pipeline files and
 //! state stores that are broken or hostile. Every case runs the real binary
 //! against a real state store that already holds a pipeline's records and
 //! checks three things: the exit code documented in
@@ -46,7 +46,7 @@ impl Family {
     }
 }
 
-/// Where a case's delivery comes from.
+/// Where a case's extract comes from.
 enum Input {
     /// A committed file under `tests/bad-input/data/`.
     Data(&'static str),
@@ -561,7 +561,7 @@ fn cases() -> Vec<Case> {
         )
         .with_command(Command::RunMadePipeline(empty_drop_folder)),
         case(
-            "a directory where the delivery belongs",
+            "a directory where the extract belongs",
             PeopleJsonl,
             Made(directory),
             1,
@@ -582,7 +582,7 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
-            "a FIFO where the delivery belongs (refused, never opened)",
+            "a FIFO where the extract belongs (refused, never opened)",
             PeopleJsonl,
             Made(fifo),
             1,
@@ -593,7 +593,7 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
-            "a delivery that does not exist",
+            "an extract that does not exist",
             PeopleJsonl,
             Made(missing_file),
             1,

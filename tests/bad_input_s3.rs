@@ -1,6 +1,6 @@
 //! The bad-input corpus, delivered from S3: the same promises as
 //! `tests/bad_input.rs` (a located error naming the object, the documented
-//! exit code, no change to the store) when the broken delivery is the newest
+//! exit code, no change to the store) when the broken extract is the newest
 //! object under the reference pipeline's prefix, on a real S3-protocol server
 //! on loopback (`tests/support/s3_server.rs`).
 
@@ -31,7 +31,7 @@ fn corpus(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn broken_s3_deliveries_are_located_by_their_uri_and_change_nothing() {
+fn broken_s3_extracts_are_located_by_their_uri_and_change_nothing() {
     let day1 = std::fs::read(repo().join("examples/staff-sso/day-1.jsonl")).unwrap();
     let cases: Vec<(&str, Vec<u8>, i32, Vec<&str>)> = vec![
         (
@@ -93,7 +93,7 @@ fn broken_s3_deliveries_are_located_by_their_uri_and_change_nothing() {
                 .unwrap()
         };
         let (code, stdout, stderr) = parts(&run());
-        assert_eq!(code, 0, "the base delivery applies\n{stdout}\n{stderr}");
+        assert_eq!(code, 0, "the base extract applies\n{stdout}\n{stderr}");
         let before = state_dump(&db);
 
         let key = format!("{PREFIX}2024-09-05T00:00:00Z/full_ingestion.jsonl.gz");

@@ -101,8 +101,8 @@ fn extract(n: usize, renamed: usize) -> Vec<u8> {
     bytes
 }
 
-/// The key of the delivery made at `timestamp`.
-fn delivery_key(timestamp: &str) -> String {
+/// The key of the extract made at `timestamp`.
+fn extract_key(timestamp: &str) -> String {
     format!("{PREFIX}{timestamp}/full_ingestion.jsonl.gz")
 }
 
@@ -111,26 +111,26 @@ fn uri(key: &str) -> String {
 }
 
 #[test]
-fn the_newest_of_three_deliveries_is_applied_and_recorded() {
+fn the_newest_of_three_extracts_is_applied_and_recorded() {
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
-    // The key's time decides, not LastModified: the oldest delivery was
+    // The key's time decides, not LastModified: the oldest extract was
     // copied in last, so its LastModified is the newest.
     server.put(
         BUCKET,
-        &delivery_key("2024-09-03T12:00:00Z"),
+        &extract_key("2024-09-03T12:00:00Z"),
         &extract(180, 0),
         at(300),
     );
     server.put(
         BUCKET,
-        &delivery_key("2024-09-04T00:00:00Z"),
+        &extract_key("2024-09-04T00:00:00Z"),
         &extract(190, 0),
         at(100),
     );
-    let newest = delivery_key("2024-09-04T12:00:00Z");
+    let newest = extract_key("2024-09-04T12:00:00Z");
     server.put(BUCKET, &newest, &extract(200, 0), at(200));
-    // Not a delivery: another file in a delivery folder.
+    // Not an extract: another file in an extract folder.
     server.put(
         BUCKET,
         &format!("{PREFIX}2024-09-05T00:00:00Z/manifest.json"),
@@ -162,10 +162,10 @@ fn the_newest_of_three_deliveries_is_applied_and_recorded() {
 }
 
 #[test]
-fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
+fn a_extract_is_applied_once_and_the_next_one_when_it_lands() {
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
-    let first = delivery_key("2024-09-04T00:00:00Z");
+    let first = extract_key("2024-09-04T00:00:00Z");
     server.put(BUCKET, &first, &extract(200, 0), at(0));
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("state.db");
@@ -180,7 +180,7 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
     let (code, stdout, stderr) = run(&server, &aws, &db);
     eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("run 2: no new delivery"), "{stdout}");
+    assert!(stdout.contains("run 2: no new extract"), "{stdout}");
     assert!(stdout.contains(&uri(&first)), "{stdout}");
     assert_eq!(support::state_dump(&db), state, "nothing applied twice");
     let runs = history(&db);
@@ -201,8 +201,8 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
     assert!(stdout.contains("200 read"), "{stdout}");
     assert_eq!(history(&db)[0]["forced"], true);
 
-    // Twelve hours later the next delivery lands: 3 renamed, 1 leaver.
-    let second = delivery_key("2024-09-04T12:00:00Z");
+    // Twelve hours later the next extract lands: 3 renamed, 1 leaver.
+    let second = extract_key("2024-09-04T12:00:00Z");
     server.put(BUCKET, &second, &extract(199, 3), at(43_200));
     let (code, stdout, stderr) = run(&server, &aws, &db);
     eprintln!("rollcall run: exit {code}\n{stdout}");
@@ -214,7 +214,7 @@ fn a_delivery_is_applied_once_and_the_next_one_when_it_lands() {
     let (code, stdout, _) = run(&server, &aws, &db);
     eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0);
-    assert!(stdout.contains("run 5: no new delivery"), "{stdout}");
+    assert!(stdout.contains("run 5: no new extract"), "{stdout}");
 }
 
 /// A pipeline in `dir` reading `prefix` of `bucket` with the given extra
@@ -292,7 +292,7 @@ fn fifteen_hundred_keys_under_one_prefix_are_listed_past_the_first_page() {
     let mut newest = String::new();
     for i in 0..1500u64 {
         // Unix seconds, twice a day from 2024-01-01.
-        newest = delivery_key(&(1_704_067_200 + 43_200 * i).to_string());
+        newest = extract_key(&(1_704_067_200 + 43_200 * i).to_string());
         // LastModified says the opposite, so only the key's time can pick right.
         server.put(BUCKET, &newest, &small, at(10_000 - i));
     }
@@ -316,7 +316,7 @@ fn fifteen_hundred_keys_under_one_prefix_are_listed_past_the_first_page() {
     let (code, _, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("matches 21 deliveries"),
+        stderr.contains("matches 21 extracts"),
         "20 shown and a count: {stderr}"
     );
     assert!(stderr.contains("and 1480 more"), "{stderr}");
@@ -354,14 +354,14 @@ fn run_measured(server: &S3Server, aws: &AwsFiles, db: &Path) -> (Output, u64) {
 }
 
 #[test]
-fn a_50_mb_gzip_delivery_is_streamed_with_flat_memory() {
+fn a_50_mb_gzip_extract_is_streamed_with_flat_memory() {
     const RECORDS: usize = 40_000;
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
     let dir = tempfile::tempdir().unwrap();
 
-    // A small delivery first: the baseline the big one is compared with.
-    let key = delivery_key("2024-09-04T00:00:00Z");
+    // A small extract first: the baseline the big one is compared with.
+    let key = extract_key("2024-09-04T00:00:00Z");
     let path = server.put(BUCKET, &key, &[], at(0));
     write_extract(std::fs::File::create(&path).unwrap(), 2_000, 0, 1_600);
     let small_db = dir.path().join("small.db");
@@ -379,7 +379,7 @@ fn a_50_mb_gzip_delivery_is_streamed_with_flat_memory() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("{RECORDS} created")), "{stdout}");
     eprintln!(
-        "50 MB delivery: {} bytes gzip, {RECORDS} records, {:.1}s; peak RSS {} KiB (2,000-record delivery: {} KiB)",
+        "50 MB extract: {} bytes gzip, {RECORDS} records, {:.1}s; peak RSS {} KiB (2,000-record extract: {} KiB)",
         size,
         started.elapsed().as_secs_f64(),
         peak,
@@ -394,12 +394,12 @@ fn a_50_mb_gzip_delivery_is_streamed_with_flat_memory() {
     // state's keys and SQLite's cache), far less than the object.
     assert!(
         peak < small_peak + 16 * 1024,
-        "peak RSS {peak} KiB, small delivery {small_peak} KiB"
+        "peak RSS {peak} KiB, small extract {small_peak} KiB"
     );
 }
 
 #[test]
-fn delete_older_removes_older_deliveries_after_a_successful_run_only() {
+fn delete_older_removes_older_extracts_after_a_successful_run_only() {
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
     let older = [
@@ -412,7 +412,7 @@ fn delete_older_removes_older_deliveries_after_a_successful_run_only() {
     let newest = "exports/2024-09-04T00:00:00Z/full.jsonl.gz";
     server.put("hr-exports", newest, &extract(100, 0), at(10));
     let unrelated = "exports/README.txt";
-    server.put("hr-exports", unrelated, b"not a delivery", at(0));
+    server.put("hr-exports", unrelated, b"not an extract", at(0));
 
     let dir = tempfile::tempdir().unwrap();
     let pipeline = custom_pipeline(
@@ -446,7 +446,7 @@ fn delete_older_removes_older_deliveries_after_a_successful_run_only() {
         "keys not matching the pattern stay"
     );
 
-    // A newer delivery refused by the integrity gate deletes nothing.
+    // A newer extract refused by the integrity gate deletes nothing.
     let refused = "exports/2024-09-04T12:00:00Z/full.jsonl.gz";
     server.put("hr-exports", refused, &extract(50, 0), at(20));
     let (code, stdout, stderr) = parts(&run_custom(&server, &aws, &pipeline, &db));
@@ -493,7 +493,7 @@ fn access_denied_is_one_line_with_a_hint() {
     let server = S3Server::start_denying(&[BUCKET]);
     server.put(
         BUCKET,
-        &delivery_key("2024-09-04T00:00:00Z"),
+        &extract_key("2024-09-04T00:00:00Z"),
         &extract(5, 0),
         at(0),
     );
@@ -577,7 +577,7 @@ fn an_empty_prefix_is_one_line_with_a_hint() {
     server.put(
         BUCKET,
         &format!("{PREFIX}notes.txt"),
-        b"not a delivery",
+        b"not an extract",
         at(0),
     );
     let (code, stderr) = failing_run(&server, &AwsFiles::new(true));
@@ -585,7 +585,7 @@ fn an_empty_prefix_is_one_line_with_a_hint() {
     let (line, help) = error_and_help(&stderr);
     assert!(
         line.contains(&squash(&format!(
-            "no delivery under s3://{BUCKET}/{PREFIX} matching `{{timestamp}}/full_ingestion.jsonl.gz`"
+            "no extract under s3://{BUCKET}/{PREFIX} matching `{{timestamp}}/full_ingestion.jsonl.gz`"
         ))),
         "{stderr}"
     );
@@ -778,7 +778,7 @@ fn run_through(proxy: &CuttingProxy, server: &S3Server, aws: &AwsFiles, db: &Pat
 fn a_download_cut_mid_body_is_resumed_where_it_stopped() {
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
-    let key = delivery_key("2024-09-04T00:00:00Z");
+    let key = extract_key("2024-09-04T00:00:00Z");
     let path = server.put(BUCKET, &key, &[], at(0));
     write_extract(std::fs::File::create(&path).unwrap(), 3_000, 0, 1_000);
     assert!(std::fs::metadata(&path).unwrap().len() > 2 << 20);
@@ -803,7 +803,7 @@ fn a_download_cut_mid_body_is_resumed_where_it_stopped() {
 fn a_download_cut_more_often_than_the_bound_fails_and_changes_nothing() {
     let server = S3Server::start();
     let aws = AwsFiles::new(true);
-    let key = delivery_key("2024-09-04T00:00:00Z");
+    let key = extract_key("2024-09-04T00:00:00Z");
     let path = server.put(BUCKET, &key, &[], at(0));
     write_extract(std::fs::File::create(&path).unwrap(), 3_000, 0, 1_000);
     // Every response is cut after 64 KiB: each resumed request gets 64 KiB

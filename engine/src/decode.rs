@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::diff;
 use crate::mapping::{Mapped, MappedRecord, Mapper, encode_fields};
 use crate::source::{Next, RecordReader, SourceError, SourceStats};
-use crate::store::Fingerprint;
+use crate::vocabulary::Fingerprint;
 
 /// Records per batch: large enough that channel traffic is noise, small
 /// enough that the run starts at once and memory stays small.
@@ -47,7 +47,7 @@ pub struct Decoded {
 
 type Item = Result<Decoded, SourceError>;
 
-/// The decoded records of one delivery, in source order.
+/// The decoded records of one extract, in source order.
 ///
 /// Yields what [`RecordReader`] yields (record-level errors, at most one
 /// fatal error, after which it ends), with each record already mapped.
@@ -107,7 +107,7 @@ impl Records {
         }
     }
 
-    /// Size and hash of the raw bytes read: the whole delivery once every
+    /// Size and hash of the raw bytes read: the whole extract once every
     /// record has been taken without a fatal error.
     pub fn finish(mut self) -> SourceStats {
         // Closing the channel stops a worker that is still reading.

@@ -9,55 +9,12 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::store::{Fingerprint, PriorRecord, RecordState};
+use crate::store::{PriorRecord, RecordState};
+use crate::vocabulary::Fingerprint;
 
 mod index;
 
 use index::Index;
-
-/// Record counts of one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Records decoded from the source.
-    pub read: u64,
-    /// Records that mapped and validated and passed the filters.
-    pub valid: u64,
-    /// Records that failed mapping or validation.
-    pub invalid: u64,
-    /// Records dropped by filters.
-    pub filtered: u64,
-    /// Keys seen for the first time.
-    pub created: u64,
-    /// Keys whose mapped fields changed.
-    pub updated: u64,
-    /// Keys present before and gone now.
-    pub removed: u64,
-    /// Removed keys that came back.
-    pub reinstated: u64,
-    /// Keys with no change.
-    pub unchanged: u64,
-    /// Present keys whose record was invalid this time: kept as they were.
-    pub held: u64,
-    /// New keys held because their match found several persons.
-    pub ambiguous: u64,
-    /// Lifecycle transitions: role and person status or limbo changes.
-    pub transitions: u64,
-    /// Persons purged after their `purge-after` period.
-    pub purged: u64,
-}
-
-impl Summary {
-    /// True when the run changes nothing in the store.
-    pub fn is_no_change(&self) -> bool {
-        self.created
-            + self.updated
-            + self.removed
-            + self.reinstated
-            + self.transitions
-            + self.purged
-            == 0
-    }
-}
 
 /// What a run does to one source record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -110,9 +67,9 @@ pub struct Change {
     pub fields: Vec<FieldChange>,
 }
 
-/// What a record is, compared with the prior state.
+/// How a key was seen in this extract, compared with the prior state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Seen {
     /// Not known before.
     New,
     /// Known and present, same fingerprint.
@@ -244,7 +201,7 @@ impl PriorState {
         key: &str,
         fingerprint: Fingerprint,
         line: u64,
-    ) -> Result<Verdict, Duplicate> {
+    ) -> Result<Seen, Duplicate> {
         let hash = key_hash(key);
         let Some(position) = self.find(hash) else {
             self.entries.push(Entry {
@@ -259,7 +216,7 @@ impl PriorState {
                 entries[p as usize].key()
             });
             self.indexed = self.entries.len();
-            return Ok(Verdict::New);
+            return Ok(Seen::New);
         };
         let entry = &mut self.entries[position];
         if entry.seen_line != 0 {
@@ -269,10 +226,10 @@ impl PriorState {
         }
         entry.seen_line = stored_line(line);
         Ok(match entry.state() {
-            REMOVED => Verdict::Returning,
-            PRESENT if join(entry.fingerprint) == fingerprint => Verdict::Same,
-            PRESENT => Verdict::Changed,
-            _ => Verdict::New,
+            REMOVED => Seen::Returning,
+            PRESENT if join(entry.fingerprint) == fingerprint => Seen::Same,
+            PRESENT => Seen::Changed,
+            _ => Seen::New,
         })
     }
 
@@ -389,17 +346,17 @@ mod tests {
         state.insert(prior("c", 3, RecordState::Removed));
         state.insert(prior("d", 4, RecordState::Present));
         assert_eq!(state.present_before(), 3);
-        assert_eq!(state.see("a", 1, 1), Ok(Verdict::Same));
-        assert_eq!(state.see("b", 9, 2), Ok(Verdict::Changed));
-        assert_eq!(state.see("c", 3, 3), Ok(Verdict::Returning));
-        assert_eq!(state.see("e", 5, 4), Ok(Verdict::New));
+        assert_eq!(state.see("a", 1, 1), Ok(Seen::Same));
+        assert_eq!(state.see("b", 9, 2), Ok(Seen::Changed));
+        assert_eq!(state.see("c", 3, 3), Ok(Seen::Returning));
+        assert_eq!(state.see("e", 5, 4), Ok(Seen::New));
         assert_eq!(state.unseen_present(), vec!["d"]);
     }
 
     #[test]
     fn a_key_seen_twice_names_the_first_line() {
         let mut state = PriorState::default();
-        assert_eq!(state.see("x", 1, 7), Ok(Verdict::New));
+        assert_eq!(state.see("x", 1, 7), Ok(Seen::New));
         assert_eq!(state.see("x", 1, 9), Err(Duplicate { first_line: 7 }));
     }
 
@@ -429,9 +386,9 @@ mod tests {
         for (i, key) in keys.iter().enumerate().step_by(2) {
             let fingerprint = if i % 4 == 0 { i as u128 } else { 0 };
             let expected = match (i % 10 == 9, i % 4 == 0) {
-                (true, _) => Verdict::Returning,
-                (false, true) => Verdict::Same,
-                (false, false) => Verdict::Changed,
+                (true, _) => Seen::Returning,
+                (false, true) => Seen::Same,
+                (false, false) => Seen::Changed,
             };
             assert_eq!(
                 state.see(key, fingerprint, i as u64 + 1),
@@ -441,7 +398,7 @@ mod tests {
         }
         for i in 0..3000 {
             let key = format!("new-{i}");
-            assert_eq!(state.see(&key, 1, 10_000 + i), Ok(Verdict::New));
+            assert_eq!(state.see(&key, 1, 10_000 + i), Ok(Seen::New));
             assert_eq!(
                 state.see(&key, 1, 20_000 + i),
                 Err(Duplicate {

@@ -3,42 +3,8 @@
 //! instead of being read as "everyone left".
 
 use rollcall_model::{Integrity, Limit};
-use serde::Serialize;
 
-use crate::diff::Summary;
-
-/// One evaluated threshold. `limit` and `actual` are in the same unit: a
-/// number of records, or for `min-ratio` a ratio.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-    /// `min-ratio`, `max-removed`, `max-invalid`, `min-records`, or the
-    /// built-in `no-valid-records`.
-    pub name: String,
-    /// The threshold.
-    pub limit: f64,
-    /// The measured figure; `None` when there was nothing to compare with.
-    pub actual: Option<f64>,
-    /// The figures in words, for people.
-    pub detail: String,
-    /// Whether the run is within the threshold.
-    pub passed: bool,
-}
-
-/// The gate's answer on one change set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Verdict {
-    /// True when every check passed.
-    pub passed: bool,
-    /// Every check evaluated, in declaration order.
-    pub checks: Vec<Check>,
-}
-
-impl Verdict {
-    /// The checks that failed.
-    pub fn failures(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|c| !c.passed)
-    }
-}
+use crate::vocabulary::{Check, GateVerdict, Summary};
 
 /// What the gate compares against besides the run's own counts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,7 +27,7 @@ impl<'a> Gate<'a> {
     }
 
     /// Evaluates every threshold on a complete change set.
-    pub fn evaluate(&self, summary: &Summary, baseline: Baseline) -> Verdict {
+    pub fn evaluate(&self, summary: &Summary, baseline: Baseline) -> GateVerdict {
         let mut checks = Vec::new();
         if let Some(ratio) = &self.integrity.min_ratio {
             checks.push(min_ratio(
@@ -106,7 +72,7 @@ impl<'a> Gate<'a> {
         if summary.valid == 0 && summary.read > 0 {
             checks.push(no_valid_records(summary, baseline.present_before));
         }
-        Verdict {
+        GateVerdict {
             passed: checks.iter().all(|c| c.passed),
             checks,
         }
@@ -115,7 +81,7 @@ impl<'a> Gate<'a> {
 
 /// Built in, whatever the pipeline declares: an extract whose records are
 /// all invalid or all filtered out would remove every present record, which
-/// is far likelier a broken delivery (a changed export format, a wrong
+/// is far likelier a broken extract (a changed export format, a wrong
 /// filter) than everyone leaving at once. An extract with no records at all
 /// is refused before the gate (`RunError::EmptyExtract`). Evaluated only when
 /// no record is valid, so ordinary runs do not list it.
@@ -282,7 +248,7 @@ mod tests {
         let nothing_read = Gate::new(&none).evaluate(&summary(0, 200, 0), baseline);
         assert!(
             nothing_read.checks.is_empty(),
-            "an empty delivery is the run's own error"
+            "an empty extract is the run's own error"
         );
         let normal = Gate::new(&none).evaluate(&summary(190, 10, 0), baseline);
         assert!(normal.checks.is_empty(), "not listed on ordinary runs");

@@ -5,7 +5,6 @@
 
 pub mod clock;
 pub mod decode;
-mod delivery;
 pub mod diff;
 pub mod env;
 pub mod integrity;
@@ -21,3 +20,4 @@ pub mod source;
 pub mod store;
 pub mod unique;
 pub mod upload;
+pub mod vocabulary;

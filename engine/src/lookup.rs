@@ -37,12 +37,12 @@ pub enum LookupError {
     #[error("lookup {lookup}: {file}:{line}: invalid record{}: {}", key.as_ref().map(|k| format!(" (key {k:?})")).unwrap_or_default(), problems.join("; "))]
     #[diagnostic(
         code("rollcall::lookup::invalid"),
-        help("fix the lookup's extract, or the lookup's `map` in the pipeline")
+        help("fix the lookup's file, or the lookup's `map` in the pipeline")
     )]
     Invalid {
         /// The lookup's name.
         lookup: String,
-        /// The lookup's delivery.
+        /// The lookup's file.
         file: String,
         /// Line of the record.
         line: u64,
@@ -64,7 +64,7 @@ pub enum LookupError {
     DuplicateKey {
         /// The lookup's name.
         lookup: String,
-        /// The lookup's delivery.
+        /// The lookup's file.
         file: String,
         /// The key.
         key: String,
@@ -94,7 +94,7 @@ const MAX_UNMATCHED_REPORTED: usize = 100;
 pub struct LookupReport {
     /// The lookup's name.
     pub name: String,
-    /// Its delivery.
+    /// Its file.
     pub source: String,
     /// Records loaded from it.
     pub records: u64,

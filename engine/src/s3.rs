@@ -215,11 +215,11 @@ pub enum S3Error {
         target: String,
     },
     /// No object under the prefix matches the key pattern.
-    #[error("no delivery under {location}")]
+    #[error("no extract under {location}")]
     #[diagnostic(
         code("rollcall::s3::nothing-matches"),
         help(
-            "check the source's `prefix` and `key-pattern`, and that the delivery has arrived (`aws s3 ls` on the same prefix)"
+            "check the source's `prefix` and `key-pattern`, and that the extract has arrived (`aws s3 ls` on the same prefix)"
         )
     )]
     NothingMatches {
@@ -230,7 +230,7 @@ pub enum S3Error {
     #[error("{target} changed or was removed while it was being read")]
     #[diagnostic(
         code("rollcall::s3::changed"),
-        help("a new delivery replaced it under the same key; run again to read the new one")
+        help("a new extract replaced it under the same key; run again to read the new one")
     )]
     Changed {
         /// `s3://bucket/key`.

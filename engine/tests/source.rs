@@ -505,15 +505,15 @@ mod source {
             set_mtime(&old, 3_000_000_000);
             set_mtime(&middle, 2_000_000_000);
             set_mtime(&newest, 1_000_000_000);
-            let delivery =
+            let extract =
                 resolve_file("staff/*/full_ingestion.jsonl.gz", dir.path(), Pick::Newest).unwrap();
-            assert_eq!(delivery.uri, newest.display().to_string());
-            assert_eq!(delivery.size, 2);
+            assert_eq!(extract.uri, newest.display().to_string());
+            assert_eq!(extract.size, 2);
             assert_eq!(
-                delivery.modified,
+                extract.modified,
                 Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000))
             );
-            assert_eq!(delivery.etag, None);
+            assert_eq!(extract.etag, None);
         }
 
         #[test]
@@ -523,8 +523,8 @@ mod source {
             write(&dir, "export-2024-09-04T14:00:00+02:00.json", b"1");
             let newest = write(&dir, "export-2024-09-04T13:00:00Z.json", b"2");
             write(&dir, "export-2024-09-04T12:30:00Z.json", b"3");
-            let delivery = resolve_file("export-*.json", dir.path(), Pick::Newest).unwrap();
-            assert_eq!(delivery.uri, newest.display().to_string());
+            let extract = resolve_file("export-*.json", dir.path(), Pick::Newest).unwrap();
+            assert_eq!(extract.uri, newest.display().to_string());
         }
 
         #[test]
@@ -536,12 +536,12 @@ mod source {
             set_mtime(&a, 1_700_000_000);
             set_mtime(&b, 1_700_000_300);
             set_mtime(&c, 1_700_000_100);
-            let delivery = resolve_file("people-*.csv", dir.path(), Pick::Newest).unwrap();
-            assert_eq!(delivery.uri, b.display().to_string());
+            let extract = resolve_file("people-*.csv", dir.path(), Pick::Newest).unwrap();
+            assert_eq!(extract.uri, b.display().to_string());
             // Equal times: the name breaks the tie.
             set_mtime(&c, 1_700_000_300);
-            let delivery = resolve_file("people-*.csv", dir.path(), Pick::Newest).unwrap();
-            assert_eq!(delivery.uri, c.display().to_string());
+            let extract = resolve_file("people-*.csv", dir.path(), Pick::Newest).unwrap();
+            assert_eq!(extract.uri, c.display().to_string());
         }
 
         #[test]
@@ -559,8 +559,8 @@ mod source {
                 "{error}"
             );
             fs::remove_file(dir.path().join("b.csv")).unwrap();
-            let delivery = resolve_file("*.csv", dir.path(), Pick::Only).unwrap();
-            assert!(delivery.uri.ends_with("a.csv"));
+            let extract = resolve_file("*.csv", dir.path(), Pick::Only).unwrap();
+            assert!(extract.uri.ends_with("a.csv"));
         }
 
         #[test]
@@ -593,7 +593,7 @@ mod source {
             );
             assert_eq!(
                 error.to_string(),
-                format!("no delivery matches `{expected}`")
+                format!("no extract matches `{expected}`")
             );
             let error = resolve_file("*.jsonl", dir.path(), Pick::Newest).unwrap_err();
             assert!(

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use rollcall_engine::run::Options;
 use rollcall_engine::sink;
 use rollcall_engine::store::Store;
 
@@ -38,10 +37,9 @@ pub fn run(args: Args) -> Exit {
         Ok(store) => store,
         Err(err) => return render::store_error(err),
     };
-    let options = Options {
+    let options = sink::OutputOptions {
         out_dir: args.out_dir,
         skip_uploads: args.skip_upload,
-        ..Options::default()
     };
     match sink::redeliver(&plan, &mut store, args.run, &options) {
         Ok((run, delivered)) => {

@@ -2,9 +2,9 @@
 //! overwritten by syncs.
 
 use rollcall_engine::clock::Instant;
-use rollcall_engine::diff::Summary;
 use rollcall_engine::registry::{self, FreezeError, FreezeRequest};
 use rollcall_engine::store::Store;
+use rollcall_engine::vocabulary::Summary;
 
 use super::render;
 use super::state::{ClockArgs, OutputFormat, StateArgs, operator};

@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use rollcall_engine::diff::{Action, Change};
 use rollcall_engine::registry::RegistryReport;
-use rollcall_engine::run::{Outcome, Report, RunError};
+use rollcall_engine::run::{Report, RunError};
 use rollcall_engine::source::SourceError;
 use rollcall_engine::store::{
     ChangeRow, FrozenRow, Identity, PersonRow, RoleRow, RunRow, StoreError, StoredRecord,
 };
+use rollcall_engine::vocabulary::Outcome;
 use serde::Serialize;
 
 use crate::exit::Exit;
@@ -101,7 +102,7 @@ struct JsonAt {
 
 impl JsonAt {
     /// Reads the file back to show the place; `None` when it cannot (a
-    /// compressed or very large delivery), and the plain error is shown.
+    /// compressed or very large extract), and the plain error is shown.
     fn read(name: &str, line: u64, column: u64, message: &str) -> Option<JsonAt> {
         let meta = std::fs::metadata(name).ok()?;
         if meta.len() > 16 << 20 {
@@ -153,8 +154,8 @@ struct PlanJson<'a> {
     outcome: Outcome,
     overridden: bool,
     source: &'a rollcall_engine::source::SourceIdentity,
-    summary: &'a rollcall_engine::diff::Summary,
-    integrity: &'a rollcall_engine::integrity::Verdict,
+    summary: &'a rollcall_engine::vocabulary::Summary,
+    integrity: &'a rollcall_engine::vocabulary::GateVerdict,
     changes: &'a [Change],
     invalid: &'a [rollcall_engine::run::InvalidRecord],
     registry: &'a RegistryReport,
@@ -485,7 +486,7 @@ pub fn person_text(view: &PersonView) {
 
 /// Prints `run`'s outcome and summary.
 pub fn run_text(report: &Report) {
-    if report.outcome == Outcome::NoNewDelivery {
+    if report.outcome == Outcome::NoNewExtract {
         let run = report
             .run_id
             .map(|id| format!(" run {id}"))
@@ -497,7 +498,7 @@ pub fn run_text(report: &Report) {
             .map(|e| format!(" (etag {e})"))
             .unwrap_or_default();
         println!(
-            "{}{run}: no new delivery: {}{etag} was already applied; nothing read (--force reads it again)",
+            "{}{run}: no new extract: {}{etag} was already applied; nothing read (--force reads it again)",
             report.pipeline, report.source.uri
         );
         return;
@@ -508,7 +509,7 @@ pub fn run_text(report: &Report) {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
         Outcome::Applied => "applied",
         Outcome::NoChange => "no change",
-        Outcome::NoNewDelivery => "no new delivery",
+        Outcome::NoNewExtract => "no new extract",
         Outcome::Rejected => "rejected",
         Outcome::Planned => "planned",
     };

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use rollcall_engine::notify::{self, RunEvent};
-use rollcall_engine::run::{self, Options, Outcome};
+use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
+use rollcall_engine::vocabulary::Outcome;
 
 use super::render;
 use super::state::{OutputFormat, PipelineArgs};
@@ -25,7 +26,7 @@ pub struct Args {
     /// Write sink files but do not upload them (replays, backfills).
     #[arg(long)]
     pub skip_upload: bool,
-    /// Read the newest delivery even when it is the one last applied.
+    /// Read the newest extract even when it is the one last applied.
     #[arg(long)]
     pub force: bool,
 }

@@ -1,9 +1,9 @@
 //! `rollcall unfreeze`: let syncs write an attribute again. The value stays
 //! until the person's record is next synced (`rollcall run --resync KEY`).
 
-use rollcall_engine::diff::Summary;
 use rollcall_engine::registry::{self, FreezeError};
 use rollcall_engine::store::Store;
+use rollcall_engine::vocabulary::Summary;
 
 use super::render;
 use super::state::{StateArgs, operator};

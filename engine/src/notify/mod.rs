@@ -10,8 +10,8 @@ mod webhook;
 use rollcall_model::{Channel, Notify, NotifyOn};
 use serde::Serialize;
 
-use crate::diff::Summary;
-use crate::run::{Outcome, Report};
+use crate::run::Report;
+use crate::vocabulary::{Outcome, Summary};
 
 /// How a run ended, as notifications name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -48,7 +48,7 @@ pub struct RunEvent {
     pub run: Option<i64>,
     /// How it ended.
     pub outcome: Ended,
-    /// The delivery read, when known.
+    /// The extract read, when known.
     pub source: Option<String>,
     /// Counts, when the run got that far.
     pub summary: Option<Summary>,
@@ -66,7 +66,7 @@ impl RunEvent {
             run: report.run_id,
             outcome: match report.outcome {
                 Outcome::Rejected => Ended::Rejected,
-                Outcome::NoChange | Outcome::NoNewDelivery => Ended::NoChange,
+                Outcome::NoChange | Outcome::NoNewExtract => Ended::NoChange,
                 Outcome::Applied | Outcome::Planned => Ended::Applied,
             },
             source: Some(report.source.uri.clone()),

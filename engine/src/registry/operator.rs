@@ -4,9 +4,9 @@
 //! `rollcall history @purge` lists them.
 
 use crate::clock::Instant;
-use crate::diff::Summary;
 use crate::source::SourceIdentity;
 use crate::store::{RunRow, Store, StoreError, Tx, now_text};
+use crate::vocabulary::Summary;
 
 use super::{Counts, RegistryReport, Result, Session};
 

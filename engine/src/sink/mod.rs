@@ -15,6 +15,7 @@ mod json;
 mod path;
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use rollcall_model::{Sink, SinkKind};
 use serde::Serialize;
@@ -23,7 +24,6 @@ use serde_json::{Map, Value};
 
 use crate::diff::{Action, Change, FieldChange};
 use crate::plan::Plan;
-use crate::run::{Options, Report};
 use crate::store::{ChangeRow, Store, Tx, now_text};
 use crate::upload;
 
@@ -42,11 +42,19 @@ pub struct Delivered {
     pub uploads: Vec<String>,
 }
 
-/// The run options, with changes collected when a change sink needs them.
-pub fn with_changes(plan: &Plan, options: &Options) -> Options {
-    let mut options = options.clone();
-    options.collect_changes |= plan.sinks.iter().any(is_change_sink);
-    options
+/// Where outputs go, as the command line chose.
+#[derive(Debug, Clone, Default)]
+pub struct OutputOptions {
+    /// Write sink files into this folder instead of each sink's own.
+    pub out_dir: Option<PathBuf>,
+    /// Write sink files but do not upload them (replays, backfills).
+    pub skip_uploads: bool,
+}
+
+/// Whether a sink of the pipeline writes the run's changes, so the run has
+/// to collect them.
+pub fn needs_changes(plan: &Plan) -> bool {
+    plan.sinks.iter().any(is_change_sink)
 }
 
 /// Whether the sink writes this run's changes (rather than every record).
@@ -67,10 +75,10 @@ fn kind_name(sink: &Sink) -> &'static str {
 /// Checks, inside the run's still-open transaction, that the change set
 /// makes outputs their targets accept (an action file's reassignment target
 /// exists or is created). A failure refuses the run before anything commits.
-pub fn preflight(plan: &Plan, tx: &Tx<'_>, report: &Report) -> Result<(), SinkError> {
+pub fn preflight(plan: &Plan, tx: &Tx<'_>, changes: &[Change]) -> Result<(), SinkError> {
     for sink in &plan.sinks {
         if let SinkKind::Actions(actions) = &sink.kind {
-            actions::preflight(plan, actions, tx, &report.changes)?;
+            actions::preflight(plan, actions, tx, changes)?;
         }
     }
     Ok(())
@@ -82,13 +90,11 @@ pub fn preflight(plan: &Plan, tx: &Tx<'_>, report: &Report) -> Result<(), SinkEr
 pub fn deliver_run(
     plan: &Plan,
     store: &mut Store,
-    report: &Report,
-    options: &Options,
+    run: i64,
+    changes: &[Change],
+    options: &OutputOptions,
 ) -> Result<Vec<Delivered>, SinkError> {
-    let Some(run) = report.run_id else {
-        return Ok(Vec::new());
-    };
-    let delivered = deliver(plan, store, run, &report.changes, options);
+    let delivered = deliver(plan, store, run, changes, options);
     if let Err(err) = &delivered {
         let noted = store.write().and_then(|tx| {
             tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
@@ -109,7 +115,7 @@ pub fn redeliver(
     plan: &Plan,
     store: &mut Store,
     run: Option<i64>,
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<(i64, Vec<Delivered>), SinkError> {
     let tx = store.read()?;
     let found = match run {
@@ -131,11 +137,7 @@ pub fn redeliver(
         .filter_map(change_of)
         .collect();
     tx.rollback()?;
-    let options = with_changes(plan, options);
-    Ok((
-        found.id,
-        deliver(plan, store, found.id, &changes, &options)?,
-    ))
+    Ok((found.id, deliver(plan, store, found.id, &changes, options)?))
 }
 
 /// A change log entry as the diff reported it.
@@ -178,7 +180,7 @@ fn deliver(
     store: &mut Store,
     run: i64,
     changes: &[Change],
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<Vec<Delivered>, SinkError> {
     let delivered = write_and_upload(plan, store, run, changes, options)?;
     let marked = store.write().and_then(|tx| {
@@ -198,7 +200,7 @@ fn write_and_upload(
     store: &mut Store,
     run: i64,
     changes: &[Change],
-    options: &Options,
+    options: &OutputOptions,
 ) -> Result<Vec<Delivered>, SinkError> {
     if plan.sinks.is_empty() {
         return Ok(Vec::new());

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::decompress::{BUFFER_SIZE, read_prefix};
 use super::error::SourceError;
-use super::hashing::Fingerprint;
+use super::hashing::RunningHash;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const UTF16LE_BOM: &[u8] = b"\xFF\xFE";
@@ -27,7 +27,7 @@ const UTF16BE_BOM: &[u8] = b"\xFE\xFF";
 pub(crate) struct CsvReader {
     reader: csv::Reader<QuoteTracker<Box<dyn Read + Send>>>,
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
     options: CsvOptions,
     /// Column names, known once the header (if any) is read.
     columns: Option<Vec<String>>,
@@ -41,12 +41,12 @@ impl CsvReader {
     pub(crate) fn new(
         mut input: Box<dyn BufRead + Send>,
         name: Arc<str>,
-        fingerprint: Fingerprint,
+        hash: RunningHash,
         options: &CsvOptions,
         max_row_bytes: usize,
     ) -> Result<Self, SourceError> {
         let prefix = read_prefix(&mut input, UTF8_BOM.len())
-            .map_err(|e| SourceError::from_io(e, &name, fingerprint.bytes()))?;
+            .map_err(|e| SourceError::from_io(e, &name, hash.bytes()))?;
         let utf16_bom = prefix.starts_with(UTF16LE_BOM) || prefix.starts_with(UTF16BE_BOM);
         let text: Box<dyn Read + Send> = match options.encoding {
             Encoding::Utf8 if utf16_bom => {
@@ -103,7 +103,7 @@ impl CsvReader {
         Ok(CsvReader {
             reader,
             name,
-            fingerprint,
+            hash,
             options: options.clone(),
             columns: None,
             row: csv::ByteRecord::new(),
@@ -174,7 +174,7 @@ impl CsvReader {
     /// Reads the next row into `self.row`; false at the end.
     fn read_row(&mut self) -> Result<bool, SourceError> {
         let more = self.reader.read_byte_record(&mut self.row).map_err(|e| {
-            let offset = self.fingerprint.bytes();
+            let offset = self.hash.bytes();
             match e.into_kind() {
                 csv::ErrorKind::Io(e) => SourceError::from_io(e, &self.name, offset),
                 other => SourceError::Read {
@@ -273,7 +273,7 @@ struct QuoteTracker<R> {
     /// Lines where rows start, read but not yet taken by the parser.
     record_lines: VecDeque<u64>,
     at_end: bool,
-    /// The delivery's name, for the row-length error.
+    /// The extract's name, for the row-length error.
     name: Arc<str>,
     /// Bytes of the current row read so far, and the most allowed: the
     /// `csv` crate holds a whole row in memory, and an unclosed quote would

@@ -1,4 +1,4 @@
-//! Turns a delivery's raw bytes into its decoded (decompressed) bytes.
+//! Turns an extract's raw bytes into its decoded (decompressed) bytes.
 //!
 //! Gzip is recognised by its magic bytes (`1f 8b`) or forced by the source;
 //! concatenated gzip members are read as one stream. Decoding failures become
@@ -11,7 +11,7 @@ use flate2::bufread::MultiGzDecoder;
 use rollcall_model::Compression;
 
 use super::error::SourceError;
-use super::hashing::{Fingerprint, HashingReader};
+use super::hashing::{HashingReader, RunningHash};
 use super::prefetch::Prefetch;
 
 /// Buffer size of every stage: large reads keep syscalls and virtual calls
@@ -23,9 +23,9 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// The raw bytes with the sniffed prefix put back in front.
 type Raw = Chain<Cursor<Vec<u8>>, HashingReader>;
 
-/// Wraps the raw delivery in the right decoder and a buffer.
+/// Wraps the raw extract in the right decoder and a buffer.
 ///
-/// An empty delivery is an empty stream whatever the compression: whether
+/// An empty extract is an empty stream whatever the compression: whether
 /// zero records is acceptable is the integrity gate's decision.
 pub(crate) fn decoded_stream(
     mut raw: HashingReader,
@@ -33,9 +33,9 @@ pub(crate) fn decoded_stream(
     compression: Compression,
     max_decompressed_bytes: u64,
 ) -> Result<Box<dyn BufRead + Send>, SourceError> {
-    let fingerprint = raw.fingerprint();
+    let hash = raw.running_hash();
     let prefix = read_prefix(&mut raw, GZIP_MAGIC.len())
-        .map_err(|e| SourceError::from_io(e, name, fingerprint.bytes()))?;
+        .map_err(|e| SourceError::from_io(e, name, hash.bytes()))?;
     let is_gzip = match compression {
         _ if prefix.is_empty() => false,
         Compression::Auto => prefix == GZIP_MAGIC,
@@ -57,7 +57,7 @@ pub(crate) fn decoded_stream(
     let stage = GzipStage {
         decoder: MultiGzDecoder::new(raw),
         name: Arc::clone(name),
-        fingerprint,
+        hash,
         produced: 0,
         limit: max_decompressed_bytes,
     };
@@ -75,19 +75,19 @@ pub(crate) fn read_prefix(reader: &mut impl Read, n: usize) -> io::Result<Vec<u8
 struct GzipStage {
     decoder: MultiGzDecoder<BufReader<Raw>>,
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
     produced: u64,
     limit: u64,
 }
 
 impl GzipStage {
     /// Compressed bytes the decoder has actually consumed: those read from
-    /// the delivery minus those still waiting in the buffers.
+    /// the extract minus those still waiting in the buffers.
     fn consumed(&self) -> u64 {
         let buffered = self.decoder.get_ref();
         let (prefix, _) = buffered.get_ref().get_ref();
         let pending_prefix = prefix.get_ref().len() as u64 - prefix.position();
-        self.fingerprint.bytes() - buffered.buffer().len() as u64 - pending_prefix
+        self.hash.bytes() - buffered.buffer().len() as u64 - pending_prefix
     }
 }
 
@@ -107,7 +107,7 @@ impl Read for GzipStage {
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
-            // A read failure of the delivery itself, already located.
+            // A read failure of the extract itself, already located.
             Err(e) if e.get_ref().is_some_and(|inner| inner.is::<SourceError>()) => Err(e),
             // flate2 reports a stream that stops before its trailer this way.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Err(SourceError::TruncatedGzip {

@@ -1,6 +1,6 @@
-//! Errors raised while locating a delivery and decoding its records.
+//! Errors raised while locating an extract and decoding its records.
 //!
-//! Every error names the delivery (file path or S3 URI) and where in it the
+//! Every error names the extract (file path or S3 URI) and where in it the
 //! problem sits, so an operator can open the file at that place: a line and
 //! column for text problems, a byte offset for binary ones (gzip).
 
@@ -9,18 +9,18 @@ use std::io;
 use miette::Diagnostic;
 use thiserror::Error;
 
-/// A problem finding a delivery or reading its records.
+/// A problem finding an extract or reading its records.
 ///
 /// All kinds are fatal for the run except [`SourceError::MissingPayload`],
 /// which only makes one record invalid (see [`SourceError::is_record_level`]).
 #[derive(Debug, Error, Diagnostic)]
 pub enum SourceError {
     /// No file matches the source's path or glob.
-    #[error("no delivery matches `{pattern}`")]
+    #[error("no extract matches `{pattern}`")]
     #[diagnostic(
         code("rollcall::source::not-found"),
         help(
-            "check the path in the pipeline's `source file` (it is resolved against the pipeline file's folder) and that the delivery has arrived"
+            "check the path in the pipeline's `source file` (it is resolved against the pipeline file's folder) and that the extract has arrived"
         )
     )]
     NotFound {
@@ -29,10 +29,10 @@ pub enum SourceError {
     },
 
     /// `pick only` found more than one match.
-    #[error("`{pattern}` matches {} deliveries but `pick only` needs exactly one: {}", matches.len(), matches.join(", "))]
+    #[error("`{pattern}` matches {} extracts but `pick only` needs exactly one: {}", matches.len(), matches.join(", "))]
     #[diagnostic(
         code("rollcall::source::ambiguous"),
-        help("remove the stale deliveries, narrow the glob, or use `pick newest`")
+        help("remove the stale extracts, narrow the glob, or use `pick newest`")
     )]
     Ambiguous {
         /// The pattern, resolved against the base folder.
@@ -79,16 +79,16 @@ pub enum SourceError {
     #[diagnostic(transparent)]
     Env(#[from] crate::env::EnvError),
 
-    /// Reading the delivery's bytes failed part-way.
+    /// Reading the extract's bytes failed part-way.
     #[error("{name}: read failed at byte {offset}: {source}")]
     #[diagnostic(
         code("rollcall::source::read-failed"),
-        help("the storage or network failed while streaming the delivery; retry the run")
+        help("the storage or network failed while streaming the extract; retry the run")
     )]
     Read {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
-        /// Bytes of the (compressed) delivery read before the failure.
+        /// Bytes of the (compressed) extract read before the failure.
         offset: u64,
         /// The underlying error.
         source: io::Error,
@@ -99,11 +99,11 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::bad-gzip"),
         help(
-            "check that the delivery is really gzip (`compression none` if it is plain) and was copied completely; `gzip -t FILE` tests it"
+            "check that the extract is really gzip (`compression none` if it is plain) and was copied completely; `gzip -t FILE` tests it"
         )
     )]
     BadGzip {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Offset in the compressed bytes where decoding failed.
         offset: u64,
@@ -112,15 +112,15 @@ pub enum SourceError {
     },
 
     /// The gzip stream ends before its end-of-stream marker.
-    #[error("{name}: byte {offset}: gzip data ends early (truncated delivery)")]
+    #[error("{name}: byte {offset}: gzip data ends early (truncated extract)")]
     #[diagnostic(
         code("rollcall::source::truncated-gzip"),
         help(
-            "the delivery was cut off, probably during upload or copy; wait for a complete delivery or ask its producer to resend it"
+            "the extract was cut off, probably during upload or copy; wait for a complete extract or ask its producer to resend it"
         )
     )]
     TruncatedGzip {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Compressed size at which the data stops.
         offset: u64,
@@ -132,11 +132,11 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::too-large"),
         help(
-            "if the extract is genuinely this large, raise the source's `limits {{ max-decompressed \"16GiB\" }}`; otherwise the delivery may be a decompression bomb"
+            "if the extract is genuinely this large, raise the source's `limits {{ max-decompressed \"16GiB\" }}`; otherwise the extract may be a decompression bomb"
         )
     )]
     DecompressedTooLarge {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Offset in the compressed bytes where the limit was crossed.
         offset: u64,
@@ -153,7 +153,7 @@ pub enum SourceError {
         )
     )]
     RecordTooLong {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line where the record starts.
         line: u64,
@@ -170,7 +170,7 @@ pub enum SourceError {
         )
     )]
     TooDeep {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// 1-based line.
         line: u64,
@@ -189,7 +189,7 @@ pub enum SourceError {
         )
     )]
     BadJson {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// 1-based line.
         line: u64,
@@ -206,7 +206,7 @@ pub enum SourceError {
         help("the file is not UTF-8; re-export it as UTF-8")
     )]
     InvalidUtf8 {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// 1-based line.
         line: u64,
@@ -223,7 +223,7 @@ pub enum SourceError {
         )
     )]
     InvalidUtf8Field {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line where the row starts.
         line: u64,
@@ -242,7 +242,7 @@ pub enum SourceError {
         )
     )]
     BadEncoding {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// What does not match.
         message: String,
@@ -257,7 +257,7 @@ pub enum SourceError {
         )
     )]
     UnclosedQuote {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line where the unclosed quoted field starts.
         line: u64,
@@ -272,7 +272,7 @@ pub enum SourceError {
         )
     )]
     RaggedRow {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line where the row starts.
         line: u64,
@@ -291,7 +291,7 @@ pub enum SourceError {
         )
     )]
     BadColumns {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line of the header row (1), or of the first row.
         line: u64,
@@ -309,7 +309,7 @@ pub enum SourceError {
         )
     )]
     MissingPayload {
-        /// The delivery's display name.
+        /// The extract's display name.
         name: String,
         /// Line where the record starts.
         line: u64,

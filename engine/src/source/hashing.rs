@@ -1,7 +1,7 @@
-//! Source identity: the size and SHA-256 of a delivery's raw bytes.
+//! Source identity: the size and SHA-256 of an extract's raw bytes.
 //!
 //! The hash is taken over the bytes exactly as stored (still compressed), so
-//! it identifies the delivery itself: the engine can tell "same file again"
+//! it identifies the extract itself: the engine can tell "same file again"
 //! from "new extract" without trusting names or timestamps.
 
 use std::io::{self, Read};
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::SourceError;
 
-/// Size and SHA-256 of the raw bytes read from a delivery.
+/// Size and SHA-256 of the raw bytes read from an extract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceStats {
     /// Number of raw (still compressed) bytes read.
@@ -29,15 +29,15 @@ struct State {
 /// A shared view of a [`HashingReader`]'s progress, readable while the
 /// reader is buried inside the decoding stages.
 #[derive(Debug, Clone, Default)]
-pub struct Fingerprint(Arc<Mutex<State>>);
+pub struct RunningHash(Arc<Mutex<State>>);
 
-impl Fingerprint {
+impl RunningHash {
     /// Bytes read so far.
     pub fn bytes(&self) -> u64 {
         self.lock().bytes
     }
 
-    /// Size and hash of the bytes read so far (the whole delivery once the
+    /// Size and hash of the bytes read so far (the whole extract once the
     /// reader has reached its end).
     pub fn stats(&self) -> SourceStats {
         let state = self.lock();
@@ -55,26 +55,26 @@ impl Fingerprint {
 }
 
 /// Counts and hashes every byte read through it; read failures become
-/// [`SourceError::Read`] naming the delivery and the offset.
+/// [`SourceError::Read`] naming the extract and the offset.
 pub struct HashingReader {
     inner: Box<dyn Read + Send>,
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
 }
 
 impl HashingReader {
-    /// Wraps the raw delivery bytes; `name` is used in read errors.
+    /// Wraps the raw extract bytes; `name` is used in read errors.
     pub fn new(inner: Box<dyn Read + Send>, name: Arc<str>) -> Self {
         HashingReader {
             inner,
             name,
-            fingerprint: Fingerprint::default(),
+            hash: RunningHash::default(),
         }
     }
 
     /// A handle on the running count and hash.
-    pub fn fingerprint(&self) -> Fingerprint {
-        self.fingerprint.clone()
+    pub fn running_hash(&self) -> RunningHash {
+        self.hash.clone()
     }
 }
 
@@ -85,13 +85,13 @@ impl Read for HashingReader {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let offset = self.fingerprint.bytes();
+                    let offset = self.hash.bytes();
                     return Err(SourceError::from_io(e, &self.name, offset).into_io());
                 }
             }
         };
         // One lock per read is noise: reads come in buffer-sized chunks.
-        let mut state = self.fingerprint.lock();
+        let mut state = self.hash.lock();
         state.bytes += n as u64;
         state.hasher.update(&buf[..n]);
         Ok(n)

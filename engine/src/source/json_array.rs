@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::SourceError;
-use super::hashing::Fingerprint;
+use super::hashing::RunningHash;
 use super::parse::{Pos, parse_value, utf16_text};
 
 /// Where the scanner is in the array's grammar.
@@ -35,7 +35,7 @@ enum State {
 pub(crate) struct JsonArrayReader {
     input: Box<dyn BufRead + Send>,
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
     /// Position of the next unread byte.
     pos: Pos,
     /// Position just after the last non-white-space byte, where a missing
@@ -52,14 +52,14 @@ impl JsonArrayReader {
     pub(crate) fn new(
         input: Box<dyn BufRead + Send>,
         name: Arc<str>,
-        fingerprint: Fingerprint,
+        hash: RunningHash,
         max_element_bytes: usize,
         max_depth: usize,
     ) -> Self {
         JsonArrayReader {
             input,
             name,
-            fingerprint,
+            hash,
             pos: Pos::START,
             content_end: Pos::START,
             state: State::Start,
@@ -170,7 +170,7 @@ impl JsonArrayReader {
         let mut first = true;
         let mut scalar = false;
         loop {
-            let available = fill(&mut self.input, &self.name, &self.fingerprint)?;
+            let available = fill(&mut self.input, &self.name, &self.hash)?;
             if available.is_empty() {
                 if scalar && !in_string {
                     return Ok(());
@@ -270,7 +270,7 @@ impl JsonArrayReader {
 
     /// Skips a UTF-8 byte-order mark at the very start; refuses UTF-16.
     fn skip_bom(&mut self) -> Result<(), SourceError> {
-        let start = fill(&mut self.input, &self.name, &self.fingerprint)?;
+        let start = fill(&mut self.input, &self.name, &self.hash)?;
         if let Some(message) = utf16_text(start) {
             return Err(SourceError::BadEncoding {
                 name: self.name.to_string(),
@@ -282,7 +282,7 @@ impl JsonArrayReader {
         }
         // Byte by byte: the mark may straddle two reads.
         for expected in [0xEF, 0xBB, 0xBF] {
-            if fill(&mut self.input, &self.name, &self.fingerprint)?.first() != Some(&expected) {
+            if fill(&mut self.input, &self.name, &self.hash)?.first() != Some(&expected) {
                 return Err(SourceError::InvalidUtf8 {
                     name: self.name.to_string(),
                     line: 1,
@@ -297,7 +297,7 @@ impl JsonArrayReader {
     /// Skips white space; returns the next byte (not consumed), `None` at the end.
     fn skip_ws(&mut self) -> Result<Option<u8>, SourceError> {
         loop {
-            let available = fill(&mut self.input, &self.name, &self.fingerprint)?;
+            let available = fill(&mut self.input, &self.name, &self.hash)?;
             if available.is_empty() {
                 return Ok(None);
             }
@@ -338,13 +338,13 @@ impl JsonArrayReader {
 fn fill<'a>(
     input: &'a mut Box<dyn BufRead + Send>,
     name: &str,
-    fingerprint: &Fingerprint,
+    hash: &RunningHash,
 ) -> Result<&'a [u8], SourceError> {
     loop {
         match input.fill_buf() {
             Ok(_) => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(SourceError::from_io(e, name, fingerprint.bytes())),
+            Err(e) => return Err(SourceError::from_io(e, name, hash.bytes())),
         }
     }
     // Asked again outside the loop: returning the borrow from inside a loop
@@ -352,7 +352,7 @@ fn fill<'a>(
     // call only returns the buffer; at the end it reports the end again.
     input
         .fill_buf()
-        .map_err(|e| SourceError::from_io(e, name, fingerprint.bytes()))
+        .map_err(|e| SourceError::from_io(e, name, hash.bytes()))
 }
 
 /// A byte as an error message shows it.

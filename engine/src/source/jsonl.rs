@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::error::SourceError;
-use super::hashing::Fingerprint;
+use super::hashing::RunningHash;
 use super::parse::{Pos, SERDE_MAX_DEPTH, parse_value, utf16_text};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -24,7 +24,7 @@ pub(crate) enum Line<T> {
 pub(crate) struct JsonlReader {
     input: Box<dyn BufRead + Send>,
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
     /// Lines read so far (the current line's number once it is read).
     line: u64,
     buf: Vec<u8>,
@@ -37,14 +37,14 @@ impl JsonlReader {
     pub(crate) fn new(
         input: Box<dyn BufRead + Send>,
         name: Arc<str>,
-        fingerprint: Fingerprint,
+        hash: RunningHash,
         max_line_bytes: usize,
         max_depth: usize,
     ) -> Self {
         JsonlReader {
             input,
             name,
-            fingerprint,
+            hash,
             line: 0,
             buf: Vec::new(),
             max_line_bytes,
@@ -107,11 +107,7 @@ impl JsonlReader {
                 Ok(available) => available,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(SourceError::from_io(
-                        e,
-                        &self.name,
-                        self.fingerprint.bytes(),
-                    ));
+                    return Err(SourceError::from_io(e, &self.name, self.hash.bytes()));
                 }
             };
             if available.is_empty() {

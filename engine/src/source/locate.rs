@@ -1,7 +1,7 @@
-//! Finding the delivery to read among local files.
+//! Finding the extract to read among local files.
 //!
 //! A source names a path or a glob; when several files match, `pick newest`
-//! prefers the delivery time written in the path (producers name exports
+//! prefers the extract time written in the path (producers name exports
 //! after it, and copying a file changes its modification time but not its
 //! name), falling back to modification time.
 
@@ -17,9 +17,9 @@ use rollcall_model::Pick;
 
 use super::error::SourceError;
 
-/// One delivery chosen for reading.
+/// One extract chosen for reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub struct LocalExtract {
     /// Where it is: a local path, or an `s3://` URI.
     pub uri: String,
     /// Size in bytes as stored (compressed, if it is).
@@ -30,13 +30,17 @@ pub struct Delivery {
     pub etag: Option<String>,
 }
 
-/// Finds the local delivery named by `pattern` (a path or a glob, relative
+/// Finds the local extract named by `pattern` (a path or a glob, relative
 /// to `base_dir` unless absolute) and picks one per `pick`.
 ///
 /// Only regular files count (directories are skipped, symbolic links are
 /// followed). `*` and `?` do not cross `/`, and hidden files (leading `.`,
 /// typical of uploads in progress) match only a literal leading dot.
-pub fn resolve_file(pattern: &str, base_dir: &Path, pick: Pick) -> Result<Delivery, SourceError> {
+pub fn resolve_file(
+    pattern: &str,
+    base_dir: &Path,
+    pick: Pick,
+) -> Result<LocalExtract, SourceError> {
     let shown = base_dir.join(pattern).display().to_string();
     if !pattern.contains(['*', '?', '[']) {
         let path = base_dir.join(pattern);
@@ -49,7 +53,7 @@ pub fn resolve_file(pattern: &str, base_dir: &Path, pick: Pick) -> Result<Delive
         if !metadata.is_file() {
             return Err(unreadable(&path, io::Error::other("not a regular file")));
         }
-        return Ok(delivery(&path, &metadata));
+        return Ok(local_extract(&path, &metadata));
     }
 
     let mut candidates = matches(pattern, base_dir)?;
@@ -78,7 +82,7 @@ pub fn resolve_file(pattern: &str, base_dir: &Path, pick: Pick) -> Result<Delive
         primary.then_with(|| a.path.cmp(&b.path))
     });
     let newest = candidates.pop().expect("checked non-empty");
-    Ok(delivery(&newest.path, &newest.metadata))
+    Ok(local_extract(&newest.path, &newest.metadata))
 }
 
 /// A file matching the glob.
@@ -135,8 +139,8 @@ fn matches(pattern: &str, base_dir: &Path) -> Result<Vec<Candidate>, SourceError
     Ok(candidates)
 }
 
-fn delivery(path: &Path, metadata: &Metadata) -> Delivery {
-    Delivery {
+fn local_extract(path: &Path, metadata: &Metadata) -> LocalExtract {
+    LocalExtract {
         uri: path.display().to_string(),
         size: metadata.len(),
         modified: metadata.modified().ok(),

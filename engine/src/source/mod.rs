@@ -1,11 +1,11 @@
-//! Sources: finding a delivery and streaming its bytes into raw JSON records.
+//! Sources: finding an extract and streaming its bytes into raw JSON records.
 //!
 //! The stages, outermost first: [`HashingReader`] counts and hashes the raw
-//! bytes (the delivery's identity); `decompress` undoes gzip; both run on a
+//! bytes (the extract's identity); `decompress` undoes gzip; both run on a
 //! thread of their own (`prefetch`); a format reader (`jsonl`,
 //! `json_array`, `csv`) cuts the text into records; the record path then
 //! picks each record's payload. Every stage reports errors
-//! as a [`SourceError`] naming the delivery and the place in it.
+//! as a [`SourceError`] naming the extract and the place in it.
 
 mod csv;
 mod decompress;
@@ -27,8 +27,8 @@ use rollcall_model::{Compression, Format, PathSegment, Source, SourceLimits, des
 use serde_json::Value;
 
 pub use error::SourceError;
-pub use hashing::{Fingerprint, HashingReader, SourceStats};
-pub use locate::{Delivery, resolve_file};
+pub use hashing::{HashingReader, RunningHash, SourceStats};
+pub use locate::{LocalExtract, resolve_file};
 pub use open::{Located, Opened, SourceIdentity, locate, open, rfc3339};
 
 use self::csv::CsvReader;
@@ -46,13 +46,13 @@ pub struct RawRecord {
     pub value: Value,
 }
 
-/// Safety limits on what one delivery may contain. The defaults are safe for
+/// Safety limits on what one extract may contain. The defaults are safe for
 /// any real extract; a source's `limits { ... }` overrides them one by one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Longest JSONL line, JSON array element or CSV row, in bytes.
     pub max_line_bytes: usize,
-    /// Most bytes a compressed delivery may decompress to.
+    /// Most bytes a compressed extract may decompress to.
     pub max_decompressed_bytes: u64,
     /// Deepest JSON nesting inside one record (serde_json stops at 128 anyway).
     pub max_depth: usize,
@@ -87,14 +87,14 @@ impl Limits {
     }
 }
 
-/// Streams the records of one delivery.
+/// Streams the records of one extract.
 ///
 /// Yields `Ok` records, record-level errors ([`SourceError::is_record_level`])
 /// that only make one record invalid, and at most one fatal error, after
 /// which it ends.
 pub struct RecordReader {
     name: Arc<str>,
-    fingerprint: Fingerprint,
+    hash: RunningHash,
     record_path: Vec<PathSegment>,
     state: State,
 }
@@ -130,7 +130,7 @@ impl RecordReader {
         let name: Arc<str> = Arc::from(name);
         let raw = HashingReader::new(input, Arc::clone(&name));
         RecordReader {
-            fingerprint: raw.fingerprint(),
+            hash: raw.running_hash(),
             name,
             record_path: record_path.to_vec(),
             state: State::Pending(Box::new(Pending {
@@ -142,19 +142,19 @@ impl RecordReader {
         }
     }
 
-    /// Opens a local delivery found by [`resolve_file`] and reads it as `source` says.
+    /// Opens a local extract found by [`resolve_file`] and reads it as `source` says.
     pub fn open_file(
-        delivery: &Delivery,
+        extract: &LocalExtract,
         source: &Source,
         limits: Limits,
     ) -> Result<Self, SourceError> {
-        let file = File::open(&delivery.uri).map_err(|e| SourceError::Unreadable {
-            path: delivery.uri.clone(),
+        let file = File::open(&extract.uri).map_err(|e| SourceError::Unreadable {
+            path: extract.uri.clone(),
             source: e,
         })?;
         Ok(RecordReader::new(
             Box::new(file),
-            &delivery.uri,
+            &extract.uri,
             &source.format,
             source.compression,
             &source.record_path,
@@ -162,20 +162,20 @@ impl RecordReader {
         ))
     }
 
-    /// The delivery's display name.
+    /// The extract's display name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Size and hash of the raw bytes read so far.
     pub fn stats(&self) -> SourceStats {
-        self.fingerprint.stats()
+        self.hash.stats()
     }
 
-    /// Size and hash of the raw bytes read: the whole delivery once the
+    /// Size and hash of the raw bytes read: the whole extract once the
     /// iterator has returned `None` without a fatal error.
     pub fn finish(self) -> SourceStats {
-        self.fingerprint.stats()
+        self.hash.stats()
     }
 
     fn start(&self, pending: Pending) -> Result<State, SourceError> {
@@ -187,26 +187,26 @@ impl RecordReader {
         } = pending;
         let decoded = decoded_stream(raw, &self.name, compression, limits.max_decompressed_bytes)?;
         let name = Arc::clone(&self.name);
-        let fingerprint = self.fingerprint.clone();
+        let hash = self.hash.clone();
         Ok(match format {
             Format::Jsonl => State::Jsonl(JsonlReader::new(
                 decoded,
                 name,
-                fingerprint,
+                hash,
                 limits.max_line_bytes,
                 limits.max_depth,
             )),
             Format::Json => State::Json(JsonArrayReader::new(
                 decoded,
                 name,
-                fingerprint,
+                hash,
                 limits.max_line_bytes,
                 limits.max_depth,
             )),
             Format::Csv(options) => State::Csv(Box::new(CsvReader::new(
                 decoded,
                 name,
-                fingerprint,
+                hash,
                 &options,
                 limits.max_line_bytes,
             )?)),

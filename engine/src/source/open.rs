@@ -1,8 +1,8 @@
 //! Opening a pipeline's declared source (or the `--input` override) as a
-//! stream of records, with the identity of the delivery it read.
+//! stream of records, with the identity of the extract it read.
 //!
 //! Locating and opening are two steps so that a run can look at the
-//! delivery it would read (and skip one already applied) before reading it.
+//! extract it would read (and skip one already applied) before reading it.
 
 use std::fs::File;
 use std::io::Read;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::s3::{Bucket, Object};
 use super::{Limits, RecordReader, SourceError, resolve_file};
 
-/// Which delivery a run read.
+/// Which extract a run read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SourceIdentity {
     /// Local path or `s3://bucket/key`.
@@ -30,9 +30,9 @@ pub struct SourceIdentity {
 }
 
 impl SourceIdentity {
-    /// True when both name the same delivery: the same URI and, when both
+    /// True when both name the same extract: the same URI and, when both
     /// know one, the same entity tag (else the same size and time).
-    pub fn same_delivery(&self, other: &SourceIdentity) -> bool {
+    pub fn same_extract(&self, other: &SourceIdentity) -> bool {
         if self.uri != other.uri {
             return false;
         }
@@ -43,23 +43,23 @@ impl SourceIdentity {
     }
 }
 
-/// A delivery opened for reading.
+/// An extract opened for reading.
 pub struct Opened {
-    /// Which delivery it is.
+    /// Which extract it is.
     pub identity: SourceIdentity,
     /// Its records.
     pub records: RecordReader,
 }
 
-/// A delivery found but not yet read.
+/// An extract found but not yet read.
 #[derive(Clone)]
 pub struct Located {
-    /// Which delivery it is (no hash yet: nothing has been read).
+    /// Which extract it is (no hash yet: nothing has been read).
     pub identity: SourceIdentity,
     place: Place,
 }
 
-/// Where a located delivery's bytes are.
+/// Where a located extract's bytes are.
 #[derive(Clone)]
 enum Place {
     File(PathBuf),
@@ -75,7 +75,7 @@ impl std::fmt::Debug for Located {
 }
 
 impl Located {
-    /// True when the delivery came from the declared source, not `--input`
+    /// True when the extract came from the declared source, not `--input`
     /// (only those can be skipped as already applied or cleaned up).
     pub fn is_declared(&self) -> bool {
         matches!(self.place, Place::S3(_))
@@ -116,7 +116,7 @@ impl Located {
     }
 
     /// After a successful run from an S3 source with `delete-older`, deletes
-    /// the deliveries older than this one; returns their URIs. Does nothing
+    /// the extracts older than this one; returns their URIs. Does nothing
     /// for other sources or without `delete-older`.
     pub fn delete_older(&self, source: &Source) -> Result<Vec<String>, SourceError> {
         match (&self.place, &source.location) {
@@ -128,7 +128,7 @@ impl Located {
     }
 }
 
-/// Finds the delivery a run reads: `input` when given (no client of any
+/// Finds the extract a run reads: `input` when given (no client of any
 /// store is built then), else the newest (or only) match of the declared source.
 pub fn locate(
     source: &Source,
@@ -157,7 +157,7 @@ pub fn locate(
     })
 }
 
-/// Opens the delivery a run reads: `input` when given, else the newest (or
+/// Opens the extract a run reads: `input` when given, else the newest (or
 /// only) match of the declared source. `limits` are the defaults; the
 /// source's own `limits { ... }` override them.
 pub fn open(
@@ -187,7 +187,7 @@ fn regular_file(path: &Path, uri: &str) -> Result<(), SourceError> {
     };
     Err(SourceError::Unreadable {
         path: uri.to_owned(),
-        source: std::io::Error::other(format!("is {what}; a delivery must be a file")),
+        source: std::io::Error::other(format!("is {what}; an extract must be a file")),
     })
 }
 
@@ -211,15 +211,15 @@ mod tests {
     }
 
     #[test]
-    fn s3_same_delivery_means_same_key_and_entity_tag() {
+    fn s3_same_extract_means_same_key_and_entity_tag() {
         let a = identity("s3://b/k", Some("abc"), 10);
-        assert!(a.same_delivery(&identity("s3://b/k", Some("abc"), 10)));
-        // Re-uploaded under the same key: a new delivery.
-        assert!(!a.same_delivery(&identity("s3://b/k", Some("def"), 10)));
-        assert!(!a.same_delivery(&identity("s3://b/other", Some("abc"), 10)));
+        assert!(a.same_extract(&identity("s3://b/k", Some("abc"), 10)));
+        // Re-uploaded under the same key: a new extract.
+        assert!(!a.same_extract(&identity("s3://b/k", Some("def"), 10)));
+        assert!(!a.same_extract(&identity("s3://b/other", Some("abc"), 10)));
         // Without entity tags, size and time decide.
         let bare = identity("s3://b/k", None, 10);
-        assert!(bare.same_delivery(&identity("s3://b/k", None, 10)));
-        assert!(!bare.same_delivery(&identity("s3://b/k", None, 11)));
+        assert!(bare.same_extract(&identity("s3://b/k", None, 10)));
+        assert!(!bare.same_extract(&identity("s3://b/k", None, 11)));
     }
 }

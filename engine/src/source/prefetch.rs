@@ -1,10 +1,10 @@
-//! Reading ahead on a thread of its own: the delivery's bytes are read,
+//! Reading ahead on a thread of its own: the extract's bytes are read,
 //! hashed and inflated there, chunk by chunk, while the caller parses.
 //!
 //! Inflating is a fifth to a third of the work of decoding a gzip extract;
 //! on its own thread it overlaps with parsing instead of adding to it. The
 //! channel is bounded and its buffers are recycled, so the read-ahead is a
-//! few chunks whatever the delivery's size.
+//! few chunks whatever the extract's size.
 
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -78,7 +78,7 @@ fn read_ahead(
             return;
         }
         match result {
-            // The bytes before an error are delivered first, then the error.
+            // The bytes before an error are handed on first, then the error.
             Err(e) => {
                 let _ = sender.send(Err(e));
                 return;

@@ -31,7 +31,7 @@ pub use frozen::FrozenRow;
 pub use identities::{Identity, IdentityKind, fold};
 pub use persons::{PersonRow, PersonState};
 pub use pipelines::PipelineLifecycle;
-pub use records::{Fingerprint, NewRecord, PriorRecord, RecordState, StoredRecord};
+pub use records::{NewRecord, PriorRecord, RecordState, StoredRecord};
 pub use roles::{LinkRef, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues};
 pub use runs::RunRow;
 

@@ -5,9 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde_json::{Map, Value};
 
 use super::{Result, Tx};
-
-/// The xxh3-128 hash of a record's encoded mapped fields.
-pub type Fingerprint = u128;
+use crate::vocabulary::Fingerprint;
 
 /// Whether a source record is in the latest applied extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

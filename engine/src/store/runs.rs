@@ -3,9 +3,8 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Result, Tx};
-use crate::diff::Summary;
-use crate::integrity::Check;
 use crate::source::SourceIdentity;
+use crate::vocabulary::{Check, Summary};
 
 /// One run as recorded.
 #[derive(Debug, Clone, serde::Serialize)]

@@ -1,8 +1,8 @@
 //! The `s3` source: list the objects under a prefix, pick the newest
-//! delivery, stream it, and after a successful run remove older ones.
+//! extract, stream it, and after a successful run remove older ones.
 //!
 //! Listing is paginated (1000 keys a page) and keeps only the best
-//! candidate, so a prefix with years of deliveries costs no memory. The
+//! candidate, so a prefix with years of extracts costs no memory. The
 //! newest is decided by the `{timestamp}` in the key when the key pattern
 //! has one (copies and re-uploads change LastModified, not the name), else
 //! by LastModified; ties go to the greater key.
@@ -26,7 +26,7 @@ const AMBIGUOUS_SHOWN: usize = 20;
 /// Keys per DeleteObjects request (the API's maximum).
 const DELETE_BATCH: usize = 1000;
 
-/// A bucket and prefix to find deliveries in, with its connection.
+/// A bucket and prefix to find extracts in, with its connection.
 #[derive(Clone)]
 pub(crate) struct Bucket {
     conn: Connection,
@@ -47,7 +47,7 @@ pub(crate) struct Object {
     modified: Option<SystemTime>,
 }
 
-/// How deliveries are ordered: the time in the key, then LastModified,
+/// How extracts are ordered: the time in the key, then LastModified,
 /// then the key itself.
 type Rank = (Option<DateTime<Utc>>, Option<SystemTime>, String);
 
@@ -135,7 +135,7 @@ impl Bucket {
         Ok(())
     }
 
-    /// The delivery to read: the newest match, or the only one (`pick only`).
+    /// The extract to read: the newest match, or the only one (`pick only`).
     pub(crate) fn newest(&self) -> Result<Object, SourceError> {
         let mut best: Option<(Rank, Candidate)> = None;
         let mut count = 0usize;
@@ -175,13 +175,13 @@ impl Bucket {
         };
         if object.etag.is_none() {
             // Some S3-compatible stores leave ETag out of listings; the
-            // entity tag is what tells one delivery from another.
+            // entity tag is what tells one extract from another.
             object.head()?;
         }
         Ok(object)
     }
 
-    /// Deletes every delivery ranked below `applied` (a delivery of this
+    /// Deletes every extract ranked below `applied` (an extract of this
     /// source); returns the URIs deleted. Keys the pattern does not accept
     /// are never touched.
     pub(crate) fn delete_older(&self, applied: &Object) -> Result<Vec<String>, SourceError> {

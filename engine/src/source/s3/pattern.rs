@@ -1,5 +1,5 @@
 //! Key patterns of the `s3` source: which keys under the prefix are
-//! deliveries, and the delivery time written in them.
+//! extracts, and the extract time written in them.
 //!
 //! `*` matches within one `/` segment; `{timestamp}` matches one segment's
 //! worth of text that must read as a date-time (ISO 8601, basic ISO digits,
@@ -24,7 +24,7 @@ pub(crate) struct KeyPattern {
 /// A key the pattern accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyMatch {
-    /// The delivery time written in the key, when the pattern names one.
+    /// The extract time written in the key, when the pattern names one.
     pub timestamp: Option<DateTime<Utc>>,
 }
 
@@ -72,7 +72,7 @@ impl KeyPattern {
         })
     }
 
-    /// Whether `relative` (the key after the prefix) is a delivery. A key
+    /// Whether `relative` (the key after the prefix) is an extract. A key
     /// whose `{timestamp}` part is not a date-time is not one.
     pub(crate) fn matches(&self, relative: &str) -> Option<KeyMatch> {
         if relative.is_empty() || relative.ends_with('/') {
@@ -139,7 +139,7 @@ mod tests {
             time(p, "1725451200000/full_ingestion.jsonl.gz").as_deref(),
             Some("2024-09-04T12:00:00+00:00")
         );
-        // Another file of the same delivery, a non-time folder, a nested key.
+        // Another file of the same extract, a non-time folder, a nested key.
         assert_eq!(time(p, "2024-09-04T12:00:05Z/manifest.json"), None);
         assert_eq!(time(p, "latest/full_ingestion.jsonl.gz"), None);
         assert_eq!(time(p, "a/2024-09-04/full_ingestion.jsonl.gz"), None);
@@ -156,7 +156,7 @@ mod tests {
         assert!(any.matches("x/y.jsonl").is_some());
         assert!(
             any.matches("x/").is_none(),
-            "folder markers are not deliveries"
+            "folder markers are not extracts"
         );
     }
 

@@ -1,0 +1,140 @@
+//! Stage 8, commit: `apply` runs the pass inside one write transaction
+//! (`BEGIN IMMEDIATE`) and commits its change set when the gate passed (or
+//! `--accept-breach` overrides it), else rolls it all back and records only
+//! a `rejected` run. Any error rolls back the same way and records a
+//! `failed` run. After a commit, older extracts are deleted when the
+//! source asks for it (`delete-older`).
+
+use super::{Options, Progress, Report, RunError, phase_done, stream};
+use crate::plan::Plan;
+use crate::source::{Located, SourceIdentity};
+use crate::store::{RunRow, Store, Tx, now_text};
+use crate::vocabulary::{Outcome, Summary};
+
+/// Runs the pass in the run's transaction and commits or rolls back. The
+/// report's outcome is `Applied`, `NoChange` or `Rejected`, with its run id.
+pub(super) fn apply_in_transaction(
+    plan: &Plan,
+    store: &mut Store,
+    options: &Options,
+    pinned: Option<&Located>,
+    started_at: &str,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let tx = store.write()?;
+    let mut row = RunRow {
+        id: 0,
+        pipeline: plan.name.clone(),
+        started_at: started_at.to_owned(),
+        finished_at: started_at.to_owned(),
+        outcome: "failed".into(),
+        overridden: false,
+        forced: options.resync.is_some() || options.force,
+        source: SourceIdentity::default(),
+        summary: Summary::default(),
+        error: None,
+        checks: Vec::new(),
+        delivered_at: None,
+    };
+    // The run's own row is written inside the transaction so its changes can
+    // reference it; a rollback takes it away with them.
+    let run_id = tx.insert_run(&row)?;
+    let report = match pass(plan, &tx, run_id, options, pinned, progress) {
+        Ok(report) => report,
+        Err(err) => {
+            tx.rollback()?;
+            row.finished_at = now_text();
+            row.error = Some(err.to_string());
+            record_alone(store, &row);
+            return Err(err);
+        }
+    };
+    row.finished_at = now_text();
+    row.source = report.source.clone();
+    row.summary = report.summary;
+    row.checks = report.integrity.checks.clone();
+    if report.integrity.passed || options.accept_breach {
+        commit(tx, run_id, row, report)
+    } else {
+        tx.rollback()?;
+        reject(store, row, report)
+    }
+}
+
+/// The streaming pass, and the outputs' own check of its change set.
+fn pass(
+    plan: &Plan,
+    tx: &Tx<'_>,
+    run_id: i64,
+    options: &Options,
+    pinned: Option<&Located>,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let report = stream::stream(plan, tx, Some(run_id), options, pinned, progress)?;
+    crate::sink::preflight(plan, tx, &report.changes)?;
+    Ok(report)
+}
+
+/// Commits a change set the gate let through (or that overrides it).
+fn commit(
+    tx: Tx<'_>,
+    run_id: i64,
+    mut row: RunRow,
+    mut report: Report,
+) -> Result<Report, RunError> {
+    report.overridden = !report.integrity.passed;
+    report.outcome = if report.summary.is_no_change() {
+        Outcome::NoChange
+    } else {
+        Outcome::Applied
+    };
+    row.overridden = report.overridden;
+    row.outcome = report.outcome.recorded_as().into();
+    tx.update_run(run_id, &row)?;
+    let phase = std::time::Instant::now();
+    tx.commit()?;
+    phase_done(phase, "committed");
+    report.run_id = Some(run_id);
+    Ok(report)
+}
+
+/// Records a run the gate refused, its transaction already rolled back.
+fn reject(store: &mut Store, mut row: RunRow, mut report: Report) -> Result<Report, RunError> {
+    report.outcome = Outcome::Rejected;
+    row.outcome = Outcome::Rejected.recorded_as().into();
+    let tx = store.write()?;
+    report.run_id = Some(tx.insert_run(&row)?);
+    tx.commit()?;
+    Ok(report)
+}
+
+/// Records a failed run after its transaction was rolled back. Best effort:
+/// the failure itself is what the caller reports.
+pub(super) fn record_alone(store: &mut Store, row: &RunRow) {
+    let recorded = store.write().and_then(|tx| {
+        tx.insert_run(row)?;
+        tx.commit()
+    });
+    if let Err(err) = recorded {
+        tracing::warn!("could not record the failed run: {err}");
+    }
+}
+
+/// After a run that committed, deletes the extracts older than the one it
+/// read when the source asks for it (`delete-older`). The run stands
+/// whatever happens here: a failure is logged, not returned.
+pub(super) fn delete_older(plan: &Plan, located: &Located) {
+    match located.delete_older(&plan.source) {
+        Ok(deleted) if deleted.is_empty() => {}
+        Ok(deleted) => tracing::info!(
+            pipeline = %plan.name,
+            count = deleted.len(),
+            "deleted older extracts: {}",
+            deleted.join(", ")
+        ),
+        Err(err) => tracing::warn!(
+            pipeline = %plan.name,
+            "the run was applied, but deleting older extracts failed: {err}"
+        ),
+    }
+}

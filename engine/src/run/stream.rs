@@ -1,0 +1,219 @@
+//! The streaming pass shared by `plan` and `apply`: it reads the extract
+//! and takes each record through the stages map → join → diff → registry,
+//! then removes the keys the extract lacks, ends the registry's part and
+//! asks the gate. With a `run_id`, every change is written to the
+//! transaction as it is found; without, the registry keeps what it would
+//! write in memory so the report is the same.
+
+use std::time::Instant;
+
+use super::diff::{Compared, Prior, Resync};
+use super::join::Screened;
+use super::read::Reading;
+use super::registry::Write;
+use super::{
+    Options, Progress, Report, RunError, Tally, diff, gate, join, map, phase_done, read, registry,
+};
+use crate::clock;
+use crate::decode::{Decoded, Records};
+use crate::diff::PriorState;
+use crate::lookup::Joins;
+use crate::mapping;
+use crate::plan::Plan;
+use crate::registry::Session;
+use crate::source::{Located, SourceError};
+use crate::store::{DeferredIndexes, Tx};
+use crate::unique::Claims;
+use crate::vocabulary::Outcome;
+
+/// Reads the extract (`pinned` when `locate` found it) and works out, and
+/// with a `run_id` writes, what it changes.
+pub(super) fn stream(
+    plan: &Plan,
+    tx: &Tx<'_>,
+    run_id: Option<i64>,
+    options: &Options,
+    pinned: Option<&Located>,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let mut reading = read::start(plan, options, pinned)?;
+    let previous_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
+    let phase = Instant::now();
+    let mut pass = Pass::prepare(plan, tx, run_id, options, &reading.identity.uri, phase)?;
+    while let Some(item) = reading.records.next() {
+        pass.record(item, &mut reading.records, progress)?;
+    }
+    progress.records(pass.tally.summary.read);
+    phase_done(phase, "extract streamed");
+    pass.end(reading, run_id, previous_valid, phase)
+}
+
+/// What the pass holds while records stream.
+struct Pass<'a, 't> {
+    plan: &'a Plan,
+    tx: &'a Tx<'t>,
+    prior: Prior,
+    /// A first load's indexes, dropped until the end of the stream.
+    deferred: Option<DeferredIndexes>,
+    joins: Joins<'a>,
+    claims: Claims,
+    session: Session<'a, 't>,
+    resync: Resync,
+    /// `--allow-empty`: an extract without records is not an error.
+    allow_empty: bool,
+    key_index: usize,
+    tally: Tally,
+    /// Scratch buffers reused from record to record.
+    encoded: Vec<u8>,
+    fields_json: Vec<u8>,
+}
+
+impl<'a, 't> Pass<'a, 't> {
+    /// Loads the prior state, the lookups and the unique claims, and opens
+    /// the registry's session.
+    fn prepare(
+        plan: &'a Plan,
+        tx: &'a Tx<'t>,
+        run_id: Option<i64>,
+        options: &Options,
+        file: &str,
+        phase: Instant,
+    ) -> Result<Self, RunError> {
+        let mut prior = PriorState::default();
+        tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
+        phase_done(phase, "prior state loaded");
+        // A first load builds the indexes it never reads once, at the end.
+        let deferred = match run_id {
+            Some(_) if prior.is_empty() => tx.defer_indexes(&plan.system, &plan.name)?,
+            _ => None,
+        };
+        let joins = plan.joiner.load(&plan.base_dir, &options.limits)?;
+        let claims = Claims::load(tx, &plan.name, &plan.unique)?;
+        let session = Session::for_pipeline(
+            tx,
+            plan,
+            run_id,
+            options.now.unwrap_or_else(clock::Instant::wall),
+            options.collect_changes,
+        )?;
+        Ok(Pass {
+            plan,
+            tx,
+            prior: Prior::new(prior, file),
+            deferred,
+            joins,
+            claims,
+            session,
+            resync: Resync::new(options.resync.as_deref()),
+            allow_empty: options.allow_empty,
+            key_index: plan.mapper.key_index(),
+            tally: Tally::new(options.collect_changes),
+            encoded: Vec::with_capacity(1024),
+            fields_json: Vec::with_capacity(1024),
+        })
+    }
+
+    /// Takes one decoded record through map, join, diff and registry.
+    fn record(
+        &mut self,
+        item: Result<Decoded, SourceError>,
+        records: &mut Records,
+        progress: &dyn Progress,
+    ) -> Result<(), RunError> {
+        let tally = &mut self.tally;
+        let Some(decoded) = map::accept(item, &mut tally.summary, &mut tally.invalid, progress)?
+        else {
+            return Ok(());
+        };
+        let line = decoded.line;
+        let joined = join::join(
+            &mut self.joins,
+            decoded.mapped,
+            line,
+            &mut self.prior,
+            tally,
+        )?;
+        let Some(record) = joined else {
+            return Ok(());
+        };
+        let key = mapping::value_text(&record.values[self.key_index]);
+        let (prior, claims) = (&mut self.prior, &mut self.claims);
+        match join::screen(self.plan, &key, &record.values, line, prior, claims, tally)? {
+            Screened::Diff => {}
+            Screened::Remove => return registry::remove(&mut self.session, &key, tally),
+            Screened::Skip => return Ok(()),
+        }
+        let fingerprint = diff::fingerprint(decoded.fingerprint, &record.values, &mut self.encoded);
+        let action = match diff::compare(prior, &key, fingerprint, line, &mut self.resync)? {
+            Compared::Write(action) => action,
+            Compared::Resync => {
+                return registry::resync(&mut self.session, &key, &record.values, line, tally);
+            }
+            Compared::Unchanged => {
+                tally.summary.unchanged += 1;
+                // Freed by the thread that allocated it, where that is cheap.
+                records.dispose(record);
+                return Ok(());
+            }
+        };
+        let write = Write {
+            action,
+            key: &key,
+            line,
+            values: &record.values,
+            raw: decoded.raw.as_ref(),
+            fingerprint,
+            fields: diff::fields(action, self.tx, self.plan, &key, &record.values)?,
+        };
+        let names = self.plan.field_names();
+        registry::write(
+            &mut self.session,
+            names,
+            write,
+            &mut self.fields_json,
+            tally,
+        )
+    }
+
+    /// After the last record: rebuilds deferred indexes, completes the
+    /// extract's identity, removes the keys it lacks, ends the registry's
+    /// part and asks the gate.
+    fn end(
+        mut self,
+        reading: Reading,
+        run_id: Option<i64>,
+        previous_valid: Option<u64>,
+        phase: Instant,
+    ) -> Result<Report, RunError> {
+        if let Some(deferred) = self.deferred.take() {
+            self.tx.rebuild_indexes(deferred)?;
+            phase_done(phase, "indexes rebuilt");
+        }
+        let identity = read::finish(reading, &self.tally.summary, self.allow_empty)?;
+        self.resync.check_found(&identity.uri)?;
+        for key in diff::unseen(&self.prior, self.plan) {
+            registry::remove(&mut self.session, key, &mut self.tally)?;
+        }
+        phase_done(phase, "removals applied");
+        let mut tally = self.tally;
+        let registry = registry::finish(self.session, &mut tally.summary)?;
+        phase_done(phase, "registry finished");
+        let present_before = self.prior.state.present_before();
+        let integrity = gate::judge(self.plan, &tally.summary, previous_valid, present_before);
+        Ok(Report {
+            pipeline: self.plan.name.clone(),
+            run_id,
+            outcome: Outcome::Planned,
+            overridden: false,
+            source: identity,
+            summary: tally.summary,
+            integrity,
+            changes: tally.changes,
+            invalid: tally.invalid,
+            registry,
+            lookups: self.joins.report(),
+            conflicts: tally.conflicts,
+            deliveries: Vec::new(),
+        })
+    }
+}
