@@ -3,116 +3,27 @@
 //! (unique fields, the action file's reassignment target), one run's change
 //! log (delivering a run again), and a delivery failure on the run's row.
 
-use rusqlite::params;
 use serde_json::{Map, Value};
 
-use super::{ChangeRow, Result, Tx};
+use super::{ChangeRow, Result};
 
-impl Tx<'_> {
+/// Reads for the outputs written after a change set, and the note of their failure.
+pub trait Outputs {
     /// Calls `each` with every present record of the pipeline, by key order,
     /// one at a time so a large registry is never held whole.
-    pub fn for_each_present(
+    fn for_each_present(
         &self,
         pipeline: &str,
-        mut each: impl FnMut(&str, Map<String, Value>) -> Result<()>,
-    ) -> Result<()> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT key, fields FROM source_records
-                  WHERE pipeline = ?1 AND state = 'present' ORDER BY key",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([pipeline]).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let key: String = row.get(0).map_err(|e| self.err(e))?;
-            let text: String = row.get(1).map_err(|e| self.err(e))?;
-            let fields = serde_json::from_str(&text).map_err(|e| self.corrupt(e))?;
-            each(&key, fields)?;
-        }
-        Ok(())
-    }
+        each: &mut dyn FnMut(&str, Map<String, Value>) -> Result<()>,
+    ) -> Result<()>;
 
     /// `(key, value)` of one mapped field across the pipeline's present records.
-    pub fn present_values(&self, pipeline: &str, field: &str) -> Result<Vec<(String, Value)>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT key, json_extract(fields, '$.\"' || ?2 || '\"')
-                   FROM source_records WHERE pipeline = ?1 AND state = 'present'",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![pipeline, field], |row| {
-                let key: String = row.get(0)?;
-                let value: rusqlite::types::Value = row.get(1)?;
-                Ok((key, value))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, value) = row.map_err(|e| self.err(e))?;
-            let value = match value {
-                rusqlite::types::Value::Null => Value::Null,
-                rusqlite::types::Value::Integer(i) => Value::from(i),
-                rusqlite::types::Value::Real(f) => Value::from(f),
-                rusqlite::types::Value::Text(t) => Value::String(t),
-                rusqlite::types::Value::Blob(_) => Value::Null,
-            };
-            out.push((key, value));
-        }
-        Ok(out)
-    }
-}
+    fn present_values(&self, pipeline: &str, field: &str) -> Result<Vec<(String, Value)>>;
 
-impl Tx<'_> {
     /// One run's change log, in the order the run wrote it.
-    pub fn run_changes(&self, pipeline: &str, run: i64) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT source_key, person_id, action, before, after FROM changes
-                  WHERE pipeline = ?1 AND run_id = ?2 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![pipeline, run], |row| {
-                Ok((
-                    row.get::<_, Option<String>>(0)?,
-                    row.get::<_, Option<i64>>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (source_key, person_id, action, before, after) = row.map_err(|e| self.err(e))?;
-            let parse = |text: Option<String>| {
-                text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
-                    .transpose()
-            };
-            out.push(ChangeRow {
-                run_id: run,
-                pipeline: pipeline.to_owned(),
-                source_key,
-                person_id,
-                action,
-                before: parse(before)?,
-                after: parse(after)?,
-            });
-        }
-        Ok(out)
-    }
+    fn run_changes(&self, pipeline: &str, run: i64) -> Result<Vec<ChangeRow>>;
 
     /// Notes on a run's row why its outputs were not delivered, so
     /// `rollcall history` shows it beside the applied change.
-    pub fn note_run_error(&self, run: i64, error: &str) -> Result<()> {
-        self.tx
-            .prepare_cached("UPDATE runs SET error = ?2 WHERE id = ?1")
-            .and_then(|mut stmt| stmt.execute(params![run, error]))
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
+    fn note_run_error(&self, run: i64, error: &str) -> Result<()>;
 }

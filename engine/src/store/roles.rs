@@ -1,9 +1,7 @@
 //! Roles (memberships): what each record gives its person, in which scope,
 //! with which status, manager and sponsor.
 
-use rusqlite::{OptionalExtension, Row, params};
-
-use super::{Result, Tx};
+use super::Result;
 
 /// A link to another person by identifier, as the source gave it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -147,211 +145,6 @@ pub struct RoleStatusRow {
     pub status_after: Option<String>,
 }
 
-const ROLE_COLUMNS: &str =
-    "id, person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
-     affiliation, ou, title, valid_from, valid_until, manager_type, manager_ref, manager_person_id,
-     sponsor_type, sponsor_ref, sponsor_person_id, status, status_since, grace_until, status_after";
-
-/// Where `unresolved_roles` reads: the partial index holding only such
-/// roles. Named, because SQLite otherwise prefers `roles_by_record`, which
-/// also has the pipeline first and the order asked for, and then reads
-/// every role of the pipeline (6 s at a million).
-pub(super) const UNRESOLVED_FROM: &str = "roles INDEXED BY roles_unresolved";
-
-/// The condition of `unresolved_roles`, spelled as the partial index
-/// `roles_unresolved` is, so SQLite can use that index.
-pub(super) const UNRESOLVED: &str =
-    "pipeline = ?1 AND ((manager_ref IS NOT NULL AND manager_person_id IS NULL)
-                     OR (sponsor_ref IS NOT NULL AND sponsor_person_id IS NULL))
-     ORDER BY source_key, ordinal";
-
-impl Tx<'_> {
-    /// The roles one record gives, by ordinal.
-    pub fn roles_of_record(&self, pipeline: &str, key: &str) -> Result<Vec<RoleRow>> {
-        self.roles_where(
-            "pipeline = ?1 AND source_key = ?2 ORDER BY ordinal",
-            params![pipeline, key],
-        )
-    }
-
-    /// Every role of a person.
-    pub fn roles_of_person(&self, person: i64) -> Result<Vec<RoleRow>> {
-        self.roles_where("person_id = ?1 ORDER BY id", params![person])
-    }
-
-    /// One role.
-    pub fn role(&self, id: i64) -> Result<Option<RoleRow>> {
-        Ok(self.roles_where("id = ?1", params![id])?.into_iter().next())
-    }
-
-    /// Roles whose grace period has ended by `now`; with a system, only its.
-    pub fn roles_due(&self, now: &str, system: Option<&str>) -> Result<Vec<RoleRow>> {
-        self.roles_where(
-            "status = 'grace-period' AND grace_until IS NOT NULL AND grace_until <= ?1
-               AND (?2 IS NULL OR system = ?2) ORDER BY id",
-            params![now, system],
-        )
-    }
-
-    /// A pipeline's roles with a manager or sponsor identifier that no
-    /// person was found for.
-    pub fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {
-        self.roles_from(UNRESOLVED_FROM, UNRESOLVED, params![pipeline])
-    }
-
-    fn roles_where(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<RoleRow>> {
-        self.roles_from("roles", filter, args)
-    }
-
-    fn roles_from(
-        &self,
-        from: &str,
-        filter: &str,
-        args: impl rusqlite::Params,
-    ) -> Result<Vec<RoleRow>> {
-        let sql = format!("SELECT {ROLE_COLUMNS} FROM {from} WHERE {filter}");
-        let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(args, role_from_row)
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
-    }
-
-    /// Creates a role, active since `since`; returns its id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_role(
-        &self,
-        person: i64,
-        pipeline: &str,
-        key: &str,
-        ordinal: i64,
-        system: &str,
-        scope: Option<(&str, &str)>,
-        values: &RoleValues,
-        since: &str,
-    ) -> Result<i64> {
-        let (manager_type, manager_ref) = link_parts(&values.manager);
-        let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
-        self.tx
-            .prepare_cached(
-                "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
-                                    affiliation, ou, title, valid_from, valid_until,
-                                    manager_type, manager_ref, sponsor_type, sponsor_ref,
-                                    status, status_since)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         'active', ?17)",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    person,
-                    pipeline,
-                    key,
-                    ordinal,
-                    system,
-                    scope.map(|s| s.0),
-                    scope.map(|s| s.1),
-                    values.affiliation,
-                    values.ou,
-                    values.title,
-                    values.valid_from,
-                    values.valid_until,
-                    manager_type,
-                    manager_ref,
-                    sponsor_type,
-                    sponsor_ref,
-                    since
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        Ok(self.tx.last_insert_rowid())
-    }
-
-    /// Rewrites a role's attributes (and its person, when a record is relinked).
-    /// A changed manager or sponsor identifier empties the resolved link.
-    pub fn set_role_values(&self, id: i64, person: i64, values: &RoleValues) -> Result<()> {
-        let (manager_type, manager_ref) = link_parts(&values.manager);
-        let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
-        self.tx
-            .prepare_cached(
-                "UPDATE roles SET person_id = ?2, affiliation = ?3, ou = ?4, title = ?5,
-                        valid_from = ?6, valid_until = ?7,
-                        manager_person_id = CASE WHEN manager_type IS ?8 AND manager_ref IS ?9
-                                                 THEN manager_person_id END,
-                        manager_type = ?8, manager_ref = ?9,
-                        sponsor_person_id = CASE WHEN sponsor_type IS ?10 AND sponsor_ref IS ?11
-                                                 THEN sponsor_person_id END,
-                        sponsor_type = ?10, sponsor_ref = ?11
-                  WHERE id = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    id,
-                    person,
-                    values.affiliation,
-                    values.ou,
-                    values.title,
-                    values.valid_from,
-                    values.valid_until,
-                    manager_type,
-                    manager_ref,
-                    sponsor_type,
-                    sponsor_ref
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Rewrites a role's status.
-    pub fn set_role_status(&self, id: i64, status: &RoleStatusRow) -> Result<()> {
-        self.tx
-            .prepare_cached(
-                "UPDATE roles SET status = ?2, status_since = ?3, grace_until = ?4, status_after = ?5
-                  WHERE id = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    id,
-                    status.status,
-                    status.since,
-                    status.grace_until,
-                    status.status_after
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// Sets (or empties) a role's resolved manager or sponsor.
-    pub fn set_role_link(&self, id: i64, relation: Relation, person: Option<i64>) -> Result<()> {
-        let sql = match relation {
-            Relation::Manager => "UPDATE roles SET manager_person_id = ?2 WHERE id = ?1",
-            Relation::Sponsor => "UPDATE roles SET sponsor_person_id = ?2 WHERE id = ?1",
-        };
-        self.tx
-            .prepare_cached(sql)
-            .and_then(|mut stmt| stmt.execute(params![id, person]))
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// The role with this id, if it belongs to this person.
-    pub fn role_of_person(&self, person: i64, id: i64) -> Result<Option<RoleRow>> {
-        Ok(self.role(id)?.filter(|r| r.person_id == person))
-    }
-
-    /// Whether a role row exists.
-    pub fn role_exists(&self, id: i64) -> Result<bool> {
-        self.tx
-            .prepare_cached("SELECT 1 FROM roles WHERE id = ?1")
-            .and_then(|mut stmt| stmt.query_row([id], |_| Ok(())).optional())
-            .map(|found| found.is_some())
-            .map_err(|e| self.err(e))
-    }
-}
-
 /// Which of a role's links to another person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -372,48 +165,51 @@ impl Relation {
     }
 }
 
-fn link_parts(link: &Option<LinkRef>) -> (Option<&str>, Option<&str>) {
-    (
-        link.as_ref().map(|l| l.type_name.as_str()),
-        link.as_ref().map(|l| l.value.as_str()),
-    )
-}
+/// Roles: read by record, person or due time, written by the registry.
+pub trait Roles {
+    /// The roles one record gives, by ordinal.
+    fn roles_of_record(&self, pipeline: &str, key: &str) -> Result<Vec<RoleRow>>;
 
-fn role_from_row(row: &Row<'_>) -> rusqlite::Result<RoleRow> {
-    let link = |t: usize, v: usize| -> rusqlite::Result<Option<LinkRef>> {
-        Ok(
-            match (
-                row.get::<_, Option<String>>(t)?,
-                row.get::<_, Option<String>>(v)?,
-            ) {
-                (Some(type_name), Some(value)) => Some(LinkRef { type_name, value }),
-                _ => None,
-            },
-        )
-    };
-    Ok(RoleRow {
-        id: row.get(0)?,
-        person_id: row.get(1)?,
-        pipeline: row.get(2)?,
-        source_key: row.get(3)?,
-        ordinal: row.get(4)?,
-        system: row.get(5)?,
-        scope_kind: row.get(6)?,
-        scope: row.get(7)?,
-        values: RoleValues {
-            affiliation: row.get(8)?,
-            ou: row.get(9)?,
-            title: row.get(10)?,
-            valid_from: row.get(11)?,
-            valid_until: row.get(12)?,
-            manager: link(13, 14)?,
-            sponsor: link(16, 17)?,
-        },
-        manager_person_id: row.get(15)?,
-        sponsor_person_id: row.get(18)?,
-        status: row.get(19)?,
-        status_since: row.get(20)?,
-        grace_until: row.get(21)?,
-        status_after: row.get(22)?,
-    })
+    /// Every role of a person.
+    fn roles_of_person(&self, person: i64) -> Result<Vec<RoleRow>>;
+
+    /// One role.
+    fn role(&self, id: i64) -> Result<Option<RoleRow>>;
+
+    /// Roles whose grace period has ended by `now`; with a system, only its.
+    fn roles_due(&self, now: &str, system: Option<&str>) -> Result<Vec<RoleRow>>;
+
+    /// A pipeline's roles with a manager or sponsor identifier that no
+    /// person was found for.
+    fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>>;
+
+    /// Creates a role, active since `since`; returns its id.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_role(
+        &self,
+        person: i64,
+        pipeline: &str,
+        key: &str,
+        ordinal: i64,
+        system: &str,
+        scope: Option<(&str, &str)>,
+        values: &RoleValues,
+        since: &str,
+    ) -> Result<i64>;
+
+    /// Rewrites a role's attributes (and its person, when a record is relinked).
+    /// A changed manager or sponsor identifier empties the resolved link.
+    fn set_role_values(&self, id: i64, person: i64, values: &RoleValues) -> Result<()>;
+
+    /// Rewrites a role's status.
+    fn set_role_status(&self, id: i64, status: &RoleStatusRow) -> Result<()>;
+
+    /// Sets (or empties) a role's resolved manager or sponsor.
+    fn set_role_link(&self, id: i64, relation: Relation, person: Option<i64>) -> Result<()>;
+
+    /// The role with this id, if it belongs to this person.
+    fn role_of_person(&self, person: i64, id: i64) -> Result<Option<RoleRow>>;
+
+    /// Whether a role row exists.
+    fn role_exists(&self, id: i64) -> Result<bool>;
 }

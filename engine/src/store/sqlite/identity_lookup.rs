@@ -6,7 +6,7 @@
 //! page reads and writes per identity once they outgrow the page cache.
 //! This table costs eight bytes a slot instead: 32 bits of the identity's
 //! hash and the person id. It answers with a superset (tags of different
-//! identities can collide), which [`super::Tx::identity_candidates`]
+//! identities can collide), which [`crate::store::Identities::identity_candidates`]
 //! narrows to the exact answer by asking the store per candidate person,
 //! through the person's own rows; most lookups of a first load find no
 //! candidate at all and ask nothing.
@@ -16,7 +16,7 @@
 //! reactivation in `identities.rs` adds to it. Stale entries (a deleted or
 //! deactivated row) are harmless, since the store has the last word.
 
-use super::identities::IdentityKind;
+use crate::store::IdentityKind;
 
 /// Candidate persons by identity, eight bytes a slot, linear probing.
 #[derive(Debug)]

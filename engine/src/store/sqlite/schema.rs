@@ -291,10 +291,11 @@ UPDATE runs SET delivered_at = finished_at WHERE outcome IN ('applied', 'no-chan
 
 #[cfg(test)]
 mod tests {
-    use crate::store::Store;
+    use super::super::SqliteStore;
+    use crate::store::Backend;
 
     /// The plan SQLite picks for `sql`, as one line per step.
-    fn plan(store: &Store, sql: &str, params: &[&str]) -> String {
+    fn plan(store: &SqliteStore, sql: &str, params: &[&str]) -> String {
         let mut stmt = store
             .conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -309,7 +310,7 @@ mod tests {
 
     #[test]
     fn once_per_run_questions_use_their_indexes() {
-        let store = Store::in_memory().unwrap();
+        let store = SqliteStore::in_memory().unwrap();
         let shared = plan(&store, super::super::records::SYSTEM_SHARED, &["s", "p"]);
         assert_eq!(
             shared
@@ -344,7 +345,7 @@ mod tests {
              DELETE FROM roles WHERE source_key = 'k2';",
         )
         .unwrap();
-        let mut store = Store::configure(conn, std::path::Path::new(":memory:")).unwrap();
+        let mut store = SqliteStore::configure(conn, std::path::Path::new(":memory:")).unwrap();
         store.migrate().unwrap();
         let conn = &store.conn;
 
@@ -404,7 +405,7 @@ mod tests {
                   VALUES (1, 'p', 't0', 't1', 'applied'), (2, 'p', 't2', 't3', 'failed');",
         )
         .unwrap();
-        let mut store = Store::configure(conn, std::path::Path::new(":memory:")).unwrap();
+        let mut store = SqliteStore::configure(conn, std::path::Path::new(":memory:")).unwrap();
         store.migrate().unwrap();
         let tx = store.read().unwrap();
         let runs = tx.history("p", 10).unwrap();

@@ -1,0 +1,259 @@
+//! The SQLite backend: a store in one file, the embedded default.
+//!
+//! A run holds one write transaction (`BEGIN IMMEDIATE`) from before it reads
+//! the prior state until it commits or rolls back. That single transaction is
+//! what makes a run atomic under a crash, and what refuses a second
+//! concurrent run at once: SQLite's busy timeout is zero, so the second
+//! `BEGIN IMMEDIATE` fails immediately instead of waiting. Readers (`plan`,
+//! `history`) see a consistent snapshot through WAL.
+
+mod bulk;
+mod changes;
+mod frozen;
+mod identities;
+mod identity_lookup;
+mod outputs;
+mod persons;
+mod pipelines;
+mod records;
+mod roles;
+mod runs;
+mod schema;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::{Backend, BackendError, Result, StoreError, Transaction};
+
+/// A failure inside SQLite, with the file it happened in.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("state store {path}: {source}")]
+#[diagnostic(
+    code(rollcall::store::sqlite),
+    help("check that the path is a rollcall state store and that the disk is writable")
+)]
+pub struct SqliteError {
+    /// The store file.
+    path: PathBuf,
+    /// The SQLite error.
+    #[source]
+    source: rusqlite::Error,
+}
+
+/// A store in one SQLite file (or in memory).
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) a store for writing and migrates its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let conn = Connection::open(path).map_err(|e| sqlite(path, e))?;
+        // Refused before anything is written, even the switch to WAL: a
+        // newer rollcall's store stays byte for byte as it was.
+        let found: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| locked_or(path, e))?;
+        if found as usize > schema::MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: found as usize,
+                supported: schema::MIGRATIONS.len(),
+            });
+        }
+        let mut store = SqliteStore::configure(conn, path)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only; `None` when the file does
+    /// not exist, so read-only commands never create one.
+    pub fn open_read_only(path: &Path) -> Result<Option<SqliteStore>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sqlite(path, e))?;
+        let store = SqliteStore::configure(conn, path)?;
+        let found = store.version()?;
+        if found > schema::MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found,
+                supported: schema::MIGRATIONS.len(),
+            });
+        }
+        if found < schema::MIGRATIONS.len() {
+            return Err(StoreError::NeedsMigration {
+                path: path.to_owned(),
+                found,
+            });
+        }
+        Ok(Some(store))
+    }
+
+    /// An empty in-memory store.
+    pub fn in_memory() -> Result<SqliteStore> {
+        let path = Path::new(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| sqlite(path, e))?;
+        let mut store = SqliteStore::configure(conn, path)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(conn: Connection, path: &Path) -> Result<SqliteStore> {
+        // Zero busy timeout: a locked store is reported at once, never waited on.
+        conn.busy_timeout(std::time::Duration::ZERO)
+            .map_err(|e| sqlite(path, e))?;
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
+        if !read_only {
+            // journal_mode needs a lock briefly; a busy store here means a run holds it.
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+                .map_err(|e| locked_or(path, e))?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(|e| sqlite(path, e))?;
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| sqlite(path, e))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(SqliteStore {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    fn version(&self) -> Result<usize> {
+        self.conn
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map(|v| v as usize)
+            .map_err(|e| sqlite(&self.path, e))
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| locked_or(&path, e))?;
+        let found: i64 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| sqlite(&path, e))?;
+        let found = found as usize;
+        if found > schema::MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                path,
+                found,
+                supported: schema::MIGRATIONS.len(),
+            });
+        }
+        for migration in &schema::MIGRATIONS[found..] {
+            tx.execute_batch(migration).map_err(|e| sqlite(&path, e))?;
+        }
+        tx.pragma_update(None, "user_version", schema::MIGRATIONS.len() as i64)
+            .map_err(|e| sqlite(&path, e))?;
+        tx.commit().map_err(|e| sqlite(&path, e))
+    }
+
+    /// Starts a transaction of the given behaviour on this connection.
+    fn begin(&mut self, write: bool) -> Result<SqliteTx<'_>> {
+        let tx = if write {
+            self.conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| locked_or(&self.path, e))?
+        } else {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .map_err(|e| sqlite(&self.path, e))?;
+            // A deferred transaction takes its snapshot at the first read.
+            tx.query_row("SELECT count(*) FROM runs", [], |_| Ok(()))
+                .map_err(|e| sqlite(&self.path, e))?;
+            tx
+        };
+        Ok(SqliteTx {
+            tx,
+            path: &self.path,
+            identity_lookup: RefCell::new(None),
+        })
+    }
+}
+
+impl Backend for SqliteStore {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        Ok(Box::new(self.begin(true)?))
+    }
+
+    fn read(&mut self) -> Result<Box<dyn Transaction + '_>> {
+        Ok(Box::new(self.begin(false)?))
+    }
+
+    fn integrity_ok(&self) -> Result<bool> {
+        let answer: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+            .map_err(|e| sqlite(&self.path, e))?;
+        Ok(answer == "ok")
+    }
+}
+
+/// A transaction on a SQLite store. Dropping it without committing rolls
+/// back everything it wrote.
+pub struct SqliteTx<'s> {
+    tx: rusqlite::Transaction<'s>,
+    path: &'s Path,
+    /// Answers matching while a first load has dropped its indexes.
+    identity_lookup: RefCell<Option<identity_lookup::IdentityLookup>>,
+}
+
+impl SqliteTx<'_> {
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        sqlite(self.path, e)
+    }
+
+    fn corrupt(&self, e: serde_json::Error) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.to_owned(),
+            source: e,
+        }
+    }
+}
+
+impl Transaction for SqliteTx<'_> {
+    fn commit(self: Box<Self>) -> Result<()> {
+        let path = self.path;
+        self.tx.commit().map_err(|e| sqlite(path, e))
+    }
+
+    fn rollback(self: Box<Self>) -> Result<()> {
+        let path = self.path;
+        self.tx.rollback().map_err(|e| sqlite(path, e))
+    }
+}
+
+fn sqlite(path: &Path, source: rusqlite::Error) -> StoreError {
+    StoreError::Backend(BackendError::new(SqliteError {
+        path: path.to_owned(),
+        source,
+    }))
+}
+
+fn locked_or(path: &Path, source: rusqlite::Error) -> StoreError {
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Locked {
+                path: path.to_owned(),
+            }
+        }
+        _ => sqlite(path, source),
+    }
+}
