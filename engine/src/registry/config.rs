@@ -1,6 +1,8 @@
 //! The registry part of a compiled pipeline: identity bindings, the match
 //! strategy, roles and scope with field names resolved to value indexes once.
 
+use std::path::{Path, PathBuf};
+
 use rollcall_model::{
     self as model, ExternalMatcher, IdentityKind as ModelKind, Lifecycle, MatchStrategy,
     OnAmbiguous, Pipeline,
@@ -13,6 +15,11 @@ use crate::store::{Identity, IdentityKind, LinkRef, RoleValues};
 /// How a record's values become its person's registry entries.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The pipeline whose records these are.
+    pub pipeline: String,
+    /// The person attributes a record gives: the pipeline's mapped fields,
+    /// in order (a record's values start with them).
+    pub attributes: Vec<String>,
     /// The system of record (pipelines sharing it share external identities).
     pub system: String,
     /// Emails and identifiers each record gives.
@@ -60,6 +67,8 @@ pub enum Strategy {
         target: ExternalMatcher,
         /// Seconds one answer may take.
         timeout: u64,
+        /// The folder a command runs in: the pipeline file's.
+        dir: PathBuf,
     },
 }
 
@@ -149,6 +158,11 @@ impl Config {
             MatchStrategy::External { target, timeout } => Strategy::External {
                 target: target.clone(),
                 timeout: timeout.value.seconds.max(1),
+                dir: pipeline
+                    .file
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
             },
         };
         let mut roles = Vec::with_capacity(pipeline.roles.len());
@@ -178,6 +192,12 @@ impl Config {
             });
         }
         Ok(Config {
+            pipeline: pipeline.name.value.clone(),
+            attributes: pipeline
+                .fields
+                .iter()
+                .map(|field| field.name.value.clone())
+                .collect(),
             system: pipeline.system.clone(),
             identity,
             strategy,

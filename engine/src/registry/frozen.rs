@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 
-use super::{Result, Session};
+use super::Result;
+use super::ledger::Ledger;
 use crate::clock::Instant;
 use crate::store::{ChangeRow, FrozenRow, ROLE_ATTRIBUTES, StoreError, Tx};
 
@@ -307,7 +308,7 @@ fn known<'k>(names: impl Iterator<Item = &'k String>) -> String {
     }
 }
 
-impl Session<'_, '_> {
+impl Ledger<'_, '_> {
     /// A person's freezes that hold now (lapsed ones no longer bind a sync).
     pub(super) fn freezes_of(&self, person: i64) -> Result<Vec<FrozenRow>> {
         if person < 0 {

@@ -10,9 +10,11 @@
 
 use rollcall_model::{Duration, RoleStatus};
 
+use super::ledger::Ledger;
+use super::overlay::role_key;
 use super::report::{Cause, LimboChange, MAX_REPORTED, Purged, Transition};
 use super::roles::is_live;
-use super::{Result, Session, public};
+use super::{Result, public};
 use crate::store::{ChangeRow, PersonState, PipelineLifecycle};
 
 /// Rank of a status: the best role decides the person's status.
@@ -26,10 +28,10 @@ fn rank(status: &str) -> u8 {
     }
 }
 
-impl Session<'_, '_> {
+impl Ledger<'_, '_> {
     /// A person's lifecycle state, as the store plus this plan's writes have it.
     pub(super) fn person_state(&self, person: i64) -> Result<Option<PersonState>> {
-        if let Some(state) = self.overlay_ref().and_then(|o| o.persons.get(&person)) {
+        if let Some(state) = self.writer.pending_person(person) {
             return Ok(Some(state.clone()));
         }
         if person < 0 {
@@ -41,8 +43,8 @@ impl Session<'_, '_> {
     /// The lifecycle settings of the pipeline owning a role: this run's own,
     /// or as the other pipeline last recorded them.
     pub(super) fn lifecycle_of(&self, pipeline: &str) -> Result<PipelineLifecycle> {
-        if self.config.is_some() && pipeline == self.pipeline {
-            return Ok(self.own_lifecycle());
+        if let Some(lifecycle) = self.lifecycles.get(pipeline) {
+            return Ok(lifecycle.clone());
         }
         Ok(self.tx.pipeline_lifecycle(pipeline)?.unwrap_or_default())
     }
@@ -54,24 +56,13 @@ impl Session<'_, '_> {
         } else {
             Vec::new()
         };
-        let Some(overlay) = self.overlay_ref() else {
-            return Ok(stored.into_iter().map(|r| r.status).collect());
-        };
+        // Roles this session wrote and the store does not show yet count as written.
         let mut statuses: Vec<String> = stored
             .into_iter()
-            .filter(|r| {
-                !overlay
-                    .roles
-                    .contains_key(&(r.pipeline.clone(), r.source_key.clone(), r.ordinal))
-            })
+            .filter(|r| self.writer.pending_role(&role_key(r)).is_none())
             .map(|r| r.status)
             .collect();
-        if let Some(keys) = overlay.roles_by_person.get(&person) {
-            statuses.extend(
-                keys.iter()
-                    .filter_map(|k| overlay.roles.get(k).map(|r| r.1.clone())),
-            );
-        }
+        statuses.extend(self.writer.pending_role_statuses(person));
         Ok(statuses)
     }
 
@@ -117,31 +108,20 @@ impl Session<'_, '_> {
         } else {
             cause
         };
-        match self.run() {
-            Some(run) => {
-                self.tx.set_person_state(person, &after, run)?;
-                self.tx.log_change(&ChangeRow {
-                    run_id: run,
-                    pipeline: self.pipeline.clone(),
-                    source_key: None,
-                    person_id: Some(person),
-                    action: "person-status".into(),
-                    before: Some(
-                        serde_json::json!({ "status": before.status, "limbo": before.limbo }),
-                    ),
-                    after: Some(serde_json::json!({
-                        "status": after.status,
-                        "limbo": after.limbo,
-                        "purge_at": after.purge_at,
-                    })),
-                })?;
-            }
-            None => {
-                if let Some(overlay) = self.overlay() {
-                    overlay.persons.insert(person, after.clone());
-                }
-            }
-        }
+        self.writer.set_person_state(person, &after)?;
+        self.log(ChangeRow {
+            run_id: 0,
+            pipeline: self.pipeline.clone(),
+            source_key: None,
+            person_id: Some(person),
+            action: "person-status".into(),
+            before: Some(serde_json::json!({ "status": before.status, "limbo": before.limbo })),
+            after: Some(serde_json::json!({
+                "status": after.status,
+                "limbo": after.limbo,
+                "purge_at": after.purge_at,
+            })),
+        })?;
         self.counts.transitions += 1;
         if self.collect && self.report.transitions.len() < MAX_REPORTED {
             self.report.transitions.push(Transition {
@@ -163,11 +143,7 @@ impl Session<'_, '_> {
     /// Roles whose grace period ended take the status that follows it.
     pub(super) fn end_grace_periods(&mut self, system: Option<&str>) -> Result<()> {
         for row in self.tx.roles_due(&self.now_text, system)? {
-            let key = (row.pipeline.clone(), row.source_key.clone(), row.ordinal);
-            if self
-                .overlay_ref()
-                .is_some_and(|o| o.roles.contains_key(&key))
-            {
+            if self.writer.pending_role(&role_key(&row)).is_some() {
                 continue; // this plan already moved it (e.g. the key came back)
             }
             let frozen = self
@@ -198,11 +174,9 @@ impl Session<'_, '_> {
                 .unwrap_or_else(|| person.state());
             due.push((person.id, state));
         }
-        if let Some(overlay) = self.overlay_ref() {
-            for (person, state) in &overlay.persons {
-                if *person > 0 && !due.iter().any(|(p, _)| p == person) {
-                    due.push((*person, state.clone()));
-                }
+        for (person, state) in self.writer.pending_persons() {
+            if person > 0 && !due.iter().any(|(p, _)| *p == person) {
+                due.push((person, state));
             }
         }
         due.sort_by_key(|(p, _)| *p);
@@ -217,30 +191,21 @@ impl Session<'_, '_> {
                 continue;
             }
             let records = self.tx.records_of_person(person)?;
-            match self.run() {
-                Some(run) => {
-                    for (pipeline, key) in &records {
-                        self.tx.log_change(&ChangeRow {
-                            run_id: run,
-                            pipeline: pipeline.clone(),
-                            source_key: Some(key.clone()),
-                            person_id: Some(person),
-                            action: "purge".into(),
-                            before: Some(serde_json::json!({
-                                "status": state.status,
-                                "inactive_since": state.inactive_since,
-                            })),
-                            after: None,
-                        })?;
-                    }
-                    self.tx.delete_person(person)?;
-                }
-                None => {
-                    if let Some(overlay) = self.overlay() {
-                        overlay.purged.insert(person);
-                    }
-                }
+            for (pipeline, key) in &records {
+                self.log(ChangeRow {
+                    run_id: 0,
+                    pipeline: pipeline.clone(),
+                    source_key: Some(key.clone()),
+                    person_id: Some(person),
+                    action: "purge".into(),
+                    before: Some(serde_json::json!({
+                        "status": state.status,
+                        "inactive_since": state.inactive_since,
+                    })),
+                    after: None,
+                })?;
             }
+            self.writer.delete_person(person)?;
             self.counts.purged += 1;
             if self.report.purged.len() < MAX_REPORTED {
                 self.report.purged.push(Purged {

@@ -29,10 +29,13 @@ impl Session<'_, '_> {
         values: &[Value],
         identities: &[Identity],
     ) -> Result<Found> {
-        let config = self.config();
+        let config = self.config;
         if self.shared_system {
-            let linked =
-                self.without_purged(self.tx.system_links(&config.system, key, &self.pipeline)?);
+            let linked = self.ledger.without_purged(self.tx.system_links(
+                &config.system,
+                key,
+                &config.pipeline,
+            )?);
             if !linked.is_empty() {
                 return self.decide(key, line, "system", LinkedBy::System, Vec::new(), linked);
             }
@@ -64,7 +67,7 @@ impl Session<'_, '_> {
             Strategy::External { .. } => {
                 let external = self.external.as_ref().expect("resolved with the session");
                 let body = serde_json::json!({
-                    "pipeline": self.pipeline,
+                    "pipeline": config.pipeline,
                     "system": config.system,
                     "key": key,
                     "record": Value::Object(self.attributes_of(values)),
@@ -74,10 +77,7 @@ impl Session<'_, '_> {
                 candidates.sort_unstable();
                 candidates.dedup();
                 for person in &candidates {
-                    let purged = self
-                        .overlay_ref()
-                        .is_some_and(|o| o.purged.contains(person));
-                    if purged || self.tx.person(*person)?.is_none() {
+                    if self.ledger.writer.purged(*person) || self.tx.person(*person)?.is_none() {
                         return Err(RegistryError::UnknownPerson {
                             matcher: external.name(),
                             key: key.to_owned(),
@@ -105,24 +105,10 @@ impl Session<'_, '_> {
         type_name: &str,
         value: &str,
     ) -> Result<Vec<i64>> {
-        let mut found = self.tx.identity_candidates(kind, type_name, value)?;
-        if let Some(overlay) = self.overlay_ref() {
-            let key = (kind, type_name.to_owned(), value.to_owned());
-            found.retain(|p| !overlay.removed.contains(&(key.clone(), *p)));
-            if let Some(added) = overlay.identities.get(&key) {
-                found.extend(added.iter().copied());
-            }
-            found.sort_unstable();
-            found.dedup();
-        }
-        Ok(self.without_purged(found))
-    }
-
-    fn without_purged(&self, mut persons: Vec<i64>) -> Vec<i64> {
-        if let Some(overlay) = self.overlay_ref() {
-            persons.retain(|p| !overlay.purged.contains(p));
-        }
-        persons
+        let found = self.tx.identity_candidates(kind, type_name, value)?;
+        let identity = (kind, type_name.to_owned(), value.to_owned());
+        let found = self.ledger.writer.amend_candidates(identity, found);
+        Ok(self.ledger.without_purged(found))
     }
 
     fn decide(
@@ -144,10 +130,11 @@ impl Session<'_, '_> {
                 let described = self.describe(many)?;
                 // Stored persons by id (creation order), then those this plan creates.
                 let order = |p: &i64| if *p > 0 { (0, *p) } else { (1, -*p) };
-                let chosen = match self.config().on_ambiguous {
+                let chosen = match self.config.on_ambiguous {
                     OnAmbiguous::Hold => {
-                        if self.report.ambiguous.len() < MAX_REPORTED {
-                            self.report.ambiguous.push(Ambiguous {
+                        let report = &mut self.ledger.report;
+                        if report.ambiguous.len() < MAX_REPORTED {
+                            report.ambiguous.push(Ambiguous {
                                 key: key.to_owned(),
                                 line,
                                 by: word.to_owned(),
@@ -176,8 +163,9 @@ impl Session<'_, '_> {
         candidates: Vec<Candidate>,
         chosen: Option<&'static str>,
     ) {
-        if self.collect && self.report.links.len() < MAX_REPORTED {
-            self.report.links.push(Link {
+        let ledger = &mut self.ledger;
+        if ledger.collect && ledger.report.links.len() < MAX_REPORTED {
+            ledger.report.links.push(Link {
                 key: key.to_owned(),
                 line,
                 person: public(person),
@@ -198,6 +186,7 @@ impl Session<'_, '_> {
                     None
                 };
                 let status = self
+                    .ledger
                     .person_state(person)?
                     .map(|s| s.status)
                     .unwrap_or_else(|| "active".into());

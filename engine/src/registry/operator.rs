@@ -8,7 +8,8 @@ use crate::source::SourceIdentity;
 use crate::store::{RunRow, Store, StoreError, Tx, now_text};
 use crate::vocabulary::Summary;
 
-use super::{Counts, RegistryReport, Result, Session};
+use super::ledger::Ledger;
+use super::{Counts, RegistryReport, Result};
 
 /// The pseudo-pipeline an operator command records its runs under; `@` is
 /// not allowed in pipeline names, so it never clashes with one.
@@ -51,6 +52,31 @@ pub fn operator_run<T, E: From<StoreError>>(
     Ok((value, run))
 }
 
+/// The registry's part of `rollcall purge`: grace periods and purges of
+/// every system, with no pipeline of its own.
+pub struct PurgeSession<'a, 't> {
+    ledger: Ledger<'a, 't>,
+}
+
+impl<'a, 't> PurgeSession<'a, 't> {
+    /// A purge session. With `run`, changes are written into `tx`; without,
+    /// they are only reported (`--dry-run`).
+    pub fn new(tx: &'a Tx<'t>, run: Option<i64>, now: Instant) -> Self {
+        PurgeSession {
+            ledger: Ledger::new(tx, operator_pipeline("purge"), run, now),
+        }
+    }
+
+    /// Ends the grace periods that ended, recalculates the persons that
+    /// changed, and purges the persons due, across every system.
+    pub fn finish(mut self) -> Result<(RegistryReport, Counts)> {
+        self.ledger.end_grace_periods(None)?;
+        self.ledger.recalculate_touched()?;
+        self.ledger.purge_due(None)?;
+        Ok((self.ledger.report, self.ledger.counts))
+    }
+}
+
 /// What `rollcall purge` did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PurgeReport {
@@ -74,12 +100,12 @@ pub fn purge(store: &mut Store, now: Instant, dry_run: bool) -> Result<PurgeRepo
     };
     if dry_run {
         let tx = store.read()?;
-        let found = Session::for_maintenance(&tx, None, now).finish()?;
+        let found = PurgeSession::new(&tx, None, now).finish()?;
         tx.rollback()?;
         return Ok(finish(found, None));
     }
     let (found, run) = operator_run(store, "purge", |tx, run| {
-        let found = Session::for_maintenance(tx, Some(run), now).finish()?;
+        let found = PurgeSession::new(tx, Some(run), now).finish()?;
         let summary = Summary {
             transitions: found.1.transitions,
             purged: found.1.purged,

@@ -31,7 +31,7 @@ impl Session<'_, '_> {
         let mut pending = std::mem::take(&mut self.pending);
         let seen: std::collections::HashSet<(String, i64)> =
             pending.iter().map(|p| (p.key.clone(), p.ordinal)).collect();
-        for role in self.tx.unresolved_roles(&self.pipeline)? {
+        for role in self.tx.unresolved_roles(&self.config.pipeline)? {
             if seen.contains(&(role.source_key.clone(), role.ordinal)) || !is_live(&role.status) {
                 continue;
             }
@@ -69,12 +69,16 @@ impl Session<'_, '_> {
                 [person] => Some(*person),
                 _ => None,
             };
-            if let (Some(role), Some(_)) = (link.role, self.run()) {
-                self.tx
-                    .set_role_link(role, link.relation, resolved.filter(|p| *p > 0))?;
+            if let Some(role) = link.role {
+                self.ledger.writer.set_role_link(
+                    role,
+                    link.relation,
+                    resolved.filter(|p| *p > 0),
+                )?;
             }
-            if resolved.is_none() && self.report.unresolved.len() < MAX_REPORTED {
-                self.report.unresolved.push(Unresolved {
+            let report = &mut self.ledger.report;
+            if resolved.is_none() && report.unresolved.len() < MAX_REPORTED {
+                report.unresolved.push(Unresolved {
                     key: link.key,
                     person: public(link.holder),
                     role: link.role,

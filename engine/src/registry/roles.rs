@@ -5,11 +5,13 @@
 
 use serde_json::Value;
 
+use super::ledger::Ledger;
+use super::overlay::role_key;
 use super::relations::Pending;
-use super::report::{Cause, Held, RoleRef, Transition};
+use super::report::{Cause, Held, MAX_REPORTED, RoleRef, Transition};
 use super::{Result, Session, public};
 use crate::diff::FieldChange;
-use crate::store::{ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues};
+use crate::store::{ChangeRow, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues};
 use rollcall_model::RoleStatus;
 
 impl Session<'_, '_> {
@@ -23,11 +25,11 @@ impl Session<'_, '_> {
         values: &[Value],
         existing: &[RoleRow],
     ) -> Result<Vec<FieldChange>> {
-        let given = self.config().roles(values);
+        let given = self.config.roles(values);
         let freezes = if existing.is_empty() {
             Vec::new()
         } else {
-            self.freezes_of(person)?
+            self.ledger.freezes_of(person)?
         };
         let mut changed = Vec::new();
         for (ordinal, given) in given.iter().enumerate() {
@@ -54,7 +56,7 @@ impl Session<'_, '_> {
                             };
                         let incoming = values.get(name);
                         if incoming != frozen {
-                            self.held(Held {
+                            self.ledger.held(Held {
                                 key: key.to_owned(),
                                 person,
                                 // A whole-role freeze holds each attribute: name the one held.
@@ -77,23 +79,19 @@ impl Session<'_, '_> {
                             });
                         }
                     }
-                    if self.run().is_some() && (next != row.values || row.person_id != person) {
-                        self.tx.set_role_values(row.id, person, &next)?;
+                    if next != row.values || row.person_id != person {
+                        self.ledger.writer.set_role_values(row, person, &next)?;
                     }
                     if row.status != RoleStatus::Active.as_str() && whole_frozen.is_none() {
-                        self.set_role_status(
+                        self.ledger.set_role_status(
                             row,
                             person,
                             RoleStatus::Active,
                             None,
                             Cause::Reappeared,
                         )?;
-                    } else if let Some(overlay) = self.overlay() {
-                        overlay.set_role(
-                            (row.pipeline.clone(), row.source_key.clone(), row.ordinal),
-                            person,
-                            &row.status,
-                        );
+                    } else {
+                        self.ledger.writer.keep_role_status(row, person);
                     }
                     self.queue_links(Some(row.id), key, ordinal, person, &next);
                 }
@@ -114,26 +112,15 @@ impl Session<'_, '_> {
         ordinal: i64,
         values: &RoleValues,
     ) -> Result<()> {
-        let config = self.config();
-        let id = match self.run() {
-            Some(_) => Some(self.tx.insert_role(
-                person,
-                &self.pipeline,
-                key,
-                ordinal,
-                &config.system,
-                config.scope.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-                values,
-                &self.now_text,
-            )?),
-            None => {
-                let pipeline = self.pipeline.clone();
-                if let Some(overlay) = self.overlay() {
-                    overlay.set_role((pipeline, key.to_owned(), ordinal), person, "active");
-                }
-                None
-            }
-        };
+        let ledger = &mut self.ledger;
+        let id = ledger.writer.insert_role(
+            person,
+            key,
+            ordinal,
+            self.config,
+            values,
+            &ledger.now_text,
+        )?;
         self.queue_links(id, key, ordinal, person, values);
         Ok(())
     }
@@ -167,12 +154,13 @@ impl Session<'_, '_> {
     /// grace period, or straight away the removal status. A frozen role
     /// keeps its status.
     pub(super) fn end_role(&mut self, row: &RoleRow, cause: Cause) -> Result<()> {
-        let lifecycle = &self.config().lifecycle;
-        let status = current_status(self, row);
+        let lifecycle = &self.config.lifecycle;
+        let status = self.ledger.current_status(row);
         if !is_live(&status) || status == RoleStatus::GracePeriod.as_str() {
             return Ok(());
         }
         if self
+            .ledger
             .freezes_of(row.person_id)?
             .iter()
             .any(|f| f.attribute == format!("role.{}", row.id))
@@ -187,8 +175,8 @@ impl Session<'_, '_> {
         };
         let grace = lifecycle.grace_period;
         if grace.seconds > 0 {
-            let until = self.now.plus(grace).text();
-            self.set_role_status(
+            let until = self.ledger.now.plus(grace).text();
+            self.ledger.set_role_status(
                 row,
                 row.person_id,
                 RoleStatus::GracePeriod,
@@ -196,10 +184,13 @@ impl Session<'_, '_> {
                 cause,
             )
         } else {
-            self.set_role_status(row, row.person_id, after, None, cause)
+            self.ledger
+                .set_role_status(row, row.person_id, after, None, cause)
         }
     }
+}
 
+impl Ledger<'_, '_> {
     /// Writes (or, planning, notes) a role's new status, reports the
     /// transition and marks its person for recalculation.
     pub(super) fn set_role_status(
@@ -210,52 +201,37 @@ impl Session<'_, '_> {
         grace: Option<(String, RoleStatus)>,
         cause: Cause,
     ) -> Result<()> {
-        let from = current_status(self, row);
+        let from = self.current_status(row);
         let to = status.as_str();
         if from == to {
             return Ok(());
         }
-        match self.run() {
-            Some(run) => {
-                self.tx.set_role_status(
-                    row.id,
-                    &RoleStatusRow {
-                        status: to.to_owned(),
-                        since: self.now_text.clone(),
-                        grace_until: grace.as_ref().map(|g| g.0.clone()),
-                        status_after: grace.as_ref().map(|g| g.1.as_str().to_owned()),
-                    },
-                )?;
-                // A removal or return is logged with its record; only a grace
-                // period ending is an event of its own.
-                if cause == Cause::GraceEnded {
-                    self.tx.log_change(&crate::store::ChangeRow {
-                        run_id: run,
-                        pipeline: row.pipeline.clone(),
-                        source_key: Some(row.source_key.clone()),
-                        person_id: Some(person),
-                        action: "role-status".into(),
-                        before: Some(serde_json::json!({ "role": row.id, "status": from })),
-                        after: Some(serde_json::json!({
-                            "role": row.id,
-                            "status": to,
-                            "grace_until": grace.as_ref().map(|g| g.0.clone()),
-                        })),
-                    })?;
-                }
-            }
-            None => {
-                if let Some(overlay) = self.overlay() {
-                    overlay.set_role(
-                        (row.pipeline.clone(), row.source_key.clone(), row.ordinal),
-                        person,
-                        to,
-                    );
-                }
-            }
+        let status_row = RoleStatusRow {
+            status: to.to_owned(),
+            since: self.now_text.clone(),
+            grace_until: grace.as_ref().map(|g| g.0.clone()),
+            status_after: grace.as_ref().map(|g| g.1.as_str().to_owned()),
+        };
+        self.writer.set_role_status(row, person, &status_row)?;
+        // A removal or return is logged with its record; only a grace
+        // period ending is an event of its own.
+        if cause == Cause::GraceEnded {
+            self.log(ChangeRow {
+                run_id: 0,
+                pipeline: row.pipeline.clone(),
+                source_key: Some(row.source_key.clone()),
+                person_id: Some(person),
+                action: "role-status".into(),
+                before: Some(serde_json::json!({ "role": row.id, "status": from })),
+                after: Some(serde_json::json!({
+                    "role": row.id,
+                    "status": to,
+                    "grace_until": grace.as_ref().map(|g| g.0.clone()),
+                })),
+            })?;
         }
         self.counts.transitions += 1;
-        if self.collect && self.report.transitions.len() < super::report::MAX_REPORTED {
+        if self.collect && self.report.transitions.len() < MAX_REPORTED {
             self.report.transitions.push(Transition {
                 person: public(person),
                 role: Some(RoleRef {
@@ -276,18 +252,14 @@ impl Session<'_, '_> {
         self.touched.entry(person).or_insert(lifecycle);
         Ok(())
     }
-}
 
-/// A role's status as the store plus this plan's pending writes have it.
-fn current_status(session: &Session<'_, '_>, row: &RoleRow) -> String {
-    session
-        .overlay_ref()
-        .and_then(|o| {
-            o.roles
-                .get(&(row.pipeline.clone(), row.source_key.clone(), row.ordinal))
-                .map(|(_, status)| status.clone())
-        })
-        .unwrap_or_else(|| row.status.clone())
+    /// A role's status as the store plus this session's pending writes have it.
+    pub(super) fn current_status(&self, row: &RoleRow) -> String {
+        self.writer
+            .pending_role(&role_key(row))
+            .map(|(_, status)| status.clone())
+            .unwrap_or_else(|| row.status.clone())
+    }
 }
 
 /// Whether a status keeps its person active: active, or waiting out a grace period.

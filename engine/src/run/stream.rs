@@ -91,7 +91,7 @@ impl<'a, 't> Pass<'a, 't> {
         let claims = Claims::load(tx, &plan.name, &plan.unique)?;
         let session = Session::for_pipeline(
             tx,
-            plan,
+            &plan.registry,
             run_id,
             options.now.unwrap_or_else(clock::Instant::wall),
             options.collect_changes,

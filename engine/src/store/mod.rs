@@ -39,7 +39,7 @@ pub use changes::{ChangeRow, Changes};
 pub use error::{BackendError, Result, StoreError};
 pub use frozen::{Frozen, FrozenRow};
 pub use identities::{Identities, Identity, IdentityKind, fold};
-pub use outputs::Outputs;
+pub use outputs::{EachPresent, Outputs};
 pub use persons::{PersonRow, PersonState, Persons};
 pub use pipelines::{PipelineLifecycle, Pipelines};
 pub use records::{NewRecord, PriorRecord, RecordState, Records, StoredRecord};

@@ -7,15 +7,15 @@ use serde_json::{Map, Value};
 
 use super::{ChangeRow, Result};
 
+/// What [`Outputs::for_each_present`] calls with each present record's
+/// key and fields.
+pub type EachPresent<'e> = dyn FnMut(&str, Map<String, Value>) -> Result<()> + 'e;
+
 /// Reads for the outputs written after a change set, and the note of their failure.
 pub trait Outputs {
     /// Calls `each` with every present record of the pipeline, by key order,
     /// one at a time so a large registry is never held whole.
-    fn for_each_present(
-        &self,
-        pipeline: &str,
-        each: &mut dyn FnMut(&str, Map<String, Value>) -> Result<()>,
-    ) -> Result<()>;
+    fn for_each_present(&self, pipeline: &str, each: &mut EachPresent<'_>) -> Result<()>;
 
     /// `(key, value)` of one mapped field across the pipeline's present records.
     fn present_values(&self, pipeline: &str, field: &str) -> Result<Vec<(String, Value)>>;

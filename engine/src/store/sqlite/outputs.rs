@@ -1,17 +1,13 @@
 //! [`Outputs`] in SQLite.
 
 use rusqlite::params;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::SqliteTx;
-use crate::store::{ChangeRow, Outputs, Result};
+use crate::store::{ChangeRow, EachPresent, Outputs, Result};
 
 impl Outputs for SqliteTx<'_> {
-    fn for_each_present(
-        &self,
-        pipeline: &str,
-        each: &mut dyn FnMut(&str, Map<String, Value>) -> Result<()>,
-    ) -> Result<()> {
+    fn for_each_present(&self, pipeline: &str, each: &mut EachPresent<'_>) -> Result<()> {
         let mut stmt = self
             .tx
             .prepare_cached(
