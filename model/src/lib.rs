@@ -1,12 +1,14 @@
 //! The typed pipeline: what a checked pipeline file means, free of KDL.
 //!
 //! This crate is the contract between the language and the runtime: the
-//! `rollcall-dsl` crate produces these values (its lowering builds them from a
-//! KDL document and its checker proves the cross-references hold), and the
-//! `rollcall-engine` crate consumes them without linking the parser. The engine compiles a
-//! [`Pipeline`] into its own plan; nothing here knows how records are read or
-//! stored. Every value that came from the file keeps its [`Span`] so later
+//! `rollcall-dsl` crate produces these values (its lowering builds them from
+//! a KDL document and its checker proves the cross-references hold), and the
+//! `rollcall-engine` crate consumes them without linking the parser. The
+//! engine compiles a [`Pipeline`] into its own plan; nothing here knows how
+//! records are read or stored. Every value that came from the file keeps its [`Span`] so later
 //! stages (and the engine's run-time errors) can point back at the file.
+
+#![deny(missing_docs)]
 
 pub mod json_schema;
 
