@@ -1,9 +1,12 @@
-//! The `rollcall` command line: argument parsing and rendering only.
+//! The `rollcall` command line: argument parsing and rendering only; the
+//! one place that writes to stdout and stderr is the console made here.
 //! The language lives in `rollcall-dsl`, the runtime in `rollcall-engine`.
 
 mod commands;
+mod console;
 mod exit;
 mod progress;
+mod render;
 
 use std::process::ExitCode;
 
@@ -63,21 +66,23 @@ fn main() -> ExitCode {
         Err(err) => return exit::clap_error(err),
     };
     init_logging(cli.log_format);
-    let code = match cli.command {
-        Command::Validate(args) => commands::validate::run(args),
-        Command::Fmt(args) => commands::fmt::run(args),
-        Command::Plan(args) => commands::plan::run(args),
-        Command::Run(args) => commands::run::run(args),
-        Command::Deliver(args) => commands::deliver::run(args),
-        Command::History(args) => commands::history::run(args),
-        Command::Show(args) => commands::show::run(args),
-        Command::Person(args) => commands::person::run(args),
-        Command::Freeze(args) => commands::freeze::run(args),
-        Command::Unfreeze(args) => commands::unfreeze::run(args),
-        Command::Frozen(args) => commands::frozen::run(args),
-        Command::Purge(args) => commands::purge::run(args),
+    let mut console = console::Console::stdio();
+    let console = &mut console;
+    let result = match cli.command {
+        Command::Validate(args) => commands::validate::run(args, console),
+        Command::Fmt(args) => commands::fmt::run(args, console),
+        Command::Plan(args) => commands::plan::run(args, console),
+        Command::Run(args) => commands::run::run(args, console),
+        Command::Deliver(args) => commands::deliver::run(args, console),
+        Command::History(args) => commands::history::run(args, console),
+        Command::Show(args) => commands::show::run(args, console),
+        Command::Person(args) => commands::person::run(args, console),
+        Command::Freeze(args) => commands::freeze::run(args, console),
+        Command::Unfreeze(args) => commands::unfreeze::run(args, console),
+        Command::Frozen(args) => commands::frozen::run(args, console),
+        Command::Purge(args) => commands::purge::run(args, console),
     };
-    code.into()
+    commands::finish(result, console).into()
 }
 
 /// Libraries whose debug logs print request lines, URLs or headers, which

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use rollcall_engine::sink;
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::StateArgs;
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::operator::delivered_text;
 
 /// Arguments of `rollcall deliver`.
 #[derive(clap::Args)]
@@ -28,25 +30,14 @@ pub struct Args {
     pub skip_upload: bool,
 }
 
-pub fn run(args: Args) -> Exit {
-    let (_, plan) = match super::load::compile(&args.pipeline) {
-        Ok(loaded) => loaded,
-        Err(exit) => return exit,
-    };
-    let mut store = match Store::open(&args.state.state) {
-        Ok(store) => store,
-        Err(err) => return render::store_error(err),
-    };
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let (_, plan) = super::load::compile(&args.pipeline, console)?;
+    let mut store = Store::open(&args.state.state)?;
     let options = sink::OutputOptions {
         out_dir: args.out_dir,
         skip_uploads: args.skip_upload,
     };
-    match sink::redeliver(&plan, &mut store, args.run, &options) {
-        Ok((run, delivered)) => {
-            println!("{} run {run}: delivered", plan.name);
-            render::deliveries(&delivered);
-            Exit::Ok
-        }
-        Err(err) => render::error(err),
-    }
+    let (run, delivered) = sink::redeliver(&plan, &mut store, args.run, &options)?;
+    console.out(&delivered_text(&plan.name, run, &delivered))?;
+    Ok(Exit::Ok)
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use rollcall_dsl::format::format_source;
 
+use super::Failure;
+use crate::console::Console;
 use crate::exit::Exit;
 
 /// Arguments of `rollcall fmt`.
@@ -47,7 +49,7 @@ impl std::error::Error for IoError {}
 /// Formats the files; prints the name of every file rewritten (or, with
 /// `--check`, every file that would be). Exit 1 on any error, and with
 /// `--check` when a file would change.
-pub fn run(args: Args) -> Exit {
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("pipelines")]
     } else {
@@ -57,7 +59,7 @@ pub fn run(args: Args) -> Exit {
     let mut failed = false;
     for path in &paths {
         if let Err(err) = collect_files(path, &mut files) {
-            report(err.into());
+            console.err(&report(err.into()))?;
             failed = true;
         }
     }
@@ -66,25 +68,25 @@ pub fn run(args: Args) -> Exit {
         match format_file(file, args.check) {
             Ok(false) => {}
             Ok(true) => {
-                println!("{}", file.display());
+                console.out(&format!("{}\n", file.display()))?;
                 would_change = true;
             }
             Err(err) => {
-                report(err);
+                console.err(&report(err))?;
                 failed = true;
             }
         }
     }
-    if failed || (args.check && would_change) {
+    Ok(if failed || (args.check && would_change) {
         Exit::Error
     } else {
         Exit::Ok
-    }
+    })
 }
 
-/// Renders an error on stderr the way miette does (code, file, span, help).
-fn report(err: miette::Report) {
-    eprintln!("{err:?}");
+/// An error as miette renders it (code, file, span, help), for stderr.
+fn report(err: miette::Report) -> String {
+    format!("{err:?}\n")
 }
 
 /// A file as itself; a folder as its `*.kdl` files, recursively, sorted.

@@ -6,9 +6,12 @@ use rollcall_engine::registry::{self, FreezeError, FreezeRequest};
 use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Summary;
 
-use super::render;
+use super::Failure;
 use super::state::{ClockArgs, OutputFormat, StateArgs, operator};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::json;
+use crate::render::operator::froze_text;
 
 /// Arguments of `rollcall freeze`.
 #[derive(clap::Args)]
@@ -39,20 +42,14 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let now = match args.clock.instant() {
-        Ok(now) => now,
-        Err(exit) => return exit,
-    };
-    let until = match args.until.as_deref().map(|t| Instant::parse(t, "--until")) {
-        None => None,
-        Some(Ok(until)) => Some(until),
-        Some(Err(err)) => return render::usage_error(err),
-    };
-    let mut store = match Store::open(&args.state.state) {
-        Ok(store) => store,
-        Err(err) => return render::store_error(err),
-    };
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let now = args.clock.instant()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|t| Instant::parse(t, "--until"))
+        .transpose()?;
+    let mut store = Store::open(&args.state.state)?;
     let request = FreezeRequest {
         person: args.person,
         attribute: args.attribute,
@@ -61,33 +58,13 @@ pub fn run(args: Args) -> Exit {
         reason: args.reason,
         until,
     };
-    let frozen = registry::operator_run(&mut store, "freeze", |tx, run| {
+    let (row, _) = registry::operator_run(&mut store, "freeze", |tx, run| {
         let row = registry::freeze(tx, run, &request, now)?;
         Ok::<_, FreezeError>((row, Summary::default()))
-    });
-    match frozen {
-        Ok((row, _)) => {
-            match args.format {
-                OutputFormat::Json => render::json(&row),
-                OutputFormat::Text => println!(
-                    "froze person {} {} = {} (by {}{}{})",
-                    row.person_id,
-                    row.attribute,
-                    row.value,
-                    row.frozen_by,
-                    row.until
-                        .as_deref()
-                        .map(|u| format!(", until {u}"))
-                        .unwrap_or_default(),
-                    row.reason
-                        .as_deref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                ),
-            }
-            Exit::Ok
-        }
-        Err(FreezeError::Store(err)) => render::store_error(err),
-        Err(err) => render::error(err),
-    }
+    })?;
+    console.out(&match args.format {
+        OutputFormat::Json => json(&row),
+        OutputFormat::Text => froze_text(&row),
+    })?;
+    Ok(Exit::Ok)
 }

@@ -2,9 +2,11 @@
 
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{ClockArgs, OutputFormat, StateArgs};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::frozen::{frozen_json, frozen_text};
 
 /// Arguments of `rollcall frozen`.
 #[derive(clap::Args)]
@@ -21,58 +23,21 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let now = match args.clock.instant() {
-        Ok(now) => now.text(),
-        Err(exit) => return exit,
-    };
-    let rows = match Store::open_read_only(&args.state.state) {
-        Ok(None) => Vec::new(),
-        Ok(Some(mut store)) => match store.read().and_then(|tx| match args.person {
-            Some(person) => tx.frozen_of(person),
-            None => tx.all_frozen(),
-        }) {
-            Ok(rows) => rows,
-            Err(err) => return render::store_error(err),
-        },
-        Err(err) => return render::store_error(err),
-    };
-    match args.format {
-        OutputFormat::Json => {
-            let rows: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|row| {
-                    let mut value = serde_json::to_value(row).expect("rows serialize");
-                    value["holds"] = serde_json::Value::Bool(row.holds_at(&now));
-                    value
-                })
-                .collect();
-            render::json(&serde_json::json!({ "frozen": rows }));
-        }
-        OutputFormat::Text => {
-            if rows.is_empty() {
-                println!("nothing is frozen");
-            }
-            for row in &rows {
-                println!(
-                    "person {:>6}  {:<20} = {}  by {} at {}{}{}{}",
-                    row.person_id,
-                    row.attribute,
-                    row.value,
-                    row.frozen_by,
-                    row.frozen_at,
-                    row.until
-                        .as_deref()
-                        .map(|u| format!(", until {u}"))
-                        .unwrap_or_default(),
-                    if row.holds_at(&now) { "" } else { " (lapsed)" },
-                    row.reason
-                        .as_deref()
-                        .map(|r| format!("\n                reason: {r}"))
-                        .unwrap_or_default()
-                );
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let now = args.clock.instant()?.text();
+    let rows = match Store::open_read_only(&args.state.state)? {
+        None => Vec::new(),
+        Some(mut store) => {
+            let tx = store.read()?;
+            match args.person {
+                Some(person) => tx.frozen_of(person)?,
+                None => tx.all_frozen()?,
             }
         }
-    }
-    Exit::Ok
+    };
+    console.out(&match args.format {
+        OutputFormat::Json => frozen_json(&rows, &now),
+        OutputFormat::Text => frozen_text(&rows, &now),
+    })?;
+    Ok(Exit::Ok)
 }

@@ -2,9 +2,12 @@
 
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{OutputFormat, StateArgs};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::history::history_text;
+use crate::render::json;
 
 /// Arguments of `rollcall history`.
 #[derive(clap::Args)]
@@ -21,22 +24,15 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let name = match super::pipeline_name(&args.pipeline) {
-        Ok(name) => name,
-        Err(exit) => return exit,
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let name = super::pipeline_name(&args.pipeline, console)?;
+    let runs = match Store::open_read_only(&args.state.state)? {
+        None => Vec::new(),
+        Some(mut store) => store.read()?.history(&name, args.limit)?,
     };
-    let runs = match Store::open_read_only(&args.state.state) {
-        Ok(None) => Vec::new(),
-        Ok(Some(mut store)) => match store.read().and_then(|tx| tx.history(&name, args.limit)) {
-            Ok(runs) => runs,
-            Err(err) => return render::store_error(err),
-        },
-        Err(err) => return render::store_error(err),
-    };
-    match args.format {
-        OutputFormat::Json => render::json(&serde_json::json!({ "pipeline": name, "runs": runs })),
-        OutputFormat::Text => render::history_text(&name, &runs),
-    }
-    Exit::Ok
+    console.out(&match args.format {
+        OutputFormat::Json => json(&serde_json::json!({ "pipeline": name, "runs": runs })),
+        OutputFormat::Text => history_text(&name, &runs),
+    })?;
+    Ok(Exit::Ok)
 }

@@ -5,34 +5,28 @@ use std::path::Path;
 use rollcall_dsl::model::Pipeline;
 use rollcall_engine::plan::Plan;
 
-use crate::exit::Exit;
+use super::Failure;
+use crate::console::Console;
+use crate::render::error::diagnostic;
 
-/// Reads, checks and compiles the pipeline file; on failure every diagnostic
-/// has been printed and the exit code is returned.
-pub fn compile(path: &Path) -> Result<(Pipeline, Plan), Exit> {
+/// Reads, checks and compiles the pipeline file. Warnings are written to
+/// stderr at once (a run may take minutes); errors come back as a failure
+/// holding every diagnostic.
+pub fn compile(path: &Path, console: &mut Console) -> Result<(Pipeline, Plan), Failure> {
     let loaded = rollcall_dsl::load_files(&[path.to_path_buf()]);
-    let errors = loaded.error_count();
-    for diagnostic in loaded.diagnostics {
-        eprintln!("{:?}", miette::Report::new(diagnostic));
+    if loaded.error_count() > 0 {
+        return Err(Failure::Invalid(loaded.diagnostics));
     }
-    if errors > 0 {
-        return Err(Exit::Error);
-    }
+    let warnings: String = loaded.diagnostics.into_iter().map(diagnostic).collect();
+    console.err(&warnings)?;
     let mut pipelines = loaded.pipelines;
     if pipelines.len() != 1 {
-        eprintln!(
-            "error: {} holds {} pipelines; `rollcall run` and `plan` take a file with exactly one",
-            path.display(),
-            pipelines.len()
-        );
-        return Err(Exit::Usage);
+        return Err(Failure::NotOnePipeline {
+            path: path.to_owned(),
+            count: pipelines.len(),
+        });
     }
     let pipeline = pipelines.remove(0);
-    match Plan::compile(&pipeline) {
-        Ok(plan) => Ok((pipeline, plan)),
-        Err(err) => {
-            eprintln!("{:?}", miette::Report::new(err));
-            Err(Exit::Error)
-        }
-    }
+    let plan = Plan::compile(&pipeline)?;
+    Ok((pipeline, plan))
 }

@@ -3,9 +3,12 @@
 
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{OutputFormat, StateArgs};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::json;
+use crate::render::person::{PersonView, person_text};
 
 /// Arguments of `rollcall person`.
 #[derive(clap::Args)]
@@ -19,44 +22,28 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let mut store = match Store::open_read_only(&args.state.state) {
-        Ok(Some(store)) => store,
-        Ok(None) => {
-            eprintln!("error: no state store at {}", args.state.state.display());
-            return Exit::Error;
-        }
-        Err(err) => return render::store_error(err),
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let mut store = Store::open_read_only(&args.state.state)?
+        .ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+    let tx = store.read()?;
+    let person = tx
+        .person(args.person)?
+        .ok_or(Failure::NoPerson(args.person))?;
+    let view = PersonView {
+        identities: tx.person_identities(person.id)?,
+        roles: tx.roles_of_person(person.id)?,
+        frozen: tx.frozen_of(person.id)?,
+        records: tx
+            .records_of_person(person.id)?
+            .into_iter()
+            .map(|(pipeline, key)| format!("{pipeline}/{key}"))
+            .collect(),
+        changes: tx.changes_of_person(person.id)?,
+        person,
     };
-    let found = store.read().and_then(|tx| {
-        let Some(person) = tx.person(args.person)? else {
-            return Ok(None);
-        };
-        Ok(Some(render::PersonView {
-            identities: tx.person_identities(person.id)?,
-            roles: tx.roles_of_person(person.id)?,
-            frozen: tx.frozen_of(person.id)?,
-            records: tx
-                .records_of_person(person.id)?
-                .into_iter()
-                .map(|(pipeline, key)| format!("{pipeline}/{key}"))
-                .collect(),
-            changes: tx.changes_of_person(person.id)?,
-            person,
-        }))
-    });
-    match found {
-        Ok(Some(view)) => {
-            match args.format {
-                OutputFormat::Json => render::json(&view),
-                OutputFormat::Text => render::person_text(&view),
-            }
-            Exit::Ok
-        }
-        Ok(None) => {
-            eprintln!("error: there is no person {}", args.person);
-            Exit::Error
-        }
-        Err(err) => render::store_error(err),
-    }
+    console.out(&match args.format {
+        OutputFormat::Json => json(&view),
+        OutputFormat::Text => person_text(&view),
+    })?;
+    Ok(Exit::Ok)
 }

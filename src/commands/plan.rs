@@ -3,10 +3,13 @@
 use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{OutputFormat, PipelineArgs};
+use crate::console::Console;
 use crate::exit::Exit;
 use crate::progress::Bar;
+use crate::render::plan::{plan_json, plan_text};
+use crate::render::report::breach_explanation;
 
 /// Arguments of `rollcall plan`.
 #[derive(clap::Args)]
@@ -15,20 +18,11 @@ pub struct Args {
     pub common: PipelineArgs,
 }
 
-pub fn run(args: Args) -> Exit {
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let common = args.common;
-    let now = match common.clock.instant() {
-        Ok(now) => now,
-        Err(exit) => return exit,
-    };
-    let (_, plan) = match super::load::compile(&common.pipeline) {
-        Ok(loaded) => loaded,
-        Err(exit) => return exit,
-    };
-    let mut store = match Store::open_read_only(&common.state.state) {
-        Ok(store) => store,
-        Err(err) => return render::store_error(err),
-    };
+    let now = common.clock.instant()?;
+    let (_, plan) = super::load::compile(&common.pipeline, console)?;
+    let mut store = Store::open_read_only(&common.state.state)?;
     let options = Options {
         input: common.input,
         allow_empty: common.allow_empty,
@@ -40,20 +34,17 @@ pub fn run(args: Args) -> Exit {
     let bar = Bar::new();
     let report = run::plan(&plan, store.as_mut(), &options, &bar);
     bar.finish();
-    let report = match report {
-        Ok(report) => report,
-        Err(err) => return render::run_error(err),
-    };
+    let report = report?;
     match common.format {
-        OutputFormat::Json => render::plan_json(&report),
-        OutputFormat::Text => render::plan_text(&report),
+        OutputFormat::Json => console.out(&plan_json(&report))?,
+        OutputFormat::Text => console.show(&plan_text(&report))?,
     }
     if !report.integrity.passed {
-        render::breach_explanation(&report, false);
-        return Exit::Breach;
+        console.err(&breach_explanation(&report, false))?;
+        return Ok(Exit::Breach);
     }
     if common.detailed_exitcode && !report.summary.is_no_change() {
-        return Exit::Changes;
+        return Ok(Exit::Changes);
     }
-    Exit::Ok
+    Ok(Exit::Ok)
 }

@@ -4,9 +4,12 @@
 use rollcall_engine::registry;
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{ClockArgs, OutputFormat, StateArgs};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::json;
+use crate::render::operator::purge_text;
 
 /// Arguments of `rollcall purge`.
 #[derive(clap::Args)]
@@ -23,48 +26,19 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let now = match args.clock.instant() {
-        Ok(now) => now,
-        Err(exit) => return exit,
-    };
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let now = args.clock.instant()?;
     // Never create a store just to find nothing in it.
     let store = if args.dry_run || !args.state.state.exists() {
-        Store::open_read_only(&args.state.state)
+        Store::open_read_only(&args.state.state)?
     } else {
-        Store::open(&args.state.state).map(Some)
+        Some(Store::open(&args.state.state)?)
     };
-    let mut store = match store {
-        Ok(Some(store)) => store,
-        Ok(None) => {
-            eprintln!("error: no state store at {}", args.state.state.display());
-            return Exit::Error;
-        }
-        Err(err) => return render::store_error(err),
-    };
-    let report = match registry::purge(&mut store, now, args.dry_run) {
-        Ok(report) => report,
-        Err(registry::RegistryError::Store(err)) => return render::store_error(err),
-        Err(err) => return render::error(err),
-    };
-    match args.format {
-        OutputFormat::Json => render::json(&report),
-        OutputFormat::Text => {
-            render::registry_text(&report.registry);
-            let verb = if args.dry_run {
-                "would purge"
-            } else {
-                "purged"
-            };
-            let run = report
-                .run_id
-                .map(|id| format!("run {id}: "))
-                .unwrap_or_default();
-            println!(
-                "{run}{verb} {} persons, {} lifecycle transitions",
-                report.purged, report.transitions
-            );
-        }
-    }
-    Exit::Ok
+    let mut store = store.ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+    let report = registry::purge(&mut store, now, args.dry_run)?;
+    console.out(&match args.format {
+        OutputFormat::Json => json(&report),
+        OutputFormat::Text => purge_text(&report, args.dry_run),
+    })?;
+    Ok(Exit::Ok)
 }

@@ -7,10 +7,14 @@ use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Outcome;
 
-use super::render;
+use super::Failure;
 use super::state::{OutputFormat, PipelineArgs};
+use crate::console::Console;
 use crate::exit::Exit;
 use crate::progress::Bar;
+use crate::render::plan::plan_json;
+use crate::render::report::breach_explanation;
+use crate::render::run::run_text;
 
 /// Arguments of `rollcall run`.
 #[derive(clap::Args)]
@@ -31,23 +35,13 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(args: Args) -> Exit {
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let common = args.common;
-    let now = match common.clock.instant() {
-        Ok(now) => now,
-        Err(exit) => return exit,
-    };
-    let (_, plan) = match super::load::compile(&common.pipeline) {
-        Ok(loaded) => loaded,
-        Err(exit) => return exit,
-    };
-    let mut store = match Store::open(&common.state.state) {
-        Ok(store) => store,
-        Err(err) => {
-            notify::send(&plan.notifications, &RunEvent::failed(&plan.name, &err));
-            return render::store_error(err);
-        }
-    };
+    let now = common.clock.instant()?;
+    let (_, plan) = super::load::compile(&common.pipeline, console)?;
+    let mut store = Store::open(&common.state.state).inspect_err(|err| {
+        notify::send(&plan.notifications, &RunEvent::failed(&plan.name, err));
+    })?;
     let options = Options {
         input: common.input,
         allow_empty: common.allow_empty,
@@ -70,10 +64,7 @@ pub fn run(args: Args) -> Exit {
         Err(err) => RunEvent::failed(&plan.name, err),
     };
     notify::send(&plan.notifications, &event);
-    let report = match report {
-        Ok(report) => report,
-        Err(err) => return render::run_error(err),
-    };
+    let report = report?;
     tracing::info!(
         pipeline = %report.pipeline,
         run = report.run_id,
@@ -85,15 +76,15 @@ pub fn run(args: Args) -> Exit {
         "run finished"
     );
     match common.format {
-        OutputFormat::Json => render::plan_json(&report),
-        OutputFormat::Text => render::run_text(&report),
+        OutputFormat::Json => console.out(&plan_json(&report))?,
+        OutputFormat::Text => console.show(&run_text(&report))?,
     }
-    match report.outcome {
+    Ok(match report.outcome {
         Outcome::Rejected => {
-            render::breach_explanation(&report, true);
+            console.err(&breach_explanation(&report, true))?;
             Exit::Breach
         }
         Outcome::Applied if common.detailed_exitcode => Exit::Changes,
         _ => Exit::Ok,
-    }
+    })
 }

@@ -2,9 +2,12 @@
 
 use rollcall_engine::store::Store;
 
-use super::render;
+use super::Failure;
 use super::state::{OutputFormat, StateArgs};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::json;
+use crate::render::show::{purged_text, show_text};
 
 /// Arguments of `rollcall show`.
 #[derive(clap::Args)]
@@ -20,50 +23,27 @@ pub struct Args {
     pub format: OutputFormat,
 }
 
-pub fn run(args: Args) -> Exit {
-    let name = match super::pipeline_name(&args.pipeline) {
-        Ok(name) => name,
-        Err(exit) => return exit,
-    };
-    let mut store = match Store::open_read_only(&args.state.state) {
-        Ok(Some(store)) => store,
-        Ok(None) => {
-            eprintln!("error: no state store at {}", args.state.state.display());
-            return Exit::Error;
-        }
-        Err(err) => return render::store_error(err),
-    };
-    let found = store.read().and_then(|tx| {
-        let record = tx.record(&name, &args.key)?;
-        let changes = tx.changes_of(&name, &args.key)?;
-        Ok((record, changes))
-    });
-    let (record, changes) = match found {
-        Ok(found) => found,
-        Err(err) => return render::store_error(err),
-    };
-    let Some(record) = record else {
-        // A purged person's records are deleted; their change log remains.
-        if !changes.is_empty() {
-            match args.format {
-                OutputFormat::Json => render::json(&serde_json::json!({
-                    "pipeline": name, "record": null, "changes": changes
-                })),
-                OutputFormat::Text => render::changes_text(&name, &args.key, &changes),
-            }
-            return Exit::Ok;
-        }
-        eprintln!(
-            "error: pipeline {name} has no record with key {:?}",
-            args.key
-        );
-        return Exit::Error;
-    };
-    match args.format {
-        OutputFormat::Json => render::json(&serde_json::json!({
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let name = super::pipeline_name(&args.pipeline, console)?;
+    let mut store = Store::open_read_only(&args.state.state)?
+        .ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+    let tx = store.read()?;
+    let record = tx.record(&name, &args.key)?;
+    let changes = tx.changes_of(&name, &args.key)?;
+    drop(tx);
+    // A purged person's records are deleted; their change log remains.
+    if record.is_none() && changes.is_empty() {
+        return Err(Failure::NoRecord {
+            pipeline: name,
+            key: args.key,
+        });
+    }
+    console.out(&match (args.format, &record) {
+        (OutputFormat::Json, _) => json(&serde_json::json!({
             "pipeline": name, "record": record, "changes": changes
         })),
-        OutputFormat::Text => render::show_text(&name, &record, &changes),
-    }
-    Exit::Ok
+        (OutputFormat::Text, Some(record)) => show_text(&name, record, &changes),
+        (OutputFormat::Text, None) => purged_text(&name, &args.key, &changes),
+    })?;
+    Ok(Exit::Ok)
 }

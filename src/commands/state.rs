@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use rollcall_engine::clock::TimeError;
+
 /// Where the state store lives.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StateArgs {
@@ -58,15 +60,11 @@ pub struct ClockArgs {
 }
 
 impl ClockArgs {
-    /// The instant to use; an unreadable time is printed and exits 64.
-    pub fn instant(&self) -> Result<rollcall_engine::clock::Instant, crate::exit::Exit> {
+    /// The instant to use; an unreadable time is an error (exit 64).
+    pub fn instant(&self) -> Result<rollcall_engine::clock::Instant, TimeError> {
         match &self.now {
             None => Ok(rollcall_engine::clock::Instant::wall()),
-            Some(text) => rollcall_engine::clock::Instant::parse(text, "--now (ROLLCALL_NOW)")
-                .map_err(|err| {
-                    eprintln!("{:?}", miette::Report::new(err));
-                    crate::exit::Exit::Usage
-                }),
+            Some(text) => rollcall_engine::clock::Instant::parse(text, "--now (ROLLCALL_NOW)"),
         }
     }
 }

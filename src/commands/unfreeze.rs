@@ -5,9 +5,11 @@ use rollcall_engine::registry::{self, FreezeError};
 use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Summary;
 
-use super::render;
+use super::Failure;
 use super::state::{StateArgs, operator};
+use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::operator::unfroze_text;
 
 /// Arguments of `rollcall unfreeze`.
 #[derive(clap::Args)]
@@ -23,25 +25,13 @@ pub struct Args {
     pub state: StateArgs,
 }
 
-pub fn run(args: Args) -> Exit {
-    let mut store = match Store::open(&args.state.state) {
-        Ok(store) => store,
-        Err(err) => return render::store_error(err),
-    };
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
+    let mut store = Store::open(&args.state.state)?;
     let by = operator(args.by.as_deref());
-    let result = registry::operator_run(&mut store, "unfreeze", |tx, run| {
+    let (row, _) = registry::operator_run(&mut store, "unfreeze", |tx, run| {
         let row = registry::unfreeze(tx, run, args.person, &args.attribute, &by)?;
         Ok::<_, FreezeError>((row, Summary::default()))
-    });
-    match result {
-        Ok((row, _)) => {
-            println!(
-                "unfroze person {} {} (was {}, frozen by {}); `rollcall run --resync KEY` writes the source's value again",
-                row.person_id, row.attribute, row.value, row.frozen_by
-            );
-            Exit::Ok
-        }
-        Err(FreezeError::Store(err)) => render::store_error(err),
-        Err(err) => render::error(err),
-    }
+    })?;
+    console.out(&unfroze_text(&row))?;
+    Ok(Exit::Ok)
 }

@@ -1,13 +1,15 @@
 //! `rollcall validate`: check pipeline files offline and report every
 //! problem, as miette's rendering on stderr or as one JSON object on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, Severity};
 use rollcall_dsl::{Diagnostic, Loaded};
 use serde_json::{Value, json};
 
+use super::Failure;
+use crate::console::Console;
 use crate::exit::Exit;
 
 /// Arguments of `rollcall validate`.
@@ -34,7 +36,7 @@ pub enum OutputFormat {
 const FIXED_WIDTH: usize = 100;
 
 /// Runs `rollcall validate`.
-pub fn run(args: Args) -> Exit {
+pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from("pipelines")]
     } else {
@@ -42,23 +44,19 @@ pub fn run(args: Args) -> Exit {
     };
     let loaded = rollcall_dsl::load_files(&paths);
     match args.format {
-        OutputFormat::Human => print_human(&loaded),
-        OutputFormat::Json => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "{}", to_json(&loaded));
-        }
+        OutputFormat::Human => console.err(&human(&loaded))?,
+        OutputFormat::Json => console.out(&format!("{}\n", to_json(&loaded)))?,
     }
-    if loaded.is_valid() {
+    Ok(if loaded.is_valid() {
         Exit::Ok
     } else {
         Exit::Error
-    }
+    })
 }
 
-/// Renders every diagnostic and a summary line on stderr.
-fn print_human(loaded: &Loaded) {
-    let stderr = std::io::stderr();
-    let terminal = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
+/// Every diagnostic rendered, and a summary line (for stderr).
+fn human(loaded: &Loaded) -> String {
+    let terminal = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let handler = if terminal {
         GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
     } else {
@@ -73,7 +71,7 @@ fn print_human(loaded: &Loaded) {
     }
     out.push_str(&summary(loaded));
     out.push('\n');
-    let _ = stderr.lock().write_all(out.as_bytes());
+    out
 }
 
 /// "2 pipelines valid" or "3 errors, 1 warning".

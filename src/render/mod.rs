@@ -1,0 +1,80 @@
+//! Text for people, and JSON for machines, built as values: each function
+//! returns what a command shows and nothing here prints, so every output is
+//! testable exactly. `main` hands the text to the [`Console`](crate::console::Console).
+
+pub mod error;
+pub mod frozen;
+pub mod history;
+pub mod operator;
+pub mod person;
+pub mod plan;
+pub mod registry;
+pub mod report;
+pub mod run;
+mod screen;
+pub mod show;
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+pub use screen::{Screen, Stream};
+
+/// Text from a record (a key, a field value) made safe to print on a
+/// terminal: control characters (an escape sequence could clear the screen
+/// or recolour text; a newline could forge a line of the plan) and
+/// bidirectional overrides (which reorder what is shown) are written as
+/// `\u{..}` escapes. Ordinary text is returned as it is.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(safe, "\\u{{{:x}}}", c as u32);
+        } else {
+            safe.push(c);
+        }
+    }
+    Cow::Owned(safe)
+}
+
+/// Any value as pretty JSON, one document and a newline.
+pub fn json<T: Serialize>(value: &T) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("reports serialize");
+    text.push('\n');
+    text
+}
+
+/// "person 7", or "a new person" for one a plan would create.
+fn person(id: Option<i64>) -> String {
+    id.map(|id| format!("person {id}"))
+        .unwrap_or_else(|| "a new person".to_owned())
+}
+
+/// `, until DATE` (or another prefix) when there is a value, else nothing.
+fn suffix(prefix: &str, value: Option<&str>) -> String {
+    value.map(|v| format!("{prefix}{v}")).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_escaped_and_plain_text_is_borrowed() {
+        assert!(matches!(terminal_safe("ada"), Cow::Borrowed("ada")));
+        assert_eq!(terminal_safe("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\u{a}");
+        assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn json_is_pretty_and_ends_with_a_newline() {
+        assert_eq!(json(&serde_json::json!({ "a": 1 })), "{\n  \"a\": 1\n}\n");
+    }
+}

@@ -1,0 +1,314 @@
+//! The exact text of `plan`, `run`, `history`, `show`, `person` and
+//! `frozen` (and the operator commands around them), as insta snapshots, on
+//! the bundled examples: each command runs from the repository root with a
+//! fixed `ROLLCALL_NOW`, its state in a temporary folder whose path is
+//! written `[tmp]`, and the wall-clock times `history` shows written
+//! `[finished]`. Each snapshot holds the command, its exit code, stdout and
+//! stderr.
+
+mod support;
+
+use std::path::Path;
+
+use support::{arg, repo, rollcall};
+
+/// The time every command here decides at.
+const NOW: &str = "2025-03-10T00:00:00Z";
+
+/// A scenario: a state store in a temporary folder, and the commands run
+/// against it, each shown as its snapshot.
+struct Scenario {
+    dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    fn new() -> Self {
+        Scenario {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
+    fn tmp(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn state(&self) -> String {
+        arg(&self.tmp().join("state.db")).to_owned()
+    }
+
+    /// Runs `rollcall ARGS --state STATE` from the repository root and
+    /// returns its output as one text.
+    fn run(&self, args: &[&str]) -> String {
+        self.run_at(NOW, args)
+    }
+
+    fn run_at(&self, now: &str, args: &[&str]) -> String {
+        let state = self.state();
+        let output = rollcall()
+            .args(args)
+            .args(["--state", &state])
+            .current_dir(repo())
+            .env("ROLLCALL_NOW", now)
+            // Log lines carry the wall-clock time; rendering is what is tested.
+            .env("RUST_LOG", "off")
+            .env_remove("ROLLCALL_OUT_DIR")
+            .env_remove("ROLLCALL_USER")
+            .output()
+            .expect("rollcall runs");
+        let tmp = arg(self.tmp());
+        let shown_args = args.join(" ").replace(tmp, "[tmp]");
+        let text = format!(
+            "$ rollcall {shown_args}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        text.replace(tmp, "[tmp]")
+    }
+}
+
+/// `history`'s finished times are the wall clock's: written `[finished]`,
+/// padded to the same width so the table stays aligned.
+fn mask_finished_times(text: &str) -> String {
+    fn is_time(window: &[u8]) -> bool {
+        // 2026-12-01T06:56:06.605Z
+        const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddZ";
+        window.len() == SHAPE.len()
+            && window.iter().zip(SHAPE).all(|(c, s)| match s {
+                b'd' => c.is_ascii_digit(),
+                s => c == s,
+            })
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes.len() - i >= 24 && is_time(&bytes[i..i + 24]) {
+            out.push_str(&format!("{:<24}", "[finished]"));
+            i += 24;
+        } else {
+            let c = text[i..].chars().next().expect("in bounds");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({
+        snapshot_path => "render/snapshots",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+#[test]
+fn finished_times_are_masked_and_the_table_keeps_its_width() {
+    let line = "    2  2026-12-01T06:56:06.605Z  applied  8";
+    assert_eq!(
+        mask_finished_times(line),
+        "    2  [finished]                applied  8"
+    );
+    assert_eq!(
+        mask_finished_times("until 2025-06-01T00:00:00Z"),
+        "until 2025-06-01T00:00:00Z"
+    );
+}
+
+/// The campus HR extract over two weeks: creates, an unresolved manager,
+/// a diff with updates and a removal, a role into its grace period; then
+/// the record, the person, the history, and freezes.
+#[test]
+fn hr_appointments_two_weeks() {
+    let s = Scenario::new();
+    let pipeline = "pipelines/hr-appointments.kdl";
+    let day = |date: &str| format!("examples/hr/appointments-{date}.csv");
+    let (first, second) = (day("2025-03-01"), day("2025-03-08"));
+    snapshot("hr-run-1", &s.run(&["run", pipeline, "--input", &first]));
+    snapshot("hr-plan-2", &s.run(&["plan", pipeline, "--input", &second]));
+    snapshot("hr-run-2", &s.run(&["run", pipeline, "--input", &second]));
+    snapshot(
+        "hr-run-2-again",
+        &s.run(&["run", pipeline, "--input", &second]),
+    );
+    snapshot(
+        "hr-history",
+        &mask_finished_times(&s.run(&["history", "hr-appointments"])),
+    );
+    snapshot(
+        "hr-show-updated",
+        &s.run(&["show", "hr-appointments", "A-1002"]),
+    );
+    snapshot(
+        "hr-show-removed",
+        &s.run(&["show", "hr-appointments", "A-1003"]),
+    );
+    snapshot(
+        "hr-show-unknown",
+        &s.run(&["show", "hr-appointments", "A-9999"]),
+    );
+    snapshot("hr-person-2", &s.run(&["person", "2"]));
+    snapshot("hr-person-unknown", &s.run(&["person", "99"]));
+    snapshot(
+        "hr-freeze",
+        &s.run(&[
+            "freeze",
+            "1",
+            "telephone",
+            "--value",
+            "+44 20 7946 0000",
+            "--reason",
+            "asked by HR",
+            "--until",
+            "2025-06-01",
+            "--by",
+            "alice",
+        ]),
+    );
+    snapshot(
+        "hr-freeze-role",
+        &s.run(&["freeze", "2", "role.3.title", "--by", "bob"]),
+    );
+    snapshot("hr-frozen", &s.run(&["frozen"]));
+    snapshot(
+        "hr-frozen-lapsed",
+        &s.run_at("2025-07-01T00:00:00Z", &["frozen", "--person", "1"]),
+    );
+    snapshot(
+        "hr-plan-frozen",
+        &s.run(&["plan", pipeline, "--input", &second, "--resync"]),
+    );
+    snapshot("hr-person-1-frozen", &s.run(&["person", "1"]));
+    snapshot(
+        "hr-unfreeze",
+        &s.run(&["unfreeze", "2", "role.3.title", "--by", "bob"]),
+    );
+    snapshot(
+        "hr-purge-dry-run",
+        &s.run_at("2026-06-01T00:00:00Z", &["purge", "--dry-run"]),
+    );
+}
+
+/// The staff-SSO activity stream: 200 joiners, then a day's diff of
+/// creates, updates and removals; an extract cut short is refused.
+#[test]
+fn staff_sso_days_and_a_truncated_extract() {
+    let s = Scenario::new();
+    let pipeline = "pipelines/staff-sso.kdl";
+    snapshot(
+        "sso-run-1",
+        &s.run(&["run", pipeline, "--input", "examples/staff-sso/day-1.jsonl"]),
+    );
+    snapshot(
+        "sso-plan-2",
+        &s.run(&[
+            "plan",
+            pipeline,
+            "--input",
+            "examples/staff-sso/day-2.jsonl",
+        ]),
+    );
+    let day_2 = std::fs::read_to_string(repo().join("examples/staff-sso/day-2.jsonl")).unwrap();
+    let truncated = s.tmp().join("truncated.jsonl");
+    let kept: Vec<&str> = day_2.lines().take(150).collect();
+    std::fs::write(&truncated, kept.join("\n") + "\n").unwrap();
+    snapshot(
+        "sso-plan-truncated",
+        &s.run(&["plan", pipeline, "--input", arg(&truncated)]),
+    );
+    snapshot(
+        "sso-run-truncated",
+        &s.run(&["run", pipeline, "--input", arg(&truncated)]),
+    );
+    snapshot(
+        "sso-history",
+        &mask_finished_times(&s.run(&["history", pipeline])),
+    );
+}
+
+/// Invalid records on stderr, between the report's lines, and a rejected
+/// run's explanation.
+#[test]
+fn cora_inbound_invalid_records() {
+    let s = Scenario::new();
+    let out = s.tmp().join("out");
+    snapshot(
+        "cora-inbound-invalid",
+        &s.run(&[
+            "run",
+            "pipelines/cora-inbound.kdl",
+            "--input",
+            "examples/cora/inbound/invalid-fields.json",
+            "--out-dir",
+            arg(&out),
+        ]),
+    );
+}
+
+/// A lookup joined by key and a file written (its upload skipped).
+#[test]
+fn cim_lookup_and_written_file() {
+    let s = Scenario::new();
+    let out = s.tmp().join("out");
+    let pipeline = "pipelines/cim-user-provisioning.kdl";
+    snapshot(
+        "cim-run",
+        &s.run(&["run", pipeline, "--out-dir", arg(&out), "--skip-upload"]),
+    );
+    snapshot(
+        "cim-deliver",
+        &s.run(&["deliver", pipeline, "--out-dir", arg(&out), "--skip-upload"]),
+    );
+}
+
+/// Two schools sharing one system: a student leaves one school (limbo) and
+/// is imported by the other (linked, out of limbo).
+#[test]
+fn ucs_school_move_between_schools() {
+    let s = Scenario::new();
+    let steps = [
+        ("gym-mitte", "export-2025-03-03"),
+        ("rs-nord", "export-2025-03-04"),
+        ("gym-mitte", "export-2025-03-10"),
+        ("rs-nord", "export-2025-03-12"),
+    ];
+    for (school, export) in steps {
+        let pipeline = format!("pipelines/ucs-school-{school}.kdl");
+        let input = format!("examples/ucs-school/{school}/{export}.csv");
+        snapshot(
+            &format!("ucs-plan-{school}-{export}"),
+            &s.run(&["plan", &pipeline, "--input", &input]),
+        );
+        snapshot(
+            &format!("ucs-run-{school}-{export}"),
+            &s.run(&["run", &pipeline, "--input", &input]),
+        );
+    }
+    snapshot("ucs-person-3", &s.run(&["person", "3"]));
+}
+
+/// Errors as a person sees them: a JSON syntax error on its line, a folder
+/// where one pipeline is expected, an unreadable time, a missing store.
+#[test]
+fn errors() {
+    let s = Scenario::new();
+    snapshot(
+        "error-bad-json",
+        &s.run(&[
+            "plan",
+            "pipelines/cora-inbound.kdl",
+            "--input",
+            "examples/cora/inbound/malformed/missing-comma.json",
+        ]),
+    );
+    snapshot("error-not-one-pipeline", &s.run(&["run", "pipelines"]));
+    snapshot("error-bad-now", &s.run_at("not-a-time", &["frozen"]));
+    snapshot(
+        "error-bad-until",
+        &s.run(&["freeze", "1", "telephone", "--until", "soon"]),
+    );
+    snapshot("error-no-store", &s.run(&["person", "1"]));
+}
