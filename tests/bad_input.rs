@@ -11,7 +11,9 @@ mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use support::{arg, integrity_check, parts, repo, rollcall, state_dump};
+use std::time::Duration;
+
+use support::{arg, integrity_check, output_within, parts, repo, rollcall, state_dump};
 
 /// The pipeline a case runs, each with its own base extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +306,35 @@ fn cases() -> Vec<Case> {
                 "surrogate",
             ],
         ),
+        case(
+            "terminal control bytes in a JSON line that does not parse",
+            PeopleJsonl,
+            Data("control-bytes.jsonl"),
+            1,
+            &["rollcall::source::bad-json", "control-bytes.jsonl:2:"],
+        ),
+        case(
+            "a member named twice on the key path (issue 13, 5)",
+            PeopleJsonl,
+            Data("duplicate-member.jsonl"),
+            1,
+            &[
+                "rollcall::source::duplicate-member",
+                "duplicate-member.jsonl:3:",
+                "the member `id` appears twice",
+            ],
+        ),
+        case(
+            "the record path named twice on one line",
+            PeopleJsonl,
+            Data("duplicate-record-path.jsonl"),
+            1,
+            &[
+                "rollcall::source::duplicate-member",
+                "duplicate-record-path.jsonl:4:",
+                "the member `person` appears twice",
+            ],
+        ),
         // ---- records and keys
         case(
             "a duplicate key",
@@ -455,6 +486,13 @@ fn cases() -> Vec<Case> {
                 "object-not-array.json:1:1",
                 "expected `[`",
             ],
+        ),
+        case(
+            "terminal control bytes in a JSON array element that does not parse (issue 13, 4)",
+            PeopleJson,
+            Data("control-bytes.json"),
+            1,
+            &["rollcall::source::bad-json", "control-bytes.json:3:"],
         ),
         case(
             "data after the closing `]`",
@@ -644,7 +682,61 @@ fn cases() -> Vec<Case> {
             &["no-pipeline.kdl holds 0 pipelines"],
         )
         .with_pipeline("no-pipeline.kdl"),
+        case(
+            "a pipeline file of 2000 nested blocks (issue 13, 6)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::too-deep",
+                "deep.kdl:1:",
+                "blocks are nested more than 64 deep",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(deep_pipeline)),
+        case(
+            "a FIFO as the pipeline file (issue 13, 8)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        )
+        .with_command(Command::RunMadePipeline(fifo_pipeline)),
+        case(
+            "a sink writing the pipeline's own source (issue 13, 2)",
+            PeopleJsonl,
+            Declared,
+            1,
+            &[
+                "rollcall::sink-overwrites-input",
+                "sink `people.jsonl` would overwrite the pipeline's source",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_source)),
         // ---- the state store
+        case(
+            "a sink writing the state store (issue 13, 1)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::run::sink-overwrites-input",
+                "sink `state.db` would write",
+                "which is the state store",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_store)),
+        case(
+            "a sink writing the state store's write-ahead log",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::run::sink-overwrites-input",
+                "the state store's `-wal` file",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_wal)),
         case(
             "a state store that is not a database",
             PeopleJsonl,
@@ -794,6 +886,61 @@ fn missing_file(dir: &Path) -> PathBuf {
     dir.join("absent.jsonl")
 }
 
+/// A valid pipeline reading `people.jsonl` (a copy of the base) from the
+/// case's folder, with `sink` added at its end.
+fn people_pipeline_with(dir: &Path, name: &str, sink: &str) -> PathBuf {
+    std::fs::copy(corpus("data/people-base.jsonl"), dir.join("people.jsonl")).unwrap();
+    let text = format!(
+        r#"pipeline people {{
+    source file "people.jsonl" {{
+        format jsonl
+        record person
+    }}
+    key id
+    map {{
+        id id required=#true
+        email email
+        name name
+    }}
+    {sink}
+}}
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The case's store is `state.db` beside the pipeline.
+fn sink_on_store(dir: &Path) -> PathBuf {
+    people_pipeline_with(dir, "people.kdl", r#"sink csv "state.db" { column ID id; }"#)
+}
+
+fn sink_on_wal(dir: &Path) -> PathBuf {
+    people_pipeline_with(dir, "people.kdl", r#"sink jsonl "./state.db-wal""#)
+}
+
+fn sink_on_source(dir: &Path) -> PathBuf {
+    people_pipeline_with(dir, "people.kdl", r#"sink json "people.jsonl""#)
+}
+
+/// 2000 nested blocks, about 8 KB: deep enough to overflow the parser's stack.
+fn deep_pipeline(dir: &Path) -> PathBuf {
+    let path = dir.join("deep.kdl");
+    std::fs::write(&path, format!("{}{}", "a {".repeat(2000), "}".repeat(2000))).unwrap();
+    path
+}
+
+fn fifo_pipeline(dir: &Path) -> PathBuf {
+    let path = dir.join("fifo.kdl");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
 fn garbage_store(dir: &Path) -> PathBuf {
     let path = dir.join("garbage.db");
     std::fs::write(
@@ -878,11 +1025,19 @@ fn every_kind_of_bad_input_is_located_exits_as_documented_and_changes_nothing() 
         if let Some(input) = &input {
             command.args(["--input", arg(input)]);
         }
-        let output = command.output().unwrap();
+        let (output, in_time) = output_within(&mut command, Duration::from_secs(120));
         let (code, stdout, stderr) = parts(&output);
         let said = unwrapped(&stderr);
 
         let mut problems = Vec::new();
+        if !in_time {
+            problems.push("still running after 120 s (killed)".into());
+        }
+        // Nothing from the input may reach the terminal as control bytes.
+        let text = format!("{stdout}{stderr}");
+        if text.contains(['\u{1b}', '\u{7}', '\u{9b}']) {
+            problems.push("terminal control bytes on stdout or stderr".into());
+        }
         if code != case.exit {
             problems.push(format!("exit {code}, documented {}", case.exit));
         }

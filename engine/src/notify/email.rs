@@ -93,5 +93,8 @@ pub(super) fn send(
         .build()
         .send(&message)
         .map(|_| ())
-        .map_err(|e| format!("email via {host}:{port}: {e}"))
+        .map_err(|e| {
+            let shown = crate::redact::url(&host);
+            crate::redact::within(&format!("email via {shown}:{port}: {e}"), &host)
+        })
 }

@@ -46,6 +46,10 @@ pub(super) fn apply_in_transaction(
             row.finished_at = now_text();
             row.error = Some(err.to_string());
             record_alone(store, &row);
+            if matches!(err, RunError::Interrupted(_)) {
+                // Leave no large `-wal` behind a stopped run.
+                store.checkpoint();
+            }
             return Err(err);
         }
     };
@@ -72,6 +76,8 @@ fn pass(
 ) -> Result<Report, RunError> {
     let report = stream::stream(plan, tx, Some(run_id), options, pinned, progress)?;
     crate::sink::preflight(plan, tx, &report.changes)?;
+    // The last point a stop request can take the run back.
+    crate::interrupt::check()?;
     Ok(report)
 }
 
