@@ -1097,3 +1097,136 @@ fn keys_differing_only_in_case_or_normalisation_are_distinct_without_a_transform
         assert_eq!(plan["summary"]["created"], created, "{input}");
     }
 }
+
+/// `validate` and `fmt` on hostile pipeline files and folders (issue 13,
+/// items 6, 7 and 8): each answers within a minute with a located error or,
+/// for a folder that links to itself, checks each file once. Before, 2000
+/// nested blocks aborted with a stack overflow (134), a FIFO hung both
+/// commands and two links to `.` made them walk for ever.
+#[test]
+fn validate_and_fmt_answer_hostile_pipeline_files_and_folders_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let deep = deep_pipeline(root);
+    let fifo = fifo_pipeline(root);
+    let looped = root.join("looped");
+    std::fs::create_dir(&looped).unwrap();
+    let valid = people_pipeline_with(&looped, "people.kdl", "");
+    let formatted = rollcall().args(["fmt", arg(&valid)]).output().unwrap();
+    assert_eq!(parts(&formatted).0, 0, "{}", parts(&formatted).2);
+    std::os::unix::fs::symlink(".", looped.join("again")).unwrap();
+    std::os::unix::fs::symlink("..", looped.join("up")).unwrap();
+    // `up` leads to the folder holding `fifo.kdl` and `deep.kdl`: move them
+    // aside so the loop case sees only the valid pipeline.
+    let odd = root.join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    let (deep, fifo) = {
+        let (d, f) = (odd.join("deep.kdl"), odd.join("fifo.kdl"));
+        std::fs::rename(&deep, &d).unwrap();
+        std::fs::rename(&fifo, &f).unwrap();
+        (d, f)
+    };
+    std::fs::remove_file(looped.join("up")).unwrap();
+    std::os::unix::fs::symlink("../looped", looped.join("up")).unwrap();
+
+    let cases: Vec<(Vec<&str>, i32, &[&str])> = vec![
+        (vec!["validate", arg(&deep)], 1, &["rollcall::too-deep", "deep.kdl:1:"]),
+        (vec!["fmt", "--check", arg(&deep)], 1, &["rollcall::too-deep", "deep.kdl:1:"]),
+        (vec!["validate", arg(&fifo)], 1, &["rollcall::io", "fifo.kdl", "not a regular file"]),
+        (vec!["fmt", arg(&fifo)], 1, &["rollcall::io", "fifo.kdl", "not a regular file"]),
+        (vec!["validate", arg(&looped)], 0, &[]),
+        (vec!["fmt", "--check", arg(&looped)], 0, &[]),
+    ];
+    let mut failures = Vec::new();
+    for (args, exit, says) in &cases {
+        let mut command = rollcall();
+        command.args(args);
+        let (output, in_time) = output_within(&mut command, Duration::from_secs(60));
+        let (code, stdout, stderr) = parts(&output);
+        let said = unwrapped(&stderr);
+        let missing: Vec<_> = says.iter().filter(|s| !said.contains(*s)).collect();
+        if !in_time || code != *exit || !missing.is_empty() {
+            failures.push(format!(
+                "`rollcall {}`: exit {code} (want {exit}), in time {in_time}, lacks {missing:?}\n{stdout}\n{stderr}",
+                args.join(" ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Where the command line decides the paths (issue 13, item 1 and Deliver
+/// 2): `--out-dir` holding the store, `--state` naming a sink's file, and
+/// `--input` naming one are refused before anything is locked or read, and
+/// the store (and the file) are left exactly as they were.
+#[test]
+fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pipeline = people_pipeline_with(root, "people.kdl", r#"sink csv "out/rollcall.db" { column ID id; }"#);
+    let state_dir = root.join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let db = state_dir.join("rollcall.db");
+    let output = rollcall()
+        .args(["run", arg(&pipeline), "--state", arg(&db)])
+        .output()
+        .unwrap();
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let dump = state_dump(&db);
+    let written = root.join("out/rollcall.db");
+    let input = root.join("input.jsonl");
+    std::fs::copy(root.join("people.jsonl"), &input).unwrap();
+
+    // A store where the sink's file would go (the sink had written a CSV
+    // there; a copy of the store takes its place).
+    std::fs::copy(&db, &written).unwrap();
+    let attempts: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--state".into(), arg(&db).into(), "--out-dir".into(), arg(&state_dir).into()],
+            "which is the state store",
+        ),
+        (
+            vec!["--state".into(), arg(&written).into()],
+            "which is the state store",
+        ),
+        (
+            vec![
+                "--state".into(),
+                arg(&db).into(),
+                "--out-dir".into(),
+                arg(root).into(),
+                "--input".into(),
+                "rollcall.db".into(),
+            ],
+            "which is the delivery read (`--input`)",
+        ),
+    ];
+    for (args, says) in &attempts {
+        let input_arg: Vec<String> = if args.contains(&"--input".to_owned()) {
+            // `--input` relative to the working folder: the sink's file there.
+            Vec::new()
+        } else {
+            vec!["--input".into(), arg(&input).into()]
+        };
+        std::fs::write(root.join("rollcall.db"), "id\n").unwrap();
+        let output = rollcall()
+            .current_dir(root)
+            .args(["run", arg(&pipeline)])
+            .args(args)
+            .args(&input_arg)
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = parts(&output);
+        let said = unwrapped(&stderr);
+        assert_eq!(code, 1, "{args:?}\n{stdout}\n{stderr}");
+        assert!(
+            said.contains("rollcall::run::sink-overwrites-input") && said.contains(says),
+            "{args:?}: lacks {says:?}\n{stderr}"
+        );
+        for store in [&db, &written] {
+            assert_eq!(integrity_check(store), "ok");
+            assert_eq!(state_dump(store), dump, "{args:?}: the store changed");
+        }
+        assert_eq!(std::fs::read_to_string(root.join("rollcall.db")).unwrap(), "id\n");
+    }
+}
