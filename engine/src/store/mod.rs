@@ -189,26 +189,3 @@ impl Tx<'_> {
 pub fn now_text() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Issue 13: a commit is durable before it returns (WAL with
-    /// `synchronous=FULL`), so outputs written after it never describe a
-    /// run a power cut could take back.
-    #[test]
-    fn a_store_opened_for_writing_commits_durably() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("state.db")).unwrap();
-        let synchronous: i64 = store
-            .conn
-            .pragma_query_value(None, "synchronous", |row| row.get(0))
-            .unwrap();
-        let journal: String = store
-            .conn
-            .pragma_query_value(None, "journal_mode", |row| row.get(0))
-            .unwrap();
-        assert_eq!((synchronous, journal.as_str()), (2, "wal"), "FULL is 2");
-    }
-}
