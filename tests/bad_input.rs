@@ -913,7 +913,11 @@ fn people_pipeline_with(dir: &Path, name: &str, sink: &str) -> PathBuf {
 
 /// The case's store is `state.db` beside the pipeline.
 fn sink_on_store(dir: &Path) -> PathBuf {
-    people_pipeline_with(dir, "people.kdl", r#"sink csv "state.db" { column ID id; }"#)
+    people_pipeline_with(
+        dir,
+        "people.kdl",
+        r#"sink csv "state.db" { column ID id; }"#,
+    )
 }
 
 fn sink_on_wal(dir: &Path) -> PathBuf {
@@ -1130,10 +1134,26 @@ fn validate_and_fmt_answer_hostile_pipeline_files_and_folders_in_time() {
     std::os::unix::fs::symlink("../looped", looped.join("up")).unwrap();
 
     let cases: Vec<(Vec<&str>, i32, &[&str])> = vec![
-        (vec!["validate", arg(&deep)], 1, &["rollcall::too-deep", "deep.kdl:1:"]),
-        (vec!["fmt", "--check", arg(&deep)], 1, &["rollcall::too-deep", "deep.kdl:1:"]),
-        (vec!["validate", arg(&fifo)], 1, &["rollcall::io", "fifo.kdl", "not a regular file"]),
-        (vec!["fmt", arg(&fifo)], 1, &["rollcall::io", "fifo.kdl", "not a regular file"]),
+        (
+            vec!["validate", arg(&deep)],
+            1,
+            &["rollcall::too-deep", "deep.kdl:1:"],
+        ),
+        (
+            vec!["fmt", "--check", arg(&deep)],
+            1,
+            &["rollcall::too-deep", "deep.kdl:1:"],
+        ),
+        (
+            vec!["validate", arg(&fifo)],
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        ),
+        (
+            vec!["fmt", arg(&fifo)],
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        ),
         (vec!["validate", arg(&looped)], 0, &[]),
         (vec!["fmt", "--check", arg(&looped)], 0, &[]),
     ];
@@ -1163,7 +1183,11 @@ fn validate_and_fmt_answer_hostile_pipeline_files_and_folders_in_time() {
 fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let pipeline = people_pipeline_with(root, "people.kdl", r#"sink csv "out/rollcall.db" { column ID id; }"#);
+    let pipeline = people_pipeline_with(
+        root,
+        "people.kdl",
+        r#"sink csv "out/rollcall.db" { column ID id; }"#,
+    );
     let state_dir = root.join("state");
     std::fs::create_dir(&state_dir).unwrap();
     let db = state_dir.join("rollcall.db");
@@ -1182,7 +1206,12 @@ fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
     std::fs::copy(&db, &written).unwrap();
     let attempts: Vec<(Vec<String>, &str)> = vec![
         (
-            vec!["--state".into(), arg(&db).into(), "--out-dir".into(), arg(&state_dir).into()],
+            vec![
+                "--state".into(),
+                arg(&db).into(),
+                "--out-dir".into(),
+                arg(&state_dir).into(),
+            ],
             "which is the state store",
         ),
         (
@@ -1227,6 +1256,9 @@ fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
             assert_eq!(integrity_check(store), "ok");
             assert_eq!(state_dump(store), dump, "{args:?}: the store changed");
         }
-        assert_eq!(std::fs::read_to_string(root.join("rollcall.db")).unwrap(), "id\n");
+        assert_eq!(
+            std::fs::read_to_string(root.join("rollcall.db")).unwrap(),
+            "id\n"
+        );
     }
 }

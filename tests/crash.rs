@@ -460,7 +460,7 @@ fn report(seen: &[Observation], clean: Duration, size: u64, peak_wal: u64) {
 /// as before, `PRAGMA integrity_check` is ok, and the next run applies.
 #[test]
 fn a_run_stopped_by_sigterm_or_sigint_rolls_back_records_a_failed_run_and_exits_128_plus_the_signal()
-{
+ {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.jsonl");
     let target = dir.path().join("target.jsonl");

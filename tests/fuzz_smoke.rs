@@ -304,7 +304,10 @@ fn gzip_decoder_never_panics() {
 fn pipeline_loader_never_overflows_its_stack_on_nesting() {
     // The first two bytes pick the depth and what nests (see
     // targets::pipeline_nesting); the seed is the innermost text.
-    let seeds = files(&["tests/validate/good/*.kdl", "tests/bad-input/pipelines/*.kdl"]);
+    let seeds = files(&[
+        "tests/validate/good/*.kdl",
+        "tests/bad-input/pipelines/*.kdl",
+    ]);
     smoke(
         "pipeline_nesting",
         seeds,
@@ -324,11 +327,9 @@ fn json_fast_path_agrees_with_the_full_parse_on_repeated_members() {
         br#"{"person": {"id": "p1", "email": "a@example.org", "apps": [{"key": 1}, {"key": 2, "x": 3}], "tags": ["x"]}}"#
             .to_vec(),
     );
-    seeds.push(br#"{"person": {"id": "p1", "apps": [{"key": 1, "key": 2}]}, "person": {"id": "p2"}}"#.to_vec());
-    smoke(
-        "json_duplicates",
-        seeds,
-        as_is,
-        targets::json_duplicates,
+    seeds.push(
+        br#"{"person": {"id": "p1", "apps": [{"key": 1, "key": 2}]}, "person": {"id": "p2"}}"#
+            .to_vec(),
     );
+    smoke("json_duplicates", seeds, as_is, targets::json_duplicates);
 }

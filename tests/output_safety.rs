@@ -310,9 +310,7 @@ pipeline people {
             .env("NO_COLOR", "1")
             .args([
                 "-c",
-                &format!(
-                    "umask {umask}; exec \"$0\" run people.kdl --state state.db --resync",
-                ),
+                &format!("umask {umask}; exec \"$0\" run people.kdl --state state.db --resync",),
                 env!("CARGO_BIN_EXE_rollcall"),
             ])
             .output()

@@ -261,7 +261,11 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
                 if let Some((head, body)) = text.split_once("\r\n\r\n") {
                     let length = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
                         .and_then(|n| n.trim().parse::<usize>().ok())
                         .unwrap_or(0);
                     if body.len() >= length {
@@ -271,7 +275,11 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
             }
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
             let text = String::from_utf8_lossy(&request).into_owned();
-            bodies.push(text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default());
+            bodies.push(
+                text.split_once("\r\n\r\n")
+                    .map(|(_, b)| b.to_owned())
+                    .unwrap_or_default(),
+            );
         }
         bodies
     });
@@ -343,14 +351,21 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
     for (name, text) in &cases {
         let file = root.join(format!("{name}.kdl"));
         std::fs::write(&file, text).unwrap();
-        let validate = rollcall().current_dir(root).args(["validate", arg(&file)]).output().unwrap();
+        let validate = rollcall()
+            .current_dir(root)
+            .args(["validate", arg(&file)])
+            .output()
+            .unwrap();
         assert_eq!(parts(&validate).0, 0, "{name}: {}", parts(&validate).2);
         let output = rollcall()
             .current_dir(root)
             .env("MATCHER_URL", &secret_url)
             .env("MATCH_TOKEN", SECRET)
             .env("HOOK_URL", format!("http://127.0.0.1:{port}/hook"))
-            .env("PEOPLE_ENDPOINT", format!("ftp://feed:{SECRET}@127.0.0.1:9/?token={SECRET}"))
+            .env(
+                "PEOPLE_ENDPOINT",
+                format!("ftp://feed:{SECRET}@127.0.0.1:9/?token={SECRET}"),
+            )
             .env("SFTP_HOST", format!("feed:{SECRET}@127.0.0.1"))
             .env("SFTP_PASSWORD", "not-the-secret")
             .env("ROLLCALL_SMTP_HOST", format!("ops:{SECRET}@127.0.0.1"))
@@ -364,7 +379,10 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
             .output()
             .unwrap();
         let (code, stdout, stderr) = parts(&output);
-        assert_ne!(code, 0, "{name} should fail on its URL:\n{stdout}\n{stderr}");
+        assert_ne!(
+            code, 0,
+            "{name} should fail on its URL:\n{stdout}\n{stderr}"
+        );
         said.push_str(&stderr);
         if stdout.contains(SECRET) || stderr.contains(SECRET) {
             leaks.push(format!("`run {name}` (exit {code}):\n{stdout}\n{stderr}"));
@@ -372,7 +390,14 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
     }
     let history = rollcall()
         .current_dir(root)
-        .args(["history", "matcher-url", "--state", "state.db", "--format", "json"])
+        .args([
+            "history",
+            "matcher-url",
+            "--state",
+            "state.db",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let history_text = String::from_utf8_lossy(&history.stdout).into_owned();
@@ -400,7 +425,15 @@ fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
     ] {
         assert!(said.contains(shown), "stderr lacks {shown:?}:\n{said}");
     }
-    assert!(history_text.contains("url http://***@127.0.0.1:9/match?token=***"), "{history_text}");
+    assert!(
+        history_text.contains("url http://***@127.0.0.1:9/match?token=***"),
+        "{history_text}"
+    );
     assert_eq!(bodies.len(), 3, "three runs sent their webhook");
-    assert!(bodies.iter().any(|b| b.contains("url http://***@127.0.0.1")), "{bodies:?}");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("url http://***@127.0.0.1")),
+        "{bodies:?}"
+    );
 }

@@ -131,7 +131,11 @@ fn raw_end(bytes: &[u8], from: usize) -> usize {
         return quote;
     }
     let multi = bytes[quote..].starts_with(b"\"\"\"");
-    let mut close = if multi { b"\"\"\"".to_vec() } else { b"\"".to_vec() };
+    let mut close = if multi {
+        b"\"\"\"".to_vec()
+    } else {
+        b"\"".to_vec()
+    };
     close.extend(std::iter::repeat_n(b'#', hashes));
     let body = quote + if multi { 3 } else { 1 };
     position_from(bytes, body, &close).map_or(bytes.len(), |at| at + close.len())

@@ -22,9 +22,16 @@ pub fn check_sink_paths(pipeline: &Pipeline, base_dir: &Path) -> Vec<Diagnostic>
     };
     add_source(&pipeline.source, "the pipeline's source".to_owned());
     for lookup in &pipeline.lookups {
-        add_source(&lookup.source, format!("lookup `{}`'s source", lookup.name.value));
+        add_source(
+            &lookup.source,
+            format!("lookup `{}`'s source", lookup.name.value),
+        );
     }
-    read.push((pipeline.file.clone(), None, "the pipeline file itself".to_owned()));
+    read.push((
+        pipeline.file.clone(),
+        None,
+        "the pipeline file itself".to_owned(),
+    ));
 
     let mut found = Vec::new();
     for sink in &pipeline.sinks {
@@ -72,7 +79,9 @@ fn lexical(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other),

@@ -61,7 +61,11 @@ pub fn check_outputs(
 }
 
 /// The files a run reads or keeps, resolved, each with what it is.
-fn guarded_files(plan: &Plan, store: Option<&Path>, input: Option<&Path>) -> Vec<(PathBuf, String)> {
+fn guarded_files(
+    plan: &Plan,
+    store: Option<&Path>,
+    input: Option<&Path>,
+) -> Vec<(PathBuf, String)> {
     let mut files = Vec::new();
     let mut add = |path: &Path, what: String| {
         if let Some(path) = resolved(path) {

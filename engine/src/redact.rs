@@ -78,9 +78,18 @@ pub fn within(message: &str, raw: &str) -> String {
 
 fn secret_name(name: &str) -> bool {
     let name = name.trim_start_matches('-').to_ascii_lowercase();
-    ["token", "secret", "password", "passwd", "key", "auth", "signature", "credential"]
-        .iter()
-        .any(|word| name.contains(word))
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "key",
+        "auth",
+        "signature",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 #[cfg(test)]
@@ -106,7 +115,10 @@ mod tests {
             "./match.sh --url=https://h/x?api_key=*** TOKEN=*** --mode=fast"
         );
         assert_eq!(
-            within("failed to reach http://u:p@h/a?k=v now", "http://u:p@h/a?k=v"),
+            within(
+                "failed to reach http://u:p@h/a?k=v now",
+                "http://u:p@h/a?k=v"
+            ),
             "failed to reach http://***@h/a?k=*** now"
         );
     }

@@ -227,7 +227,9 @@ pub fn json_duplicates(data: &[u8]) {
                 fast,
                 "the fast and full paths disagree on {candidate:?}"
             ),
-            other => panic!("the fast path answered a line the full parse refuses: {candidate:?} ({other:?})"),
+            other => panic!(
+                "the fast path answered a line the full parse refuses: {candidate:?} ({other:?})"
+            ),
         }
     }
 }

@@ -591,7 +591,10 @@ mod tests {
             .iter()
             .filter_map(|d| d.primary().map(|l| l.text.as_str()))
             .collect();
-        assert!(labels.contains(&"must be at most 18446744073709551615"), "{labels:?}");
+        assert!(
+            labels.contains(&"must be at most 18446744073709551615"),
+            "{labels:?}"
+        );
         assert!(labels.contains(&"must be 0 or more"), "{labels:?}");
     }
 }

@@ -112,11 +112,13 @@ fn member_shape<'s, E: de::Error>(
 struct Names<'de>(Vec<Cow<'de, str>>);
 
 impl<'de> Names<'de> {
-    fn first<E: de::Error>(&mut self, key: &Cow<'de, str>) -> Result<(), E> {
-        if self.0.iter().any(|name| name == key) {
+    /// `key` is the object's next member name (a borrowed one is cheap to
+    /// keep).
+    fn first<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(&key) {
             return Err(give_up());
         }
-        self.0.push(key.clone());
+        self.0.push(key);
         Ok(())
     }
 }
@@ -154,7 +156,7 @@ impl<'de> Visitor<'de> for Descend<'_> {
         let mut found = false;
         let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
-            names.first(&key)?;
+            names.first(key.clone())?;
             if key == step {
                 if found {
                     return Err(give_up());
@@ -194,7 +196,7 @@ impl<'de> Visitor<'de> for Payload<'_> {
         let mut seen = 0u64;
         let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
-            names.first(&key)?;
+            names.first(key.clone())?;
             let member = member_shape(shape, &key, &mut seen)?;
             match self.plan.slot(&key) {
                 Some(slot) => {
@@ -284,7 +286,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut seen = 0u64;
         let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
-            names.first(&key)?;
+            names.first(key.clone())?;
             let member = member_shape(shape, &key, &mut seen)?;
             map.next_value_seed(Walk(member))?;
         }
@@ -435,7 +437,7 @@ impl<'de> Visitor<'de> for Element<'_> {
         let mut kept = None;
         let mut names = Names::default();
         while let Some(name) = map.next_key_seed(Key)? {
-            names.first(&name)?;
+            names.first(name.clone())?;
             let member = member_shape(shape, &name, &mut seen)?;
             if name == self.key {
                 kept = Some(map.next_value_seed(Whole(member))?);

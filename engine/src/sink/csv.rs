@@ -164,7 +164,11 @@ mod tests {
         assert_eq!(row(&["=1+1"], QuoteStyle::Necessary, false), "=1+1\r\n");
         // Issue 13: leading spaces and full-width signs do not hide one.
         assert_eq!(
-            row(&[" =1+2", "＝1+2", "\u{3000}＠A1", "a =1"], QuoteStyle::All, true),
+            row(
+                &[" =1+2", "＝1+2", "\u{3000}＠A1", "a =1"],
+                QuoteStyle::All,
+                true
+            ),
             "\"' =1+2\",\"'＝1+2\",\"'\u{3000}＠A1\",\"a =1\"\r\n"
         );
     }
