@@ -17,6 +17,10 @@ pub enum Exit {
     Usage = 64,
     /// Another run holds the state store (BSD `EX_TEMPFAIL`).
     Locked = 75,
+    /// SIGINT stopped a run, which rolled back (128 + 2, as shells report it).
+    Interrupted = 130,
+    /// SIGTERM stopped a run, which rolled back (128 + 15).
+    Terminated = 143,
 }
 
 impl From<Exit> for ExitCode {

@@ -7,6 +7,7 @@ mod console;
 mod exit;
 mod progress;
 mod render;
+mod signals;
 
 use std::process::ExitCode;
 

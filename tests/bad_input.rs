@@ -11,7 +11,9 @@ mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use support::{arg, integrity_check, parts, repo, rollcall, state_dump};
+use std::time::Duration;
+
+use support::{arg, integrity_check, output_within, parts, repo, rollcall, state_dump};
 
 /// The pipeline a case runs, each with its own base extract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +306,35 @@ fn cases() -> Vec<Case> {
                 "surrogate",
             ],
         ),
+        case(
+            "terminal control bytes in a JSON line that does not parse",
+            PeopleJsonl,
+            Data("control-bytes.jsonl"),
+            1,
+            &["rollcall::source::bad-json", "control-bytes.jsonl:2:"],
+        ),
+        case(
+            "a member named twice on the key path (issue 13, 5)",
+            PeopleJsonl,
+            Data("duplicate-member.jsonl"),
+            1,
+            &[
+                "rollcall::source::duplicate-member",
+                "duplicate-member.jsonl:3:",
+                "the member `id` appears twice",
+            ],
+        ),
+        case(
+            "the record path named twice on one line",
+            PeopleJsonl,
+            Data("duplicate-record-path.jsonl"),
+            1,
+            &[
+                "rollcall::source::duplicate-member",
+                "duplicate-record-path.jsonl:4:",
+                "the member `person` appears twice",
+            ],
+        ),
         // ---- records and keys
         case(
             "a duplicate key",
@@ -455,6 +486,13 @@ fn cases() -> Vec<Case> {
                 "object-not-array.json:1:1",
                 "expected `[`",
             ],
+        ),
+        case(
+            "terminal control bytes in a JSON array element that does not parse (issue 13, 4)",
+            PeopleJson,
+            Data("control-bytes.json"),
+            1,
+            &["rollcall::source::bad-json", "control-bytes.json:3:"],
         ),
         case(
             "data after the closing `]`",
@@ -644,7 +682,61 @@ fn cases() -> Vec<Case> {
             &["no-pipeline.kdl holds 0 pipelines"],
         )
         .with_pipeline("no-pipeline.kdl"),
+        case(
+            "a pipeline file of 2000 nested blocks (issue 13, 6)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::too-deep",
+                "deep.kdl:1:",
+                "blocks are nested more than 64 deep",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(deep_pipeline)),
+        case(
+            "a FIFO as the pipeline file (issue 13, 8)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        )
+        .with_command(Command::RunMadePipeline(fifo_pipeline)),
+        case(
+            "a sink writing the pipeline's own source (issue 13, 2)",
+            PeopleJsonl,
+            Declared,
+            1,
+            &[
+                "rollcall::sink-overwrites-input",
+                "sink `people.jsonl` would overwrite the pipeline's source",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_source)),
         // ---- the state store
+        case(
+            "a sink writing the state store (issue 13, 1)",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::run::sink-overwrites-input",
+                "sink `state.db` would write",
+                "which is the state store",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_store)),
+        case(
+            "a sink writing the state store's write-ahead log",
+            PeopleJsonl,
+            Data("people-base.jsonl"),
+            1,
+            &[
+                "rollcall::run::sink-overwrites-input",
+                "the state store's `-wal` file",
+            ],
+        )
+        .with_command(Command::RunMadePipeline(sink_on_wal)),
         case(
             "a state store that is not a database",
             PeopleJsonl,
@@ -794,6 +886,65 @@ fn missing_file(dir: &Path) -> PathBuf {
     dir.join("absent.jsonl")
 }
 
+/// A valid pipeline reading `people.jsonl` (a copy of the base) from the
+/// case's folder, with `sink` added at its end.
+fn people_pipeline_with(dir: &Path, name: &str, sink: &str) -> PathBuf {
+    std::fs::copy(corpus("data/people-base.jsonl"), dir.join("people.jsonl")).unwrap();
+    let text = format!(
+        r#"pipeline people {{
+    source file "people.jsonl" {{
+        format jsonl
+        record person
+    }}
+    key id
+    map {{
+        id id required=#true
+        email email
+        name name
+    }}
+    {sink}
+}}
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The case's store is `state.db` beside the pipeline.
+fn sink_on_store(dir: &Path) -> PathBuf {
+    people_pipeline_with(
+        dir,
+        "people.kdl",
+        r#"sink csv "state.db" { column ID id; }"#,
+    )
+}
+
+fn sink_on_wal(dir: &Path) -> PathBuf {
+    people_pipeline_with(dir, "people.kdl", r#"sink jsonl "./state.db-wal""#)
+}
+
+fn sink_on_source(dir: &Path) -> PathBuf {
+    people_pipeline_with(dir, "people.kdl", r#"sink json "people.jsonl""#)
+}
+
+/// 2000 nested blocks, about 8 KB: deep enough to overflow the parser's stack.
+fn deep_pipeline(dir: &Path) -> PathBuf {
+    let path = dir.join("deep.kdl");
+    std::fs::write(&path, format!("{}{}", "a {".repeat(2000), "}".repeat(2000))).unwrap();
+    path
+}
+
+fn fifo_pipeline(dir: &Path) -> PathBuf {
+    let path = dir.join("fifo.kdl");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    path
+}
+
 fn garbage_store(dir: &Path) -> PathBuf {
     let path = dir.join("garbage.db");
     std::fs::write(
@@ -878,11 +1029,19 @@ fn every_kind_of_bad_input_is_located_exits_as_documented_and_changes_nothing() 
         if let Some(input) = &input {
             command.args(["--input", arg(input)]);
         }
-        let output = command.output().unwrap();
+        let (output, in_time) = output_within(&mut command, Duration::from_secs(120));
         let (code, stdout, stderr) = parts(&output);
         let said = unwrapped(&stderr);
 
         let mut problems = Vec::new();
+        if !in_time {
+            problems.push("still running after 120 s (killed)".into());
+        }
+        // Nothing from the input may reach the terminal as control bytes.
+        let text = format!("{stdout}{stderr}");
+        if text.contains(['\u{1b}', '\u{7}', '\u{9b}']) {
+            problems.push("terminal control bytes on stdout or stderr".into());
+        }
         if code != case.exit {
             problems.push(format!("exit {code}, documented {}", case.exit));
         }
@@ -940,5 +1099,166 @@ fn keys_differing_only_in_case_or_normalisation_are_distinct_without_a_transform
             .unwrap();
         let plan = support::stdout_json(&output);
         assert_eq!(plan["summary"]["created"], created, "{input}");
+    }
+}
+
+/// `validate` and `fmt` on hostile pipeline files and folders (issue 13,
+/// items 6, 7 and 8): each answers within a minute with a located error or,
+/// for a folder that links to itself, checks each file once. Before, 2000
+/// nested blocks aborted with a stack overflow (134), a FIFO hung both
+/// commands and two links to `.` made them walk for ever.
+#[test]
+fn validate_and_fmt_answer_hostile_pipeline_files_and_folders_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let deep = deep_pipeline(root);
+    let fifo = fifo_pipeline(root);
+    let looped = root.join("looped");
+    std::fs::create_dir(&looped).unwrap();
+    let valid = people_pipeline_with(&looped, "people.kdl", "");
+    let formatted = rollcall().args(["fmt", arg(&valid)]).output().unwrap();
+    assert_eq!(parts(&formatted).0, 0, "{}", parts(&formatted).2);
+    std::os::unix::fs::symlink(".", looped.join("again")).unwrap();
+    std::os::unix::fs::symlink("..", looped.join("up")).unwrap();
+    // `up` leads to the folder holding `fifo.kdl` and `deep.kdl`: move them
+    // aside so the loop case sees only the valid pipeline.
+    let odd = root.join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    let (deep, fifo) = {
+        let (d, f) = (odd.join("deep.kdl"), odd.join("fifo.kdl"));
+        std::fs::rename(&deep, &d).unwrap();
+        std::fs::rename(&fifo, &f).unwrap();
+        (d, f)
+    };
+    std::fs::remove_file(looped.join("up")).unwrap();
+    std::os::unix::fs::symlink("../looped", looped.join("up")).unwrap();
+
+    let cases: Vec<(Vec<&str>, i32, &[&str])> = vec![
+        (
+            vec!["validate", arg(&deep)],
+            1,
+            &["rollcall::too-deep", "deep.kdl:1:"],
+        ),
+        (
+            vec!["fmt", "--check", arg(&deep)],
+            1,
+            &["rollcall::too-deep", "deep.kdl:1:"],
+        ),
+        (
+            vec!["validate", arg(&fifo)],
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        ),
+        (
+            vec!["fmt", arg(&fifo)],
+            1,
+            &["rollcall::io", "fifo.kdl", "not a regular file"],
+        ),
+        (vec!["validate", arg(&looped)], 0, &[]),
+        (vec!["fmt", "--check", arg(&looped)], 0, &[]),
+    ];
+    let mut failures = Vec::new();
+    for (args, exit, says) in &cases {
+        let mut command = rollcall();
+        command.args(args);
+        let (output, in_time) = output_within(&mut command, Duration::from_secs(60));
+        let (code, stdout, stderr) = parts(&output);
+        let said = unwrapped(&stderr);
+        let missing: Vec<_> = says.iter().filter(|s| !said.contains(*s)).collect();
+        if !in_time || code != *exit || !missing.is_empty() {
+            failures.push(format!(
+                "`rollcall {}`: exit {code} (want {exit}), in time {in_time}, lacks {missing:?}\n{stdout}\n{stderr}",
+                args.join(" ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Where the command line decides the paths (issue 13, item 1 and Deliver
+/// 2): `--out-dir` holding the store, `--state` naming a sink's file, and
+/// `--input` naming one are refused before anything is locked or read, and
+/// the store (and the file) are left exactly as they were.
+#[test]
+fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pipeline = people_pipeline_with(
+        root,
+        "people.kdl",
+        r#"sink csv "out/rollcall.db" { column ID id; }"#,
+    );
+    let state_dir = root.join("state");
+    std::fs::create_dir(&state_dir).unwrap();
+    let db = state_dir.join("rollcall.db");
+    let output = rollcall()
+        .args(["run", arg(&pipeline), "--state", arg(&db)])
+        .output()
+        .unwrap();
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let dump = state_dump(&db);
+    let written = root.join("out/rollcall.db");
+    let input = root.join("input.jsonl");
+    std::fs::copy(root.join("people.jsonl"), &input).unwrap();
+
+    // A store where the sink's file would go (the sink had written a CSV
+    // there; a copy of the store takes its place).
+    std::fs::copy(&db, &written).unwrap();
+    let attempts: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "--state".into(),
+                arg(&db).into(),
+                "--out-dir".into(),
+                arg(&state_dir).into(),
+            ],
+            "which is the state store",
+        ),
+        (
+            vec!["--state".into(), arg(&written).into()],
+            "which is the state store",
+        ),
+        (
+            vec![
+                "--state".into(),
+                arg(&db).into(),
+                "--out-dir".into(),
+                arg(root).into(),
+                "--input".into(),
+                "rollcall.db".into(),
+            ],
+            "which is the delivery read (`--input`)",
+        ),
+    ];
+    for (args, says) in &attempts {
+        let input_arg: Vec<String> = if args.contains(&"--input".to_owned()) {
+            // `--input` relative to the working folder: the sink's file there.
+            Vec::new()
+        } else {
+            vec!["--input".into(), arg(&input).into()]
+        };
+        std::fs::write(root.join("rollcall.db"), "id\n").unwrap();
+        let output = rollcall()
+            .current_dir(root)
+            .args(["run", arg(&pipeline)])
+            .args(args)
+            .args(&input_arg)
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = parts(&output);
+        let said = unwrapped(&stderr);
+        assert_eq!(code, 1, "{args:?}\n{stdout}\n{stderr}");
+        assert!(
+            said.contains("rollcall::run::sink-overwrites-input") && said.contains(says),
+            "{args:?}: lacks {says:?}\n{stderr}"
+        );
+        for store in [&db, &written] {
+            assert_eq!(integrity_check(store), "ok");
+            assert_eq!(state_dump(store), dump, "{args:?}: the store changed");
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join("rollcall.db")).unwrap(),
+            "id\n"
+        );
     }
 }

@@ -452,3 +452,73 @@ fn report(seen: &[Observation], clean: Duration, size: u64, peak_wal: u64) {
         );
     }
 }
+
+/// SIGTERM (a scheduler's stop, `systemctl stop`, a container's shutdown)
+/// and SIGINT (Ctrl-C) while a run streams its extract: the run rolls back,
+/// records a `failed` run saying which signal stopped it, checkpoints the
+/// store (no large `-wal` left) and exits 143 or 130. The state is exactly
+/// as before, `PRAGMA integrity_check` is ok, and the next run applies.
+#[test]
+fn a_run_stopped_by_sigterm_or_sigint_rolls_back_records_a_failed_run_and_exits_128_plus_the_signal()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.jsonl");
+    let target = dir.path().join("target.jsonl");
+    write_users(&first, 0..USERS, |_| false);
+    write_users(&target, 0..USERS + 1500, |i| i % 3 == 0);
+    let size = std::fs::metadata(&target).unwrap().len();
+    let pipeline = write_pipeline(dir.path());
+    let base = dir.path().join("base.db");
+    let (code, stdout, stderr) = run_to_end(&pipeline, &base, &first);
+    assert_eq!(code, 0, "setting up the base state\n{stdout}\n{stderr}");
+    let before = state_dump(&base);
+
+    let db = dir.path().join("trial.db");
+    for (signal, name, exit) in [("TERM", "SIGTERM", 143), ("INT", "SIGINT", 130)] {
+        fresh_copy(&base, &db);
+        let child = run_command(&pipeline, &db, &target)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Wait until it streams (a fifth of the input read), then signal.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while input_offset(pid, &target).is_none_or(|o| o * 5 < size) {
+            assert!(Instant::now() < deadline, "the run never streamed");
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let output = child.wait_with_output().unwrap();
+        let (code, stdout, stderr) = parts(&output);
+        assert_eq!(code, exit, "{name}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains(&format!("interrupted by {name}"))
+                && stderr.contains("rollcall::run::interrupted"),
+            "{stderr}"
+        );
+        assert_eq!(integrity_check(&db), "ok", "{name}");
+        assert_eq!(state_dump(&db), before, "{name}: the state changed");
+        assert_eq!(wal_bytes(&db), 0, "{name}: the WAL was not checkpointed");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let (outcome, error): (String, String) = conn
+            .query_row(
+                "SELECT outcome, error FROM runs ORDER BY id DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (outcome.as_str(), error.as_str()),
+            ("failed", format!("interrupted by {name}").as_str())
+        );
+        drop(conn);
+        let (code, stdout, stderr) = run_to_end(&pipeline, &db, &target);
+        assert_eq!(code, 0, "the next run after {name}\n{stdout}\n{stderr}");
+        assert_ne!(state_dump(&db), before, "the next run applied");
+    }
+}

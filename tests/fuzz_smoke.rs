@@ -299,3 +299,37 @@ fn gzip_decoder_never_panics() {
         targets::gzip,
     );
 }
+
+#[test]
+fn pipeline_loader_never_overflows_its_stack_on_nesting() {
+    // The first two bytes pick the depth and what nests (see
+    // targets::pipeline_nesting); the seed is the innermost text.
+    let seeds = files(&[
+        "tests/validate/good/*.kdl",
+        "tests/bad-input/pipelines/*.kdl",
+    ]);
+    smoke(
+        "pipeline_nesting",
+        seeds,
+        |rng, data| {
+            let mut input = (rng.next() as u16).to_le_bytes().to_vec();
+            input.extend(data);
+            input
+        },
+        targets::pipeline_nesting,
+    );
+}
+
+#[test]
+fn json_fast_path_agrees_with_the_full_parse_on_repeated_members() {
+    let mut seeds = files(&["tests/bad-input/data/*.jsonl"]);
+    seeds.push(
+        br#"{"person": {"id": "p1", "email": "a@example.org", "apps": [{"key": 1}, {"key": 2, "x": 3}], "tags": ["x"]}}"#
+            .to_vec(),
+    );
+    seeds.push(
+        br#"{"person": {"id": "p1", "apps": [{"key": 1, "key": 2}]}, "person": {"id": "p2"}}"#
+            .to_vec(),
+    );
+    smoke("json_duplicates", seeds, as_is, targets::json_duplicates);
+}

@@ -264,3 +264,64 @@ pipeline people {
     }
     assert!(csv.contains("plain name") && !csv.contains("'plain name"));
 }
+
+/// Issue 13: a sink's file keeps the mode of the file it replaces (a
+/// consumer's group may need to read it), and a new one is created 0644
+/// less the umask, as any new file, not the temporary file's private 0600.
+#[test]
+fn output_files_keep_the_mode_they_replace_and_new_ones_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pipeline = r#"
+pipeline people {
+    source file "people.jsonl" { format jsonl; }
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    sink csv "out/new.csv" { column ID id; }
+    sink csv "out/kept.csv" { column ID id; }
+}
+"#;
+    std::fs::write(root.join("people.kdl"), pipeline).unwrap();
+    std::fs::write(root.join("people.jsonl"), json_line("p1", "One")).unwrap();
+    std::fs::create_dir(root.join("out")).unwrap();
+    std::fs::write(root.join("out/kept.csv"), "old\n").unwrap();
+    std::fs::set_permissions(
+        root.join("out/kept.csv"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(root.join("out").join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // `sh -c 'umask N; exec rollcall ...'`: the umask is the process's own.
+    for (umask, expected) in [("022", 0o644), ("027", 0o640)] {
+        let _ = std::fs::remove_file(root.join("out/new.csv"));
+        let output = std::process::Command::new("sh")
+            .current_dir(root)
+            .env("NO_COLOR", "1")
+            .args([
+                "-c",
+                &format!("umask {umask}; exec \"$0\" run people.kdl --state state.db --resync",),
+                env!("CARGO_BIN_EXE_rollcall"),
+            ])
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = parts(&output);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert_eq!(mode("new.csv"), expected, "a new file under umask {umask}");
+        assert_eq!(mode("kept.csv"), 0o640, "a replaced file keeps its mode");
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join("out/kept.csv")).unwrap(),
+        "ID\r\np1\r\n"
+    );
+}

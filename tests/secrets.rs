@@ -216,3 +216,224 @@ fn a_planted_secret_appears_in_no_output_log_plan_or_store() {
         leaks.join("\n")
     );
 }
+
+/// Issue 13, item 3: a secret in a URL or command line the pipeline names
+/// (the external matcher, a webhook, an S3 endpoint, an SFTP or SMTP host)
+/// is never shown. Each run below fails because of the URL, so its error
+/// names it: on stderr, in `runs.error`, in `history` and in the webhook's
+/// body. Only the redacted form (`***`) may appear.
+#[test]
+fn secrets_in_urls_and_commands_are_redacted_wherever_they_are_named() {
+    use std::io::{Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("people.jsonl"),
+        "{\"id\": \"p1\", \"email\": \"p1@example.org\"}\n",
+    )
+    .unwrap();
+    // A webhook receiver on loopback that keeps every request it gets.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = std::thread::spawn(move || {
+        let mut bodies = Vec::new();
+        // Never waits for ever: a run that sent nothing fails the count below.
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while bodies.len() < 3 && std::time::Instant::now() < deadline {
+            let Ok((mut stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            };
+            stream.set_nonblocking(false).unwrap();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|n| n.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+            let text = String::from_utf8_lossy(&request).into_owned();
+            bodies.push(
+                text.split_once("\r\n\r\n")
+                    .map(|(_, b)| b.to_owned())
+                    .unwrap_or_default(),
+            );
+        }
+        bodies
+    });
+    let matcher_pipeline = |name: &str, matcher: &str| {
+        format!(
+            r#"pipeline {name} {{
+    source file "people.jsonl" {{ format jsonl; }}
+    key id
+    map {{
+        id id required=#true
+        email email
+    }}
+    identity {{
+        email work email verified=#true
+    }}
+    match external {matcher}
+    notify webhook (env)"HOOK_URL" on=always
+    notify email "ops@example.org" on=failure
+}}
+"#
+        )
+    };
+    let cases = [
+        (
+            "matcher-url",
+            matcher_pipeline("matcher-url", r#"url=(env)"MATCHER_URL""#),
+        ),
+        (
+            "matcher-command",
+            matcher_pipeline(
+                "matcher-command",
+                // A literal secret here is refused by `validate`
+                // (`inline-secret`); the query value is still hidden.
+                r#"command="exit 3; ./match https://h/find?k=v""#,
+            ),
+        ),
+        (
+            "endpoint",
+            r#"pipeline endpoint {
+    source s3 bucket="people" prefix="x/" {
+        endpoint (env)"PEOPLE_ENDPOINT"
+        format jsonl
+    }
+    key id
+    map { id id required=#true; }
+    notify webhook (env)"HOOK_URL" on=always
+}
+"#
+            .to_owned(),
+        ),
+        (
+            "sftp",
+            r#"pipeline sftp {
+    source file "people.jsonl" { format jsonl; }
+    key id
+    map { id id required=#true; }
+    sink csv "out/people.csv" {
+        column ID id
+        upload sftp host=(env)"SFTP_HOST" user="feed" password=(env)"SFTP_PASSWORD" path="people.csv" host-key="SHA256:AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyNotASecret"
+    }
+}
+"#
+            .to_owned(),
+        ),
+    ];
+    let secret_url = format!("http://feed:{SECRET}@127.0.0.1:9/match?token={SECRET}&x=1");
+    let mut leaks = Vec::new();
+    let mut said = String::new();
+    for (name, text) in &cases {
+        let file = root.join(format!("{name}.kdl"));
+        std::fs::write(&file, text).unwrap();
+        let validate = rollcall()
+            .current_dir(root)
+            .args(["validate", arg(&file)])
+            .output()
+            .unwrap();
+        assert_eq!(parts(&validate).0, 0, "{name}: {}", parts(&validate).2);
+        let output = rollcall()
+            .current_dir(root)
+            .env("MATCHER_URL", &secret_url)
+            .env("MATCH_TOKEN", SECRET)
+            .env("HOOK_URL", format!("http://127.0.0.1:{port}/hook"))
+            .env(
+                "PEOPLE_ENDPOINT",
+                format!("ftp://feed:{SECRET}@127.0.0.1:9/?token={SECRET}"),
+            )
+            .env("SFTP_HOST", format!("feed:{SECRET}@127.0.0.1"))
+            .env("SFTP_PASSWORD", "not-the-secret")
+            .env("ROLLCALL_SMTP_HOST", format!("ops:{SECRET}@127.0.0.1"))
+            .env("ROLLCALL_SMTP_PORT", "9")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLEONLY")
+            .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+            .env("AWS_REGION", "eu-west-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "trace")
+            .args(["run", arg(&file), "--state", "state.db"])
+            .output()
+            .unwrap();
+        let (code, stdout, stderr) = parts(&output);
+        assert_ne!(
+            code, 0,
+            "{name} should fail on its URL:\n{stdout}\n{stderr}"
+        );
+        said.push_str(&stderr);
+        if stdout.contains(SECRET) || stderr.contains(SECRET) {
+            leaks.push(format!("`run {name}` (exit {code}):\n{stdout}\n{stderr}"));
+        }
+    }
+    let history = rollcall()
+        .current_dir(root)
+        .args([
+            "history",
+            "matcher-url",
+            "--state",
+            "state.db",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let history_text = String::from_utf8_lossy(&history.stdout).into_owned();
+    if history_text.contains(SECRET) {
+        leaks.push(format!("history:\n{history_text}"));
+    }
+    let bodies = received.join().unwrap();
+    for body in &bodies {
+        if body.contains(SECRET) {
+            leaks.push(format!("a webhook body: {body}"));
+        }
+    }
+    let store = std::fs::read(root.join("state.db")).unwrap();
+    if contains(&store, SECRET.as_bytes()) {
+        leaks.push("the state store".into());
+    }
+    assert!(leaks.is_empty(), "the secret leaked:\n{}", leaks.join("\n"));
+
+    // The places are still named, with their secrets hidden.
+    for shown in [
+        "url http://***@127.0.0.1:9/match?token=***&x=***",
+        "https://h/find?k=***",
+        "ftp://***@127.0.0.1:9/?token=***",
+        "feed@***@127.0.0.1:22",
+    ] {
+        assert!(said.contains(shown), "stderr lacks {shown:?}:\n{said}");
+    }
+    assert!(
+        history_text.contains("url http://***@127.0.0.1:9/match?token=***"),
+        "{history_text}"
+    );
+    assert_eq!(bodies.len(), 3, "three runs sent their webhook");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("url http://***@127.0.0.1")),
+        "{bodies:?}"
+    );
+}

@@ -42,6 +42,8 @@ macro_rules! codes {
 codes! {
     /// The file is not valid KDL v2.
     Syntax => "rollcall::syntax", "the file is not valid KDL v2";
+    /// Blocks nested deeper than the parser reads.
+    TooDeep => "rollcall::too-deep", "blocks nested more than 64 deep";
     /// A file or folder could not be read.
     Io => "rollcall::io", "a file or folder could not be read";
     /// A folder holds no pipeline files.
@@ -94,6 +96,8 @@ codes! {
     UnboundIdentityType => "rollcall::unbound-identity-type", "a `match` type that `identity` does not bind";
     /// Two sinks of a pipeline writing the same file.
     DuplicateSinkPath => "rollcall::duplicate-sink-path", "two sinks writing one file";
+    /// A sink writing a file the pipeline reads (its source, a lookup, the pipeline file).
+    SinkOverwritesInput => "rollcall::sink-overwrites-input", "a sink writing a file the pipeline reads";
     /// The `schema` file does not exist.
     SchemaNotFound => "rollcall::schema-not-found", "the `schema` file does not exist";
     /// The `schema` file is not a JSON Schema that compiles.

@@ -59,7 +59,8 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
     for path in paths {
         if path.is_dir() {
             let before = files.len();
-            if let Err(err) = collect_kdl_files(path, &mut files) {
+            let mut visited = std::collections::HashSet::new();
+            if let Err(err) = collect_kdl_files(path, &mut files, &mut visited) {
                 diagnostics.push(io_error(path, &err));
             } else if files.len() == before {
                 diagnostics.push(
@@ -82,6 +83,10 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
 
     let mut sources = Vec::new();
     for path in files {
+        if let Some(refused) = not_a_regular_file(&path) {
+            diagnostics.push(refused);
+            continue;
+        }
         match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push(SourceFile::new(path, text)),
@@ -134,6 +139,7 @@ fn load_with_base(files: &[(Arc<SourceFile>, PathBuf)]) -> Loaded {
             diagnostics.extend(
                 check::check_pipeline(pipeline)
                     .into_iter()
+                    .chain(crate::paths::check_sink_paths(pipeline, base_dir))
                     .map(|d| d.in_file(file)),
             );
         }
@@ -165,15 +171,24 @@ fn load_with_base(files: &[(Arc<SourceFile>, PathBuf)]) -> Loaded {
     loaded
 }
 
-/// Adds the `*.kdl` files under `dir`, recursively, in sorted order.
-fn collect_kdl_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Adds the `*.kdl` files under `dir`, recursively, in sorted order. A
+/// folder reached again (through a symbolic link to itself or to a parent)
+/// is not searched again, so a link loop cannot make the walk endless.
+fn collect_kdl_files(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    visited: &mut std::collections::HashSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !visited.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|entry| entry.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for entry in entries {
         if entry.is_dir() {
-            collect_kdl_files(&entry, files)?;
+            collect_kdl_files(&entry, files, visited)?;
         } else if entry.extension().is_some_and(|ext| ext == "kdl") {
             files.push(entry);
         }
@@ -202,6 +217,26 @@ fn not_utf8(path: PathBuf, err: std::string::FromUtf8Error) -> Diagnostic {
     )
     .with_help("pipeline files are UTF-8; re-save the file as UTF-8 (editors often call it \"UTF-8 without BOM\")")
     .in_file(&file)
+}
+
+/// The diagnostic for a pipeline path that is not a regular file (a FIFO,
+/// socket or device), checked before it is opened: opening a FIFO with no
+/// writer would block `validate`, `fmt` or a scheduled `run` for ever.
+/// Symbolic links are followed; a missing file is left to the read.
+pub fn not_a_regular_file(path: &Path) -> Option<Diagnostic> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return None;
+    }
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Some(
+        Diagnostic::error(Code::Io, format!("`{}` is {what}", path.display()))
+            .with_help("pipeline files are regular files; it was not opened"),
+    )
 }
 
 /// The diagnostic for a path that cannot be read.

@@ -19,6 +19,10 @@ pub fn parse(name: &str, text: &str) -> Result<KdlDocument, Vec<Diagnostic>> {
 
 /// Parses a [`SourceFile`] as KDL v2; every diagnostic points into it.
 pub fn parse_file(file: &Arc<SourceFile>) -> Result<KdlDocument, Vec<Diagnostic>> {
+    // Before the parser, which would recurse once per block.
+    if let Some(too_deep) = crate::nesting::too_deep(file.text()) {
+        return Err(vec![too_deep.in_file(file)]);
+    }
     let error = match KdlDocument::parse_v2(file.text()) {
         Ok(document) => return Ok(document),
         Err(error) => error,

@@ -25,6 +25,15 @@ static URL_CREDENTIALS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@").expect("valid regex")
 });
 
+static QUERY_SECRET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[?&](?:access_token|api_key|apikey|api-key|token|secret|password|passwd|client_secret|sig|signature|x-amz-signature)=[^&#\s]+")
+        .expect("valid regex")
+});
+static WEBHOOK_URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)https://(?:hooks\.slack\.com/services|discord(?:app)?\.com/api/webhooks|[a-z0-9.-]+\.webhook\.office\.com)/\S+")
+        .expect("valid regex")
+});
+
 /// What kind of secret a literal value looks like, if any.
 pub fn looks_like_secret(value: &str) -> Option<&'static str> {
     if AWS_KEY.is_match(value) {
@@ -33,6 +42,10 @@ pub fn looks_like_secret(value: &str) -> Option<&'static str> {
         Some("a private key")
     } else if URL_CREDENTIALS.is_match(value) {
         Some("a URL with a user and password")
+    } else if QUERY_SECRET.is_match(value) {
+        Some("a URL with a token in its query")
+    } else if WEBHOOK_URL.is_match(value) {
+        Some("a webhook URL (its path is the token)")
     } else {
         None
     }
@@ -130,5 +143,15 @@ mod tests {
         assert!(looks_like_secret("https://bob:hunter2@example.com/x").is_some());
         assert!(looks_like_secret("https://example.com/x@y").is_none());
         assert!(looks_like_secret("data-flow-exports/StaffSSOUsersPipeline/").is_none());
+        // Issue 13: tokens in a query and webhook URLs.
+        for secret in [
+            "https://api.example.org/v1?access_token=abc123",
+            "http://match.internal/find?mode=x&api_key=abc123",
+            "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+        ] {
+            assert!(looks_like_secret(secret).is_some(), "{secret}");
+        }
+        assert!(looks_like_secret("https://example.org/find?mode=fast").is_none());
+        assert!(looks_like_secret("https://hooks.slack.com/").is_none());
     }
 }

@@ -129,6 +129,11 @@ pub struct Joiner {
 }
 
 impl Joiner {
+    /// Each lookup's source (what a run reads besides its own source).
+    pub fn sources(&self) -> impl Iterator<Item = &rollcall_model::Source> {
+        self.lookups.iter().map(|compiled| &compiled.lookup.source)
+    }
+
     /// Compiles the pipeline's lookups, derived fields and deferred filters
     /// against the main mapper's fields.
     pub fn compile(pipeline: &Pipeline, mapper: &Mapper) -> Result<Joiner, CompileError> {

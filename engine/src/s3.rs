@@ -83,7 +83,9 @@ impl Connection {
         if let Some(url) = &endpoint.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(S3Error::BadEndpoint { url: url.clone() });
+            return Err(S3Error::BadEndpoint {
+                url: crate::redact::url(url),
+            });
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -171,7 +173,7 @@ pub enum S3Error {
         help("write the endpoint as a full URL, e.g. https://minio.example.org:9000")
     )]
     BadEndpoint {
-        /// The endpoint as resolved.
+        /// The endpoint as resolved, through [`crate::redact::url`].
         url: String,
     },
     /// The bucket does not exist (at this endpoint and region).

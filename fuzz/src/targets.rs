@@ -128,3 +128,108 @@ pub fn gzip(data: &[u8]) {
     read_all(data, Format::Jsonl, Compression::Gzip, &[]);
     read_all(data, Format::Json, Compression::Auto, &[]);
 }
+
+/// The pipeline loader on deeply nested text: the first two bytes pick a
+/// depth (up to 4095) and what nests (blocks, `/* */` comments, slashdashed
+/// blocks, blocks behind a string holding `{`); the rest is the innermost
+/// text. No depth may overflow the parser's stack (issue 13: 2000 blocks
+/// aborted `validate`, `fmt` and `run`).
+pub fn pipeline_nesting(data: &[u8]) {
+    let Some((&[low, high], rest)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let depth = usize::from(u16::from_le_bytes([low, high]) & 0x0fff);
+    let (open, close) = match high >> 6 {
+        0 => ("n {", "}"),
+        1 => ("/* ", " */"),
+        2 => ("n { /- m {", "} }"),
+        _ => ("n \"{\" {", "}"),
+    };
+    let inner = String::from_utf8_lossy(rest);
+    let text = format!(
+        "pipeline p {{\n{}{inner}{}\n}}\n",
+        open.repeat(depth),
+        close.repeat(depth)
+    );
+    pipeline(text.as_bytes());
+    if let Err(err) = rollcall_dsl::format::format(&text) {
+        let _ = format!("{:?}", miette::Report::new(err));
+    }
+}
+
+/// A mapper with the fast path (no schema, a record path of keys).
+fn duplicates_plan() -> &'static rollcall_engine::plan::Plan {
+    static PLAN: std::sync::OnceLock<rollcall_engine::plan::Plan> = std::sync::OnceLock::new();
+    PLAN.get_or_init(|| {
+        let text = r#"pipeline dup {
+    source file "x.jsonl" {
+        format jsonl
+        record person
+    }
+    key id
+    map {
+        id id required=#true
+        email email
+        first apps { pluck "key"; }
+        tags tags
+    }
+}
+"#;
+        let loaded = rollcall_dsl::load_str("dup.kdl", text, Path::new("/nonexistent-fuzz-base"));
+        assert!(loaded.is_valid(), "{:?}", loaded.diagnostics);
+        rollcall_engine::plan::Plan::compile(&loaded.pipelines[0]).expect("compiles")
+    })
+}
+
+/// The line with the first member of its `person` object named twice.
+fn first_member_twice(line: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let person = value.get("person")?.as_object()?;
+    let (name, first) = person.iter().next()?;
+    let members: Vec<String> = std::iter::once((name, &serde_json::Value::Null))
+        .chain(std::iter::once((name, first)))
+        .chain(person.iter().skip(1))
+        .map(|(k, v)| format!("{}:{v}", serde_json::Value::from(k.as_str())))
+        .collect();
+    Some(format!("{{\"person\":{{{}}}}}", members.join(",")))
+}
+
+/// The JSON fast path against the full parse, on lines with members named
+/// twice: the input's first line, and a copy with its first `person` member
+/// repeated. Whenever the fast path answers, the full parse accepts the
+/// line too and maps it to the same values; a repeated member is refused
+/// by the full parse (`source::duplicate-member`), so the fast path must
+/// never answer for one.
+pub fn json_duplicates(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let line = text.lines().next().unwrap_or("");
+    let mapper = &duplicates_plan().mapper;
+    assert!(mapper.has_fast_path());
+    let candidates = std::iter::once(line.to_owned()).chain(first_member_twice(line));
+    for candidate in candidates {
+        let mut slots = Vec::new();
+        let Some(fast) = mapper.map_text(&candidate, &mut slots) else {
+            continue;
+        };
+        let mut reader = RecordReader::new(
+            Box::new(Cursor::new(candidate.clone().into_bytes())),
+            "fuzz-input",
+            &Format::Jsonl,
+            Compression::None,
+            &[PathSegment::Key("person".into())],
+            small_limits(),
+        );
+        match reader.next() {
+            Some(Ok(record)) => assert_eq!(
+                mapper.map(&record.value),
+                fast,
+                "the fast and full paths disagree on {candidate:?}"
+            ),
+            other => panic!(
+                "the fast path answered a line the full parse refuses: {candidate:?} ({other:?})"
+            ),
+        }
+    }
+}

@@ -79,6 +79,14 @@ impl Failure {
             | Failure::Freeze(FreezeError::Store(err))
             | Failure::Registry(RegistryError::Store(err)) => store_exit(err),
             Failure::NotOnePipeline { .. } | Failure::Time(_) => Exit::Usage,
+            // 128 + the signal, as a shell reports a command it ended.
+            Failure::Run(RunError::Interrupted(stopped)) => {
+                if stopped.signal == rollcall_engine::interrupt::SIGINT {
+                    Exit::Interrupted
+                } else {
+                    Exit::Terminated
+                }
+            }
             _ => Exit::Error,
         }
     }

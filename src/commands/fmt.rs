@@ -101,18 +101,27 @@ fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), IoError> {
         return Ok(());
     }
     let mut found = Vec::new();
-    walk(path, &mut found)?;
+    walk(path, &mut found, &mut std::collections::HashSet::new())?;
     found.sort();
     files.extend(found);
     Ok(())
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), IoError> {
+/// A folder reached again through a symbolic link is not searched again,
+/// so a link loop cannot make the walk endless.
+fn walk(
+    dir: &Path,
+    found: &mut Vec<PathBuf>,
+    visited: &mut std::collections::HashSet<PathBuf>,
+) -> Result<(), IoError> {
     let read_error = |source| IoError {
         action: "read",
         path: dir.to_owned(),
         source,
     };
+    if !visited.insert(fs::canonicalize(dir).map_err(read_error)?) {
+        return Ok(());
+    }
     for entry in fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
         // `metadata` follows symlinks, so linked files and folders count.
@@ -120,7 +129,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), IoError> {
             continue;
         };
         if metadata.is_dir() {
-            walk(&path, found)?;
+            walk(&path, found, visited)?;
         } else if path.extension().is_some_and(|ext| ext == "kdl") {
             found.push(path);
         }
@@ -131,6 +140,9 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), IoError> {
 /// Formats one file; returns whether its text changes. Writes it unless
 /// `check`. An error leaves the file untouched.
 fn format_file(path: &Path, check: bool) -> miette::Result<bool> {
+    if let Some(refused) = rollcall_dsl::load::not_a_regular_file(path) {
+        return Err(refused.into());
+    }
     let text = fs::read_to_string(path).map_err(|source| IoError {
         action: "read",
         path: path.to_owned(),

@@ -54,6 +54,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         force: args.force,
         ..Options::default()
     };
+    crate::signals::stop_runs_cleanly();
     let bar = Bar::new();
     let report = run::apply(&plan, &mut store, &options, &bar);
     bar.finish();

@@ -53,7 +53,7 @@ impl JsonAt {
             line,
             column,
             message: message.to_owned(),
-            text: miette::NamedSource::new(name, text),
+            text: miette::NamedSource::new(name, super::inert_text(text)),
             at: (offset, len).into(),
         })
     }

@@ -27,9 +27,6 @@ pub use screen::{Screen, Stream};
 /// bidirectional overrides (which reorder what is shown) are written as
 /// `\u{..}` escapes. Ordinary text is returned as it is.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    fn unsafe_char(c: char) -> bool {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
     if !text.chars().any(unsafe_char) {
         return Cow::Borrowed(text);
     }
@@ -42,6 +39,35 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(safe)
+}
+
+/// Characters that must not reach a terminal as they are.
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// An extract's text made safe to show as a snippet: every control
+/// character but newline, tab and the carriage return of a CRLF line end
+/// (a lone one could overwrite the line shown), and every bidirectional
+/// override, becomes `?` repeated to its length in bytes, so the error's
+/// byte offsets still point at the same place and no escape sequence
+/// reaches the terminal.
+pub fn inert_text(text: String) -> String {
+    let unsafe_here = |c: char, next: Option<&char>| {
+        unsafe_char(c) && !matches!((c, next), ('\n' | '\t', _) | ('\r', Some('\n')))
+    };
+    let mut chars = text.chars().peekable();
+    let mut inert = String::with_capacity(text.len());
+    let mut changed = false;
+    while let Some(c) = chars.next() {
+        if unsafe_here(c, chars.peek()) {
+            inert.extend(std::iter::repeat_n('?', c.len_utf8()));
+            changed = true;
+        } else {
+            inert.push(c);
+        }
+    }
+    if changed { inert } else { text }
 }
 
 /// Any value as pretty JSON, one document and a newline.

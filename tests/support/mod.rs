@@ -22,6 +22,33 @@ pub fn run(args: &[&str]) -> Output {
     rollcall().args(args).output().expect("rollcall runs")
 }
 
+/// Runs `command` to the end, or kills it after `limit` (a hang is then
+/// a failure of the test, not a test that never ends): the output, and
+/// whether it finished in time.
+pub fn output_within(command: &mut Command, limit: std::time::Duration) -> (Output, bool) {
+    use std::process::Stdio;
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rollcall starts");
+    let pid = child.id();
+    let (done, waited) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if waited.recv_timeout(limit).is_err() {
+            // Still running: a hang. SIGKILL by the child's own id.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            return false;
+        }
+        true
+    });
+    let output = child.wait_with_output().expect("rollcall runs");
+    let _ = done.send(());
+    let in_time = watchdog.join().unwrap();
+    (output, in_time)
+}
+
 /// The exit code, stdout and stderr of a finished command.
 pub fn parts(output: &Output) -> (i32, String, String) {
     (

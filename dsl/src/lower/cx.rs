@@ -371,8 +371,13 @@ impl Cx {
         match entry.value() {
             KdlValue::Integer(i) => match u64::try_from(*i) {
                 Ok(n) => Some(Spanned::new(n, entry_span(entry))),
-                Err(_) => {
+                // Too large is not "below zero" (issue 13).
+                Err(_) if *i < 0 => {
                     self.out_of_range(entry, what, "0 or more");
+                    None
+                }
+                Err(_) => {
+                    self.out_of_range(entry, what, "at most 18446744073709551615");
                     None
                 }
             },
@@ -562,5 +567,34 @@ fn count_phrase(count: usize, noun: &str) -> String {
         0 => format!("no {noun}s"),
         1 => format!("one {noun}"),
         n => format!("{n} {noun}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Issue 13: a count too large for 64 bits was reported as "must be 0
+    /// or more"; it is out of range the other way.
+    #[test]
+    fn a_count_too_large_says_how_large_it_may_be() {
+        let text = r#"pipeline p {
+    source file "x.jsonl" { format jsonl; }
+    key id
+    map { id id required=#true; }
+    integrity { max-removed 99999999999999999999; max-invalid -1; }
+}
+"#;
+        let loaded = crate::load_str("p.kdl", text, Path::new("."));
+        let labels: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.primary().map(|l| l.text.as_str()))
+            .collect();
+        assert!(
+            labels.contains(&"must be at most 18446744073709551615"),
+            "{labels:?}"
+        );
+        assert!(labels.contains(&"must be 0 or more"), "{labels:?}");
     }
 }

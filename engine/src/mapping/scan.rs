@@ -12,11 +12,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::shape::Shape;
+use crate::source::members::UniqueMembers;
 
 /// Accepts everything; walked where the schema says nothing.
 static ANY: Shape = Shape::ANY;
@@ -105,6 +105,24 @@ fn member_shape<'s, E: de::Error>(
     }
 }
 
+/// The member names of one object so far. A name seen twice gives up, so
+/// the full parse refuses the record (`source::duplicate-member`) whichever
+/// member repeats, read or not.
+#[derive(Default)]
+struct Names<'de>(Vec<Cow<'de, str>>);
+
+impl<'de> Names<'de> {
+    /// `key` is the object's next member name (a borrowed one is cheap to
+    /// keep).
+    fn first<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
+        if self.0.contains(&key) {
+            return Err(give_up());
+        }
+        self.0.push(key);
+        Ok(())
+    }
+}
+
 /// Walks down the record path to the payload.
 struct Descend<'a> {
     plan: &'a ScanPlan,
@@ -136,7 +154,9 @@ impl<'de> Visitor<'de> for Descend<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let step = self.plan.record_path[self.depth].as_str();
         let mut found = false;
+        let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
+            names.first(key.clone())?;
             if key == step {
                 if found {
                     return Err(give_up());
@@ -174,7 +194,9 @@ impl<'de> Visitor<'de> for Payload<'_> {
             return Err(give_up());
         }
         let mut seen = 0u64;
+        let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
+            names.first(key.clone())?;
             let member = member_shape(shape, &key, &mut seen)?;
             match self.plan.slot(&key) {
                 Some(slot) => {
@@ -262,7 +284,9 @@ impl<'de> Visitor<'de> for Walk<'_> {
             return Err(give_up());
         }
         let mut seen = 0u64;
+        let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Key)? {
+            names.first(key.clone())?;
             let member = member_shape(shape, &key, &mut seen)?;
             map.next_value_seed(Walk(member))?;
         }
@@ -278,7 +302,7 @@ impl<'de> DeserializeSeed<'de> for Whole<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        let value = Value::deserialize(deserializer)?;
+        let value = UniqueMembers.deserialize(deserializer)?;
         if self.0.fits(&value) {
             Ok(value)
         } else {
@@ -370,7 +394,7 @@ impl<'de> Visitor<'de> for Plucked<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
-        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let value = UniqueMembers.deserialize(de::value::MapAccessDeserializer::new(map))?;
         whole(self.shape, value)
     }
 }
@@ -400,7 +424,7 @@ impl<'de> Visitor<'de> for Element<'_> {
     keep_whole_scalars!();
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        let value = Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+        let value = UniqueMembers.deserialize(de::value::SeqAccessDeserializer::new(seq))?;
         whole(self.shape, value)
     }
 
@@ -411,10 +435,11 @@ impl<'de> Visitor<'de> for Element<'_> {
         }
         let mut seen = 0u64;
         let mut kept = None;
+        let mut names = Names::default();
         while let Some(name) = map.next_key_seed(Key)? {
+            names.first(name.clone())?;
             let member = member_shape(shape, &name, &mut seen)?;
             if name == self.key {
-                // A repeated key keeps its last value, as a parsed object does.
                 kept = Some(map.next_value_seed(Whole(member))?);
             } else {
                 map.next_value_seed(Walk(member))?;
@@ -534,7 +559,7 @@ mod tests {
         );
         let got = scan(
             &p,
-            r#"{"object": {"apps": [{"key": 1, "x": 2}, null, "s", {"y": 1}, [1], {"key": "a", "key": "b"}]}}"#,
+            r#"{"object": {"apps": [{"key": 1, "x": 2}, null, "s", {"y": 1}, [1], {"x": 0, "key": "b"}]}}"#,
         );
         assert_eq!(
             got,
@@ -542,6 +567,16 @@ mod tests {
                 json!([{"key": 1}, null, "s", {}, [1], {"key": "b"}])
             )])
         );
+        // A repeated member, plucked or not, gives up: the full parse
+        // refuses the record (issue 13) instead of keeping the last value.
+        for repeated in [
+            r#"{"object": {"apps": [{"key": "a", "key": "b"}]}}"#,
+            r#"{"object": {"apps": [{"x": 1, "key": "a", "x": 2}]}}"#,
+            r#"{"object": {"apps": [], "other": 1, "other": 2}}"#,
+            r#"{"object": {"apps": []}, "object": {"apps": []}}"#,
+        ] {
+            assert_eq!(scan(&p, repeated), None, "{repeated}");
+        }
         let whole = scan(&p, r#"{"object": {"apps": {"key": 1, "x": 2}}}"#);
         assert_eq!(whole, Some(vec![Some(json!({"key": 1, "x": 2}))]));
     }

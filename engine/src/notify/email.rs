@@ -89,9 +89,8 @@ pub(super) fn send(
     if let Some(credentials) = credentials {
         transport = transport.credentials(credentials);
     }
-    transport
-        .build()
-        .send(&message)
-        .map(|_| ())
-        .map_err(|e| format!("email via {host}:{port}: {e}"))
+    transport.build().send(&message).map(|_| ()).map_err(|e| {
+        let shown = crate::redact::url(&host);
+        crate::redact::within(&format!("email via {shown}:{port}: {e}"), &host)
+    })
 }

@@ -32,6 +32,6 @@ pub(super) fn send(url: &Setting, event: &RunEvent) -> Result<(), String> {
         .map_err(|e| match e {
             // Its text would repeat the URL, which may hold a token.
             ureq::Error::BadUri(_) => "webhook POST failed: the URL is not valid".to_owned(),
-            other => format!("webhook POST failed: {other}"),
+            other => crate::redact::within(&format!("webhook POST failed: {other}"), &url),
         })
 }

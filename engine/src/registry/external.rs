@@ -55,11 +55,15 @@ impl External {
         })
     }
 
-    /// The matcher as messages name it.
+    /// The matcher as messages name it (printed, stored in `runs.error`,
+    /// sent in notifications): through [`crate::redact`], so a token in its
+    /// URL or command line is never shown.
     pub fn name(&self) -> String {
         match self {
-            External::Command { command, .. } => format!("command {command:?}"),
-            External::Url { url, .. } => format!("url {url}"),
+            External::Command { command, .. } => {
+                format!("command {:?}", crate::redact::command(command))
+            }
+            External::Url { url, .. } => format!("url {}", crate::redact::url(url)),
         }
     }
 
@@ -181,9 +185,9 @@ fn post(url: &str, timeout: Duration, body: &str) -> Result<String, String> {
     };
     let address = with_port
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+        .map_err(|e| format!("cannot resolve {}: {e}", crate::redact::url(authority)))?
         .next()
-        .ok_or_else(|| format!("cannot resolve {authority}"))?;
+        .ok_or_else(|| format!("cannot resolve {}", crate::redact::url(authority)))?;
     let mut stream = TcpStream::connect_timeout(&address, timeout)
         .map_err(|e| format!("cannot connect: {e}"))?;
     let deadline = Instant::now() + timeout;

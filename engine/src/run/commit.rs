@@ -42,10 +42,19 @@ pub(super) fn apply_in_transaction(
     let report = match pass(plan, &tx, run_id, options, pinned, progress) {
         Ok(report) => report,
         Err(err) => {
-            tx.rollback()?;
+            // SQLite rolls back by itself on some errors (a full disk,
+            // SQLITE_FULL); the rollback's own "no transaction is active"
+            // must not replace the error that says why the run failed.
+            if let Err(rollback) = tx.rollback() {
+                tracing::warn!("rolling back after the error: {rollback}");
+            }
             row.finished_at = now_text();
             row.error = Some(err.to_string());
             record_alone(store, &row);
+            if matches!(err, RunError::Interrupted(_)) {
+                // Leave no large `-wal` behind a stopped run.
+                store.checkpoint();
+            }
             return Err(err);
         }
     };
@@ -72,6 +81,8 @@ fn pass(
 ) -> Result<Report, RunError> {
     let report = stream::stream(plan, tx, Some(run_id), options, pinned, progress)?;
     crate::sink::preflight(plan, tx, &report.changes)?;
+    // The last point a stop request can take the run back.
+    crate::interrupt::check()?;
     Ok(report)
 }
 

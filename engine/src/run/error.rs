@@ -14,6 +14,14 @@ pub enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Store(#[from] StoreError),
+    /// A sink would write the store, the pipeline file or what the run reads.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Overlap(#[from] crate::paths::OverlapError),
+    /// SIGTERM or SIGINT stopped the run before its commit.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     /// The source could not be found or decoded.
     #[error(transparent)]
     #[diagnostic(transparent)]

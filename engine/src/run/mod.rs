@@ -166,6 +166,13 @@ pub fn apply(
         collect_changes: options.collect_changes || sink::needs_changes(plan),
         ..options.clone()
     };
+    let store_file = Some(store.path()).filter(|path| *path != std::path::Path::new(":memory:"));
+    crate::paths::check_outputs(
+        plan,
+        store_file,
+        options.input.as_deref(),
+        options.out_dir.as_deref(),
+    )?;
     outputs::warn_undelivered(plan, store);
     let started_at = now_text();
     let pinned = match locate::locate(plan, store, options, &started_at)? {

@@ -41,6 +41,7 @@ pub(super) fn stream(
     let phase = Instant::now();
     let mut pass = Pass::prepare(plan, tx, run_id, options, &reading.identity.uri, phase)?;
     while let Some(item) = reading.records.next() {
+        crate::interrupt::check()?;
         pass.record(item, &mut reading.records, progress)?;
     }
     progress.records(pass.tally.summary.read);

@@ -104,11 +104,18 @@ fn encode_row(
     line.extend_from_slice(b"\r\n");
 }
 
-/// Whether a spreadsheet would read the text as a formula.
+/// Whether a spreadsheet would read the text as a formula: it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return, after any leading spaces
+/// (spreadsheets skip them), or with the full-width `＝`, `＋`, `－`, `＠`
+/// that some spreadsheets read as their ASCII forms.
 fn starts_like_formula(text: &str) -> bool {
+    let first = text
+        .trim_start_matches([' ', '\u{a0}', '\u{3000}'])
+        .chars()
+        .next();
     matches!(
-        text.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        first,
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠')
     )
 }
 
@@ -155,5 +162,14 @@ mod tests {
             "'=1+1,'+x,'-2,'@SUM(A1),ok\r\n"
         );
         assert_eq!(row(&["=1+1"], QuoteStyle::Necessary, false), "=1+1\r\n");
+        // Issue 13: leading spaces and full-width signs do not hide one.
+        assert_eq!(
+            row(
+                &[" =1+2", "＝1+2", "\u{3000}＠A1", "a =1"],
+                QuoteStyle::All,
+                true
+            ),
+            "\"' =1+2\",\"'＝1+2\",\"'\u{3000}＠A1\",\"a =1\"\r\n"
+        );
     }
 }

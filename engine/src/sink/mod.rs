@@ -42,6 +42,18 @@ pub struct Delivered {
     pub uploads: Vec<String>,
 }
 
+/// The file each sink would write (with `--out-dir`), touching nothing; a
+/// sink whose path has no file name is left to the write to refuse.
+pub fn planned_targets<'p>(
+    plan: &'p Plan,
+    out_dir: Option<&std::path::Path>,
+) -> Vec<(&'p Sink, std::path::PathBuf)> {
+    plan.sinks
+        .iter()
+        .filter_map(|sink| Some((sink, path::planned(plan, sink, out_dir).ok()?)))
+        .collect()
+}
+
 /// Where outputs go, as the command line chose.
 #[derive(Debug, Clone, Default)]
 pub struct OutputOptions {

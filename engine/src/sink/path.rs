@@ -13,8 +13,31 @@ use rollcall_model::Sink;
 use super::SinkError;
 use crate::plan::Plan;
 
-/// The file a sink writes.
+/// The file a sink writes, its folder made and the target checked.
 pub(super) fn target(
+    plan: &Plan,
+    sink: &Sink,
+    out_dir: Option<&Path>,
+) -> Result<PathBuf, SinkError> {
+    let target = planned(plan, sink, out_dir)?;
+    let folder = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder).map_err(|source| SinkError::Io {
+        path: folder.display().to_string(),
+        source,
+    })?;
+    if let Ok(meta) = std::fs::symlink_metadata(&target)
+        && !meta.file_type().is_file()
+    {
+        return Err(SinkError::Escapes {
+            path: target.display().to_string(),
+            why: "exists and is not a plain file (a link or a folder): it is not replaced".into(),
+        });
+    }
+    Ok(target)
+}
+
+/// The file a sink would write, touching nothing.
+pub(super) fn planned(
     plan: &Plan,
     sink: &Sink,
     out_dir: Option<&Path>,
@@ -37,20 +60,7 @@ pub(super) fn target(
             .map(Path::to_path_buf)
             .unwrap_or_default(),
     };
-    std::fs::create_dir_all(&folder).map_err(|source| SinkError::Io {
-        path: folder.display().to_string(),
-        source,
-    })?;
-    let target = folder.join(&name);
-    if let Ok(meta) = std::fs::symlink_metadata(&target)
-        && !meta.file_type().is_file()
-    {
-        return Err(SinkError::Escapes {
-            path: target.display().to_string(),
-            why: "exists and is not a plain file (a link or a folder): it is not replaced".into(),
-        });
-    }
-    Ok(target)
+    Ok(folder.join(&name))
 }
 
 /// Writes `target` through a temporary file in the same folder, synced and
@@ -74,8 +84,15 @@ pub(super) fn write_atomically(
     let temp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
+        .permissions(new_file_mode())
         .tempfile_in(folder)
         .map_err(io)?;
+    // A replaced file keeps its mode (a consumer's group may read it).
+    if let Ok(previous) = std::fs::metadata(target) {
+        temp.as_file()
+            .set_permissions(previous.permissions())
+            .map_err(io)?;
+    }
     let mut out = BufWriter::new(temp);
     let records = fill(&mut out).map_err(|err| match err {
         // Writers only know they failed; this is where the file is known.
@@ -87,6 +104,14 @@ pub(super) fn write_atomically(
     temp.as_file().sync_all().map_err(io)?;
     temp.persist(target).map_err(|e| io(e.error))?;
     Ok(records)
+}
+
+/// The mode a new output file is created with: 0644, less the umask (the
+/// process's umask applies at creation, as for any new file), instead of
+/// the temporary file's private 0600.
+fn new_file_mode() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
 }
 
 /// A temporary file this old was left by a writer that was stopped (a

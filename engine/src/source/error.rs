@@ -199,6 +199,27 @@ pub enum SourceError {
         message: String,
     },
 
+    /// A JSON object naming one member twice: which value counts is not
+    /// written down anywhere (parsers keep the first, the last, or refuse),
+    /// so a record that says two things is refused.
+    #[error("{name}:{line}:{column}: the member `{member}` appears twice in one object")]
+    #[diagnostic(
+        code("rollcall::source::duplicate-member"),
+        help(
+            "each object may name a member once; fix the producer of the extract (two values for one member are ambiguous, even where one is never read)"
+        )
+    )]
+    DuplicateMember {
+        /// The delivery's display name.
+        name: String,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column, in bytes (just after the second name).
+        column: u64,
+        /// The member's name.
+        member: String,
+    },
+
     /// Bytes that are not UTF-8 in a UTF-8 source.
     #[error("{name}:{line}:{column}: invalid UTF-8")]
     #[diagnostic(
@@ -330,6 +351,7 @@ impl SourceError {
             SourceError::RecordTooLong { line, .. }
             | SourceError::TooDeep { line, .. }
             | SourceError::BadJson { line, .. }
+            | SourceError::DuplicateMember { line, .. }
             | SourceError::InvalidUtf8 { line, .. }
             | SourceError::InvalidUtf8Field { line, .. }
             | SourceError::UnclosedQuote { line, .. }

@@ -14,6 +14,7 @@ mod hashing;
 mod json_array;
 mod jsonl;
 mod locate;
+pub(crate) mod members;
 mod open;
 mod parse;
 mod prefetch;

@@ -83,12 +83,23 @@ pub(crate) fn parse_value(
             limit: max_depth,
         });
     }
-    serde_json::from_str(text).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::de::DeserializeSeed::deserialize(super::members::UniqueMembers, &mut de)
+        .and_then(|value| de.end().map(|()| value));
+    parsed.map_err(|e| {
         let pos = at.offset_by(e.line(), e.column());
         let full = e.to_string();
         // serde_json appends " at line L column C"; the error carries its own.
         let suffix = format!(" at line {} column {}", e.line(), e.column());
         let message = full.strip_suffix(&suffix).unwrap_or(&full);
+        if let Some(member) = super::members::duplicate_in(message) {
+            return SourceError::DuplicateMember {
+                name: name.to_owned(),
+                line: pos.line,
+                column: pos.column,
+                member: member.to_owned(),
+            };
+        }
         if message == "recursion limit exceeded" {
             return SourceError::TooDeep {
                 name: name.to_owned(),

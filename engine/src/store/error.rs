@@ -53,6 +53,34 @@ pub enum StoreError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Backend(BackendError),
+    /// `--state :memory:` (or nothing) for a command that writes: the store
+    /// would vanish when the command ends, so "applied" would keep nothing.
+    #[error("state store {path:?} is not a file: a run's changes would be kept nowhere")]
+    #[diagnostic(
+        code("rollcall::store::not-a-file"),
+        help("give `--state` (or ROLLCALL_STATE) the path of the store file; `plan` needs none")
+    )]
+    NotAFile {
+        /// What was given.
+        path: PathBuf,
+    },
+    /// The store's folder cannot be written, so the store (or SQLite's
+    /// `-wal` and `-shm` files beside it) cannot be created.
+    #[error("state store {path}: its folder {folder} cannot be written ({why})")]
+    #[diagnostic(
+        code("rollcall::store::unwritable"),
+        help(
+            "the store needs a folder the command may write in (SQLite keeps `-wal` and `-shm` files beside it); check the folder's owner and permissions, or a read-only mount"
+        )
+    )]
+    Unwritable {
+        /// The store file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+        /// Why the folder refused a file.
+        why: String,
+    },
     /// A stored JSON value could not be read back.
     #[error("state store {path}: corrupt stored value: {source}")]
     #[diagnostic(code(rollcall::store::corrupt))]

@@ -60,6 +60,10 @@ pub trait Backend: Send {
 
     /// Checks the store's integrity; `true` when it is sound.
     fn integrity_ok(&self) -> Result<bool>;
+
+    /// Folds a write-ahead log into the store, best effort; nothing for a
+    /// backend without one.
+    fn checkpoint(&self) {}
 }
 
 /// One transaction of a backend: every kind of row, read and written
@@ -87,8 +91,15 @@ impl Store {
         }
     }
 
-    /// Opens (creating if needed) a SQLite store for writing and migrates its schema.
+    /// Opens (creating if needed) a SQLite store for writing and migrates
+    /// its schema. `:memory:` is refused: what a command writes would vanish
+    /// with the process.
     pub fn open(path: &Path) -> Result<Store> {
+        if path == Path::new(":memory:") || path.as_os_str().is_empty() {
+            return Err(StoreError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
         sqlite::SqliteStore::open(path).map(Store::new)
     }
 
@@ -122,6 +133,12 @@ impl Store {
     /// Checks the store's integrity; `true` when it is sound.
     pub fn integrity_ok(&self) -> Result<bool> {
         self.backend.integrity_ok()
+    }
+
+    /// Folds the store's log into it (SQLite: the `-wal`), best effort; a
+    /// run stopped by a signal calls it on its way out.
+    pub fn checkpoint(&self) {
+        self.backend.checkpoint();
     }
 }
 

@@ -38,7 +38,12 @@ struct Target {
 impl Target {
     fn fail(&self, step: &str, message: impl ToString) -> UploadError {
         UploadError::Sftp {
-            target: format!("{}@{}:{}", self.user, self.host, self.port),
+            target: format!(
+                "{}@{}:{}",
+                self.user,
+                crate::redact::url(&self.host),
+                self.port
+            ),
             step: step.to_owned(),
             message: message.to_string(),
         }

@@ -51,7 +51,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) a store for writing and migrates its schema.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let conn = Connection::open(path).map_err(|e| sqlite(path, e))?;
+        let conn = Connection::open(path).map_err(|e| locked_or(path, e))?;
         // Refused before anything is written, even the switch to WAL: a
         // newer rollcall's store stays byte for byte as it was.
         let found: i64 = conn
@@ -116,7 +116,13 @@ impl SqliteStore {
             // journal_mode needs a lock briefly; a busy store here means a run holds it.
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
                 .map_err(|e| locked_or(path, e))?;
-            conn.pragma_update(None, "synchronous", "NORMAL")
+            // FULL: a commit is on disk before it returns, so a run whose
+            // outputs then leave the machine (files, uploads, Cora actions,
+            // webhooks) is never lost to a power cut after they left; the
+            // next run would otherwise deliver the same changes again. In
+            // WAL mode this is one fsync of the log per commit (a run
+            // commits once, plus its small run-row transactions).
+            conn.pragma_update(None, "synchronous", "FULL")
                 .map_err(|e| sqlite(path, e))?;
         }
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -189,6 +195,15 @@ impl Backend for SqliteStore {
         &self.path
     }
 
+    fn checkpoint(&self) {
+        let checkpoint = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        if let Err(err) = checkpoint {
+            tracing::warn!("could not checkpoint {}: {err}", self.path.display());
+        }
+    }
+
     fn write(&mut self) -> Result<Box<dyn Transaction + '_>> {
         Ok(Box::new(self.begin(true)?))
     }
@@ -254,6 +269,70 @@ fn locked_or(path: &Path, source: rusqlite::Error) -> StoreError {
                 path: path.to_owned(),
             }
         }
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) => {
+            unwritable_or(path, source)
+        }
         _ => sqlite(path, source),
+    }
+}
+
+/// SQLite says only "unable to open database file" (or "readonly") when the
+/// store's folder cannot be written; a probe file in the folder tells why.
+fn unwritable_or(path: &Path, source: rusqlite::Error) -> StoreError {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match tempfile::tempfile_in(&folder) {
+        Ok(_) => sqlite(path, source),
+        Err(why) => StoreError::Unwritable {
+            path: path.to_owned(),
+            folder,
+            why: why.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// Issue 13: a commit is durable before it returns (WAL with
+    /// `synchronous=FULL`), so outputs written after it never describe a
+    /// run a power cut could take back.
+    #[test]
+    fn a_store_opened_for_writing_commits_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let synchronous: i64 = store
+            .conn
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap();
+        let journal: String = store
+            .conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!((synchronous, journal.as_str()), (2, "wal"), "FULL is 2");
+    }
+
+    /// Issue 13: `--state :memory:` "applied" and kept nothing; a store whose
+    /// folder cannot be written said only "unable to open database file".
+    #[test]
+    fn a_store_that_would_keep_nothing_or_cannot_be_written_says_so() {
+        assert!(matches!(
+            Store::open(Path::new(":memory:")),
+            Err(StoreError::NotAFile { .. })
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("no-such-folder/state.db");
+        match Store::open(&gone) {
+            Err(StoreError::Unwritable { folder, why, .. }) => {
+                assert_eq!(folder, dir.path().join("no-such-folder"));
+                assert!(why.contains("No such file or directory"), "{why}");
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("opened a store in a missing folder"),
+        }
     }
 }
