@@ -165,7 +165,6 @@ mod mapping_kdl {
         for apps in [
             r#"[{"key": "b", "n": 1}, {"key": "a"}]"#,
             r#"[{"key": "b"}, null, {"other": 1}]"#,
-            r#"[{"key": "b", "key": "c"}]"#,
             r#"["text", {"key": "a"}]"#,
             r#"[[1], {"key": "a"}]"#,
             r#"{"key": "a"}"#,
@@ -176,7 +175,11 @@ mod mapping_kdl {
             let line = format!(r#"{{"o": {{"id": "1", "apps": {apps}}}}}"#);
             fast += usize::from(assert_fast_agrees(&mapper, &line));
         }
-        assert_eq!(fast, 9, "without a schema every line takes the fast path");
+        assert_eq!(fast, 8, "without a schema every line takes the fast path");
+        // A member named twice on a needed path is never answered by the
+        // fast path: the record reader refuses it with its place.
+        let twice = r#"{"o": {"id": "1", "apps": [{"key": "b", "key": "c"}]}}"#;
+        assert!(mapper.map_text(twice, &mut Vec::new()).is_none(), "{twice}");
     }
 
     #[test]
