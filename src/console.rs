@@ -24,14 +24,12 @@ impl Console {
 
     /// Writes text to stdout.
     pub fn out(&mut self, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())?;
-        self.out.flush()
+        write_unless_closed(&mut self.out, text)
     }
 
     /// Writes text to stderr.
     pub fn err(&mut self, text: &str) -> io::Result<()> {
-        self.err.write_all(text.as_bytes())?;
-        self.err.flush()
+        write_unless_closed(&mut self.err, text)
     }
 
     /// Writes a screen's text, each part to its stream, in order.
@@ -43,5 +41,20 @@ impl Console {
             }
         }
         Ok(())
+    }
+}
+
+/// A reader that went away (`rollcall plan | head`) wants no more text; the
+/// command still finishes and exits with its own code, like `cat`. SIGPIPE
+/// stays ignored (Rust's default) rather than fatal, because a fatal SIGPIPE
+/// would also kill a run whose external matcher exits before reading its
+/// input, silently and half way through.
+fn write_unless_closed(stream: &mut dyn Write, text: &str) -> io::Result<()> {
+    match stream
+        .write_all(text.as_bytes())
+        .and_then(|()| stream.flush())
+    {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }

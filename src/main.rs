@@ -61,7 +61,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    restore_default_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::clap_error(err),
@@ -120,16 +119,5 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
-    }
-}
-
-/// Rust ignores SIGPIPE, so `rollcall plan | head` would panic on the closed
-/// pipe; a command-line filter should end quietly instead, like `cat`.
-fn restore_default_sigpipe() {
-    #[cfg(unix)]
-    // SAFETY: called first in main, before any thread exists; SIG_DFL is a
-    // valid disposition for SIGPIPE.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

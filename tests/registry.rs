@@ -1095,6 +1095,38 @@ fn an_external_command_matches_records_and_a_silent_one_fails_the_run_cleanly() 
     assert_eq!(state_dump(&reg.db), before, "nothing applied");
 }
 
+/// A matcher that exits without reading its input closes the pipe rollcall
+/// is writing the record into. With SIGPIPE fatal, rollcall died silently
+/// half way through (seen as a flaky `tests/secrets.rs`); the record here is
+/// larger than a pipe's buffer, so the write always meets the closed pipe.
+#[test]
+fn a_matcher_that_exits_without_reading_fails_the_run_with_its_status() {
+    let reg = Registry::new();
+    let portal = portal(&reg, true);
+    reg.run(
+        &portal,
+        &reg.csv("a.csv", "id,email,employee\np-1,,E1\n"),
+        NOW,
+    );
+    let visitors = external(&reg, "command=\"exit 3\"");
+    let long_name = "x".repeat(256 * 1024);
+    let extract = reg.csv("v.csv", &format!("id,name\nv-1,{long_name}\n"));
+    let before = state_dump(&reg.db);
+    let output = reg.cli(&["run", arg(&visitors), "--input", arg(&extract)], NOW);
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1, "{output:?}");
+    let words = stderr
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        words.contains("on record \"v-1\"") && words.contains("exited with exit status: 3"),
+        "{stderr}"
+    );
+    assert_eq!(state_dump(&reg.db), before, "nothing applied");
+}
+
 #[test]
 fn an_external_url_is_posted_the_record_and_answers_the_person() {
     use std::io::{BufRead, BufReader, Read, Write};

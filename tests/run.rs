@@ -551,3 +551,30 @@ fn an_invalid_record_holds_its_key_instead_of_removing_it() {
         "held, not updated"
     );
 }
+
+/// `rollcall plan | head`: a reader that goes away early ends the output
+/// quietly; the command still exits with its own code and panics nowhere.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly_with_the_commands_own_code() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let mut child = support::rollcall()
+        .args([
+            "plan",
+            arg(&pipeline()),
+            "--state",
+            arg(&db),
+            "--input",
+            arg(&example("day-1.jsonl")),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
