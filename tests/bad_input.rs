@@ -369,6 +369,20 @@ fn cases() -> Vec<Case> {
             &["number-key.jsonl:3 key \"12345\"", "max-invalid"],
         ),
         case(
+            "a number key JSON cannot hold exactly (past 2^64, or 1e0 vs 10e-1; issue 13)",
+            PeopleJsonl,
+            Data("inexact-number-keys.jsonl"),
+            3,
+            &[
+                "inexact-number-keys.jsonl:3",
+                "inexact-number-keys.jsonl:4",
+                "inexact-number-keys.jsonl:5",
+                "not a whole number rollcall can keep exactly",
+                "max-invalid",
+            ],
+        )
+        .with_pipeline("people-jsonl-untyped.kdl"),
+        case(
             "a missing record path",
             PeopleJsonl,
             Data("missing-record-path.jsonl"),
@@ -1261,4 +1275,51 @@ fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
             "id\n"
         );
     }
+}
+
+/// Issue 13 (weak): a gzip extract padded with zero bytes after its last
+/// member (as tape and block devices leave it) is accepted, as `gzip -t`
+/// accepts it ("trailing zero bytes ignored"); bytes after the padding are
+/// still refused with the compressed offset. Before, both were refused.
+#[test]
+fn a_gzip_extract_padded_with_zero_bytes_reads_like_gzip_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(Family::StaffSso.base()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).unwrap();
+    let member = gz.finish().unwrap();
+    let padded = dir.path().join("padded.jsonl.gz");
+    let mut bytes = member.clone();
+    bytes.extend(std::iter::repeat_n(0u8, 1024));
+    std::fs::write(&padded, &bytes).unwrap();
+    let plan = |input: &Path| {
+        rollcall()
+            .args(["plan", arg(&Family::StaffSso.default_pipeline())])
+            .args(["--state", arg(&dir.path().join("state.db"))])
+            .args(["--input", arg(input), "--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let output = plan(&padded);
+    assert_eq!(parts(&output).0, 0, "{}", parts(&output).2);
+    let lines = plain
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(
+        support::stdout_json(&output)["summary"]["read"],
+        lines as u64
+    );
+
+    let garbage = dir.path().join("garbage-after-padding.jsonl.gz");
+    bytes.extend_from_slice(b"garbage");
+    std::fs::write(&garbage, &bytes).unwrap();
+    let (code, _, stderr) = parts(&plan(&garbage));
+    assert_eq!(code, 1, "{stderr}");
+    let said = unwrapped(&stderr);
+    assert!(
+        said.contains("data follows the zero padding after the last gzip member")
+            && said.contains(&format!("byte {}", member.len() + 1024)),
+        "{stderr}"
+    );
 }

@@ -288,6 +288,19 @@ impl Mapper {
         let name = &self.names[self.key];
         let slot = &mut values[self.key];
         match slot {
+            // A JSON number past the 64-bit integers, or with a fraction or
+            // exponent, arrives rounded through f64: `18446744073709551617`
+            // would become `1.8446744073709552e19` and `1e0` would collide
+            // with `10e-1`. Such a key cannot identify anyone exactly.
+            Value::Number(number) if number.is_f64() => {
+                if !field_failed {
+                    problems.push(format!(
+                        "key field {name:?} is the number {number}, not a whole number rollcall \
+                         can keep exactly (JSON numbers with a fraction, an exponent or more \
+                         than 64 bits are rounded); write the key as a string in the extract"
+                    ));
+                }
+            }
             Value::Number(number) => *slot = Value::String(number.to_string()),
             Value::String(text) if !text.is_empty() => {}
             Value::String(_) | Value::Null => {
