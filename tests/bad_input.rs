@@ -1241,7 +1241,7 @@ fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
                 "--input".into(),
                 "rollcall.db".into(),
             ],
-            "which is the delivery read (`--input`)",
+            "which is the extract read (`--input`)",
         ),
     ];
     for (args, says) in &attempts {
@@ -1275,6 +1275,25 @@ fn a_sink_never_writes_the_store_or_the_input_the_command_line_names() {
             "id\n"
         );
     }
+
+    // `rollcall deliver` writes the same sinks again, so the same check
+    // stands before it: its `--out-dir` pointed at the store's folder.
+    let output = rollcall()
+        .current_dir(root)
+        .args(["deliver", arg(&pipeline), "--state", arg(&db)])
+        .args(["--out-dir", arg(&state_dir)])
+        .output()
+        .unwrap();
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 1, "deliver:\n{stdout}\n{stderr}");
+    let said = unwrapped(&stderr);
+    assert!(
+        said.contains("rollcall::run::sink-overwrites-input")
+            && said.contains("which is the state store"),
+        "deliver: {stderr}"
+    );
+    assert_eq!(integrity_check(&db), "ok");
+    assert_eq!(state_dump(&db), dump, "deliver: the store changed");
 }
 
 /// Issue 13 (weak): a gzip extract padded with zero bytes after its last

@@ -1,8 +1,9 @@
 //! A run never writes what it reads. Before anything is locked or read, the
 //! file each sink would write (after `--out-dir`) is compared with the state
 //! store and its `-wal`, `-shm` and `-journal` files, the pipeline file, the
-//! delivery (`--input`, or every file the source's pattern matches now) and
-//! each lookup's source. `rollcall validate` refuses what the pipeline file
+//! extract (`--input`, or every file the source's pattern matches now) and
+//! each lookup's source. `rollcall deliver` runs the same check, since its
+//! `--out-dir` and `--state` can point a sink at the store just as well. `rollcall validate` refuses what the pipeline file
 //! alone says (`rollcall::sink-overwrites-input`); this is the check for
 //! what only the command line decides.
 
@@ -12,6 +13,7 @@ use rollcall_model::{Location, Source};
 
 use crate::plan::Plan;
 use crate::sink;
+use crate::store::Store;
 
 /// A sink would write a file the run reads or keeps its state in.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -33,13 +35,13 @@ pub struct OverlapError {
 }
 
 /// Checks every sink's file against everything the run reads or keeps.
-/// `store` is `None` for a store that lives in memory.
 pub fn check_outputs(
     plan: &Plan,
-    store: Option<&Path>,
+    store: &Store,
     input: Option<&Path>,
     out_dir: Option<&Path>,
 ) -> Result<(), OverlapError> {
+    let store = Some(store.path()).filter(|path| *path != Path::new(":memory:"));
     let targets = sink::planned_targets(plan, out_dir);
     if targets.is_empty() {
         return Ok(());
@@ -81,7 +83,7 @@ fn guarded_files(
     }
     add(&plan.file, "the pipeline file".into());
     match input {
-        Some(input) => add(input, "the delivery read (`--input`)".into()),
+        Some(input) => add(input, "the extract read (`--input`)".into()),
         None => {
             for path in source_files(&plan.source, &plan.base_dir) {
                 add(&path, "the pipeline's source".into());

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use rollcall_engine::paths;
+use rollcall_engine::run::RunError;
 use rollcall_engine::sink;
 use rollcall_engine::store::Store;
 
@@ -33,6 +35,7 @@ pub struct Args {
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let (_, plan) = super::load::compile(&args.pipeline, console)?;
     let mut store = Store::open(&args.state.state)?;
+    paths::check_outputs(&plan, &store, None, args.out_dir.as_deref()).map_err(RunError::from)?;
     let options = sink::OutputOptions {
         out_dir: args.out_dir,
         skip_uploads: args.skip_upload,

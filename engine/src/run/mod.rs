@@ -166,10 +166,9 @@ pub fn apply(
         collect_changes: options.collect_changes || sink::needs_changes(plan),
         ..options.clone()
     };
-    let store_file = Some(store.path()).filter(|path| *path != std::path::Path::new(":memory:"));
     crate::paths::check_outputs(
         plan,
-        store_file,
+        store,
         options.input.as_deref(),
         options.out_dir.as_deref(),
     )?;

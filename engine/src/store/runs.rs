@@ -21,7 +21,7 @@ pub struct RunRow {
     pub overridden: bool,
     /// Re-applied on request (`--force`, `--resync`).
     pub forced: bool,
-    /// The delivery read.
+    /// The extract read.
     pub source: SourceIdentity,
     /// Record counts.
     pub summary: Summary,
