@@ -578,3 +578,62 @@ fn a_closed_stdout_ends_the_output_quietly_with_the_commands_own_code() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Issue 13 (weak): a disk that fills during a run. The store's writes are
+/// capped by the file-size limit (RLIMIT_FSIZE, with SIGXFSZ ignored so the
+/// write fails instead of killing the process), so the run's transaction
+/// fails half way. The error names the write failure and the store; the
+/// rollback's own complaint ("cannot rollback - no transaction is active")
+/// no longer replaces it; the store is as before.
+#[test]
+fn a_write_failure_mid_run_names_its_cause_and_leaves_the_store_as_before() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (code, _, stderr) = parts(&run_input(&db, &example("day-1.jsonl"), &[]));
+    assert_eq!(code, 0, "{stderr}");
+    let before = state_dump(&db);
+    let big = dir.path().join("big.jsonl");
+    support::write_staff_sso_extract(&big, 5_000, "2024-10-01T00:00:00.000Z");
+    let limit = std::fs::metadata(&db).unwrap().len() + 64 * 1024;
+    let mut command = support::rollcall();
+    command.args([
+        "run",
+        arg(&pipeline()),
+        "--state",
+        arg(&db),
+        "--input",
+        arg(&big),
+        "--accept-breach",
+    ]);
+    // SAFETY: only async-signal-safe calls (setrlimit, signal) between fork
+    // and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let cap = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &cap) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let (code, stdout, stderr) = parts(&output);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let said = stderr
+        .split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        !said.contains("cannot rollback") && said.contains("disk I/O error"),
+        "{stderr}"
+    );
+    assert!(said.contains(arg(&db)), "names the store: {stderr}");
+    assert_eq!(support::integrity_check(&db), "ok");
+    assert_eq!(state_dump(&db), before, "the store is as before");
+}

@@ -42,11 +42,12 @@ pub(super) fn apply_in_transaction(
     let report = match pass(plan, &tx, run_id, options, pinned, progress) {
         Ok(report) => report,
         Err(err) => {
-            // SQLite rolls back by itself on some errors (a full disk,
-            // SQLITE_FULL); the rollback's own "no transaction is active"
-            // must not replace the error that says why the run failed.
+            // SQLite rolls back by itself on some errors (a full disk, a
+            // failed write); the rollback's own "no transaction is active"
+            // must neither replace nor sit beside the error that says why
+            // the run failed, so it is only a debug line.
             if let Err(rollback) = tx.rollback() {
-                tracing::warn!("rolling back after the error: {rollback}");
+                tracing::debug!("rolling back after the error: {rollback}");
             }
             row.finished_at = now_text();
             row.error = Some(err.to_string());
