@@ -63,7 +63,7 @@ pub(super) fn screen(
     claims: &mut Claims,
     tally: &mut Tally,
 ) -> Result<Screened, RunError> {
-    if plan.removal.as_ref().is_some_and(|test| test.keeps(values)) {
+    if plan.removal.iter().any(|test| test.keeps(values)) {
         return Ok(if prior.hold(key, line)? {
             Screened::Remove
         } else {
