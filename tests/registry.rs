@@ -1683,3 +1683,34 @@ fn an_inactive_record_is_kept_and_suspended_while_absent_ones_and_removals_leave
     assert_eq!(person["person"]["status"], "active");
     assert_eq!(role_of(&person, 0)["status"], "active");
 }
+
+#[test]
+fn an_external_command_matcher_runs_when_the_pipeline_is_named_by_a_bare_file_name() {
+    let reg = Registry::new();
+    std::fs::write(
+        reg.path("match.sh"),
+        "#!/bin/sh\ncat >/dev/null\necho none\n",
+    )
+    .unwrap();
+    external(&reg, "command=\"sh ./match.sh\"");
+    reg.csv("v.csv", "id,name\nv-1,Ada\n");
+    // `rollcall plan visitors.kdl` from the pipeline's own folder.
+    let output = rollcall()
+        .current_dir(reg.dir.path())
+        .args([
+            "plan",
+            "visitors.kdl",
+            "--input",
+            "v.csv",
+            "--format",
+            "json",
+        ])
+        .args(["--state", arg(&reg.db)])
+        .env("ROLLCALL_NOW", NOW)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stderr}");
+    let plan = checked(stdout_json(&output));
+    assert_eq!(summary(&plan, "created"), 1, "{plan:#}");
+}

@@ -189,11 +189,13 @@ impl Config {
             MatchStrategy::External { target, timeout } => Strategy::External {
                 target: target.clone(),
                 timeout: timeout.value.seconds.max(1),
+                // A bare file name's parent is "", which no process can
+                // start in: that is the current folder.
                 dir: pipeline
                     .file
                     .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             },
         };
         let mut roles = Vec::with_capacity(pipeline.roles.len());
