@@ -1714,3 +1714,38 @@ fn an_external_command_matcher_runs_when_the_pipeline_is_named_by_a_bare_file_na
     let plan = checked(stdout_json(&output));
     assert_eq!(summary(&plan, "created"), 1, "{plan:#}");
 }
+
+#[test]
+fn an_invalid_row_whose_key_cannot_be_read_holds_every_removal_of_the_run_and_says_so() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "people",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    "#,
+    );
+    let day1 = reg.csv("p1.csv", "id,name\na,Ada\nb,Alan\nc,Grace\n");
+    reg.run(&pipeline, &day1, NOW);
+    // b's row lost its key: b might be that row, so nobody is removed.
+    let day2 = reg.csv("p2.csv", "id,name\na,Ada\n,Alan\nc,Grace\n");
+    let report = reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    assert_eq!(summary(&report, "removed"), 0, "{report:#}");
+    assert_eq!(summary(&report, "held"), 1);
+    let invalid = report["invalid"].as_array().unwrap();
+    assert_eq!(invalid.len(), 1);
+    let problems = invalid[0]["problems"].to_string();
+    assert!(
+        problems.contains("the run removes no one (1 absent key held)"),
+        "{problems}"
+    );
+    let b = reg.person(reg.person_of("people", "b"));
+    assert_eq!(b["person"]["status"], "active");
+    // With every key readable, the leaver is removed as usual.
+    let day3 = reg.csv("p3.csv", "id,name\na,Ada\nc,Grace\n");
+    let report = reg.run(&pipeline, &day3, "2025-03-03T08:00:00Z");
+    assert_eq!(summary(&report, "removed"), 1);
+}

@@ -30,8 +30,9 @@ pub(super) fn join(
         }
         Mapped::Invalid(bad) => {
             tally.summary.invalid += 1;
-            if let Some(key) = &bad.key {
-                tally.summary.held += u64::from(prior.hold(key, line)?);
+            match &bad.key {
+                Some(key) => tally.summary.held += u64::from(prior.hold(key, line)?),
+                None => tally.unkeyed += 1,
             }
             note_invalid(&mut tally.invalid, line, bad.key, bad.problems);
             return Ok(None);
