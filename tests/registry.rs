@@ -1292,3 +1292,460 @@ fn the_reference_pipelines_are_in_canonical_layout() {
     let output = support::run(&args);
     assert_eq!(parts(&output).0, 0, "{}", parts(&output).1);
 }
+
+// Issue 14: real data.
+
+/// The roles of a person, by their `member` (the value of `each`).
+fn role_for(person: &Value, member: &str) -> Value {
+    person["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["member"] == member)
+        .cloned()
+        .unwrap_or_else(|| panic!("no role for {member}: {person:#}"))
+}
+
+/// One pipeline for a whole multi-school export: one role per school of
+/// the `schools` cell, that school as scope and ou.
+fn all_schools(reg: &Registry) -> PathBuf {
+    reg.pipeline(
+        "schools",
+        r#"
+    key uid
+    map {
+        uid uid required=#true
+        role role
+        schools schools { split "," }
+    }
+    role {
+        each schools kind=school
+        affiliation field=role
+        ou field=schools
+    }
+    lifecycle {
+        limbo limbo
+        purge-after "30d"
+    }
+    "#,
+    )
+}
+
+#[test]
+fn a_multi_school_cell_gives_one_role_per_school_and_a_school_leaving_the_cell_ends_that_role_only()
+{
+    let reg = Registry::new();
+    let pipeline = all_schools(&reg);
+    let day1 = reg.csv(
+        "s1.csv",
+        "uid,role,schools\nu-1,student,\"g123m,g124z\"\nu-2,teacher,g124z\n",
+    );
+    let report = reg.run(&pipeline, &day1, "2025-03-01T06:00:00Z");
+    assert_eq!(summary(&report, "created"), 2);
+    let pupil = reg.person_of("schools", "u-1");
+    let person = reg.person(pupil);
+    assert_eq!(person["roles"].as_array().unwrap().len(), 2, "{person:#}");
+    for school in ["g123m", "g124z"] {
+        let role = role_for(&person, school);
+        assert_eq!(role["scope"], school);
+        assert_eq!(role["scope_kind"], "school");
+        assert_eq!(role["ou"], school);
+        assert_eq!(role["affiliation"], "student");
+        assert_eq!(role["status"], "active");
+    }
+
+    // The same schools in another order change nothing.
+    let reordered = reg.csv(
+        "s2.csv",
+        "uid,role,schools\nu-1,student,\"g124z,g123m\"\nu-2,teacher,g124z\n",
+    );
+    let report = reg.run(&pipeline, &reordered, "2025-03-02T06:00:00Z");
+    assert_eq!(summary(&report, "transitions"), 0, "{report:#}");
+
+    // g123m drops out of the cell: that school's role alone ends, and the
+    // pupil stays active through the other.
+    let day3 = reg.csv(
+        "s3.csv",
+        "uid,role,schools\nu-1,student,g124z\nu-2,teacher,g124z\n",
+    );
+    let plan = reg.plan(&pipeline, &day3, "2025-03-03T06:00:00Z");
+    let ended: Vec<&Value> = registry(&plan, "transitions")
+        .iter()
+        .filter(|t| !t["role"].is_null())
+        .collect();
+    assert_eq!(ended.len(), 1, "{plan:#}");
+    assert_eq!(ended[0]["role"]["scope"], "g123m");
+    assert_eq!(ended[0]["to"], "suspended");
+    reg.run(&pipeline, &day3, "2025-03-03T06:00:00Z");
+    let person = reg.person(pupil);
+    assert_eq!(role_for(&person, "g123m")["status"], "suspended");
+    assert_eq!(role_for(&person, "g124z")["status"], "active");
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+
+    // Then the last school: into limbo. Back in g123m: the same role again.
+    let day4 = reg.csv(
+        "s4.csv",
+        "uid,role,schools\nu-1,student,\nu-2,teacher,g124z\n",
+    );
+    reg.run(&pipeline, &day4, "2025-03-04T06:00:00Z");
+    let person = reg.person(pupil);
+    assert_eq!(person["person"]["status"], "suspended");
+    assert_eq!(person["person"]["limbo"], "limbo");
+    let day5 = reg.csv(
+        "s5.csv",
+        "uid,role,schools\nu-1,student,g123m\nu-2,teacher,g124z\n",
+    );
+    reg.run(&pipeline, &day5, "2025-03-05T06:00:00Z");
+    let person = reg.person(pupil);
+    assert_eq!(person["roles"].as_array().unwrap().len(), 2);
+    assert_eq!(role_for(&person, "g123m")["status"], "active");
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+}
+
+#[test]
+fn a_role_field_that_gives_a_list_is_a_validate_error_and_a_run_error_naming_the_record() {
+    let reg = Registry::new();
+    // Known to be a list from its transforms: refused by validate.
+    let pipeline = reg.pipeline(
+        "split",
+        r#"
+    key uid
+    map {
+        uid uid required=#true
+        schools schools { split "," }
+    }
+    role {
+        ou field=schools
+    }
+    "#,
+    );
+    let output = rollcall()
+        .args(["validate", arg(&pipeline)])
+        .output()
+        .unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("rollcall::list-in-role"), "{stderr}");
+    assert!(
+        stderr.contains("reads `schools`, which gives a list"),
+        "{stderr}"
+    );
+
+    // A list only the record reveals: the run stops, naming the record.
+    let path = reg.path("groups.kdl");
+    std::fs::write(
+        &path,
+        r#"pipeline groups {
+    source file "groups-*.jsonl" { format jsonl; }
+    key uid
+    map {
+        uid uid required=#true
+        group group
+    }
+    role {
+        title field=group
+    }
+}
+"#,
+    )
+    .unwrap();
+    let extract = reg.csv(
+        "groups.jsonl",
+        "{\"uid\":\"u-1\",\"group\":\"a\"}\n{\"uid\":\"u-2\",\"group\":[\"a\",\"b\"]}\n",
+    );
+    let output = reg.cli(&["run", arg(&path), "--input", arg(&extract)], NOW);
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("rollcall::registry::role-value"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("record \"u-2\" of pipeline groups: field `group` holds 2 values (a, b)"),
+        "{stderr}"
+    );
+    assert_eq!(reg.person_count(), 0, "nothing applied");
+}
+
+/// Staff whose records say their own status, with validity dates.
+fn dated_staff(reg: &Registry) -> PathBuf {
+    reg.pipeline(
+        "dated",
+        r#"
+    key id
+    map {
+        id id required=#true
+        status status required=#true
+        start start
+        end end
+    }
+    role {
+        affiliation "staff"
+        status field=status {
+            active active
+            inactive suspended
+        }
+        valid-from field=start
+        valid-until field=end
+    }
+    lifecycle {
+        on-expiry expired
+        limbo leavers
+    }
+    "#,
+    )
+}
+
+#[test]
+fn status_comes_from_the_record_and_validity_dates_move_roles_at_the_runs_time() {
+    let reg = Registry::new();
+    let pipeline = dated_staff(&reg);
+    let extract = reg.csv(
+        "d1.csv",
+        "id,status,start,end\n\
+         a,active,2025-02-01,\n\
+         b,inactive,,\n\
+         c,active,2025-04-01,\n\
+         d,active,,2025-03-15\n",
+    );
+    reg.run(&pipeline, &extract, "2025-03-01T06:00:00Z");
+    let status = |key: &str| {
+        let person = reg.person(reg.person_of("dated", key));
+        (
+            role_of(&person, 0)["status"].as_str().unwrap().to_owned(),
+            person["person"]["status"].as_str().unwrap().to_owned(),
+            person["person"]["limbo"].clone(),
+        )
+    };
+    assert_eq!(status("a"), ("active".into(), "active".into(), Value::Null));
+    assert_eq!(
+        status("b"),
+        ("suspended".into(), "suspended".into(), Value::Null),
+        "inactive in the source: suspended, kept out of limbo"
+    );
+    assert_eq!(
+        status("c"),
+        ("pending".into(), "pending".into(), Value::Null)
+    );
+    assert_eq!(status("d"), ("active".into(), "active".into(), Value::Null));
+
+    // The same extract a month later: the dates alone move c and d, and
+    // plan shows it like any transition.
+    let plan = reg.plan(&pipeline, &extract, "2025-04-02T06:00:00Z");
+    let roles: Vec<(String, String, String, String)> = registry(&plan, "transitions")
+        .iter()
+        .filter(|t| !t["role"].is_null())
+        .map(|t| {
+            (
+                t["role"]["key"].as_str().unwrap().to_owned(),
+                t["from"].as_str().unwrap().to_owned(),
+                t["to"].as_str().unwrap().to_owned(),
+                t["cause"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (
+                "c".into(),
+                "pending".into(),
+                "active".into(),
+                "validity".into()
+            ),
+            (
+                "d".into(),
+                "active".into(),
+                "expired".into(),
+                "validity".into()
+            ),
+        ],
+        "{plan:#}"
+    );
+    let report = reg.run(&pipeline, &extract, "2025-04-02T06:00:00Z");
+    assert_eq!(summary(&report, "updated"), 0, "no record changed");
+    assert_eq!(status("c"), ("active".into(), "active".into(), Value::Null));
+    assert_eq!(
+        status("d"),
+        ("expired".into(), "expired".into(), Value::from("leavers"))
+    );
+
+    // b's source says active again: reactivated, same person.
+    let b = reg.person_of("dated", "b");
+    let back = reg.csv(
+        "d2.csv",
+        "id,status,start,end\na,active,2025-02-01,\nb,active,,\nc,active,2025-04-01,\nd,active,,2025-03-15\n",
+    );
+    reg.run(&pipeline, &back, "2025-04-03T06:00:00Z");
+    assert_eq!(reg.person_of("dated", "b"), b);
+    assert_eq!(status("b"), ("active".into(), "active".into(), Value::Null));
+
+    // A status the map does not list stops the run, naming the record.
+    let odd = reg.csv("d3.csv", "id,status,start,end\na,retired,,\n");
+    let output = reg.cli(&["run", arg(&pipeline), "--input", arg(&odd)], NOW);
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("record \"a\" of pipeline dated: field `status` is \"retired\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_inactive_record_is_kept_and_suspended_while_absent_ones_and_removals_leave() {
+    let reg = Registry::new();
+    let sso = reg.pipeline(
+        "sso",
+        r#"
+    key id
+    map {
+        id id required=#true
+        email email
+        status status required=#true
+        action action
+    }
+    identity {
+        email sso email verified=#true
+    }
+    role {
+        affiliation "staff"
+        status field=status {
+            active active
+            inactive suspended
+        }
+    }
+    lifecycle {
+        on-removal deleted
+        limbo leavers
+        purge-after "90d"
+        remove-when action equals delete
+        remove-when status equals deleted
+    }
+    "#,
+    );
+    let day1 = reg.csv(
+        "sso1.csv",
+        "id,email,status,action\n\
+         a,a@x.example,active,\nb,b@x.example,active,\nc,c@x.example,active,\n\
+         d,d@x.example,active,\ne,e@x.example,active,\n",
+    );
+    reg.run(&sso, &day1, "2025-03-01T06:00:00Z");
+    let b = reg.person_of("sso", "b");
+    let day2 = reg.csv(
+        "sso2.csv",
+        "id,email,status,action\n\
+         a,a@x.example,active,\nb,b@x.example,inactive,\n\
+         d,d@x.example,active,delete\ne,e@x.example,deleted,\n",
+    );
+    let report = reg.run(&sso, &day2, "2025-03-02T06:00:00Z");
+    assert_eq!(summary(&report, "removed"), 3, "c absent, d and e removals");
+    // b: suspended, record present, no limbo and no purge time.
+    let person = reg.person(b);
+    assert_eq!(person["person"]["status"], "suspended");
+    assert_eq!(person["person"]["limbo"], Value::Null);
+    assert_eq!(person["person"]["purge_at"], Value::Null);
+    let shown = stdout_json(&reg.cli(&["show", "sso", "b", "--format", "json"], NOW));
+    assert_eq!(shown["record"]["state"], "present");
+    // c, d, e: deleted roles, moved to limbo with a purge time.
+    for key in ["c", "d", "e"] {
+        let person = reg.person(reg.person_of("sso", key));
+        assert_eq!(role_of(&person, 0)["status"], "deleted", "{key}");
+        assert_eq!(person["person"]["limbo"], "leavers", "{key}");
+        assert!(person["person"]["purge_at"].is_string(), "{key}");
+    }
+    // b is still matchable: another pipeline's record links to b.
+    let portal = reg.pipeline(
+        "portal",
+        r#"
+    key id
+    map {
+        id id required=#true
+        email email
+    }
+    identity {
+        email sso email
+    }
+    match email sso
+    "#,
+    );
+    let accounts = reg.csv("portal1.csv", "id,email\np-1,B@x.example\n");
+    reg.run(&portal, &accounts, "2025-03-02T07:00:00Z");
+    assert_eq!(reg.person_of("portal", "p-1"), b);
+    // Active again in the source: reactivated.
+    let day3 = reg.csv(
+        "sso3.csv",
+        "id,email,status,action\na,a@x.example,active,\nb,b@x.example,active,\n",
+    );
+    reg.run_with(&sso, &day3, "2025-03-03T06:00:00Z", &["--accept-breach"]);
+    let person = reg.person(b);
+    assert_eq!(person["person"]["status"], "active");
+    assert_eq!(role_of(&person, 0)["status"], "active");
+}
+
+#[test]
+fn an_external_command_matcher_runs_when_the_pipeline_is_named_by_a_bare_file_name() {
+    let reg = Registry::new();
+    std::fs::write(
+        reg.path("match.sh"),
+        "#!/bin/sh\ncat >/dev/null\necho none\n",
+    )
+    .unwrap();
+    external(&reg, "command=\"sh ./match.sh\"");
+    reg.csv("v.csv", "id,name\nv-1,Ada\n");
+    // `rollcall plan visitors.kdl` from the pipeline's own folder.
+    let output = rollcall()
+        .current_dir(reg.dir.path())
+        .args([
+            "plan",
+            "visitors.kdl",
+            "--input",
+            "v.csv",
+            "--format",
+            "json",
+        ])
+        .args(["--state", arg(&reg.db)])
+        .env("ROLLCALL_NOW", NOW)
+        .output()
+        .unwrap();
+    let (code, _, stderr) = parts(&output);
+    assert_eq!(code, 0, "{stderr}");
+    let plan = checked(stdout_json(&output));
+    assert_eq!(summary(&plan, "created"), 1, "{plan:#}");
+}
+
+#[test]
+fn an_invalid_row_whose_key_cannot_be_read_holds_every_removal_of_the_run_and_says_so() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "people",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    "#,
+    );
+    let day1 = reg.csv("p1.csv", "id,name\na,Ada\nb,Alan\nc,Grace\n");
+    reg.run(&pipeline, &day1, NOW);
+    // b's row lost its key: b might be that row, so nobody is removed.
+    let day2 = reg.csv("p2.csv", "id,name\na,Ada\n,Alan\nc,Grace\n");
+    let report = reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    assert_eq!(summary(&report, "removed"), 0, "{report:#}");
+    assert_eq!(summary(&report, "held"), 1);
+    let invalid = report["invalid"].as_array().unwrap();
+    assert_eq!(invalid.len(), 1);
+    let problems = invalid[0]["problems"].to_string();
+    assert!(
+        problems.contains("the run removes no one (1 absent key held)"),
+        "{problems}"
+    );
+    let b = reg.person(reg.person_of("people", "b"));
+    assert_eq!(b["person"]["status"], "active");
+    // With every key readable, the leaver is removed as usual.
+    let day3 = reg.csv("p3.csv", "id,name\na,Ada\nc,Grace\n");
+    let report = reg.run(&pipeline, &day3, "2025-03-03T08:00:00Z");
+    assert_eq!(summary(&report, "removed"), 1);
+}

@@ -185,6 +185,9 @@ fn a_extract_is_applied_once_and_the_next_one_when_it_lands() {
     assert_eq!(support::state_dump(&db), state, "nothing applied twice");
     let runs = history(&db);
     assert_eq!(runs[0]["outcome"], "no-change");
+    // History is truthful: the no-change run read nothing.
+    assert_eq!(runs[0]["summary"]["read"], 0, "{:#}", runs[0]);
+    assert_eq!(runs[1]["summary"]["read"], 200);
     assert_eq!(runs[0]["source"]["uri"], uri(&first));
     assert_eq!(runs[0]["source"]["etag"], runs[1]["source"]["etag"]);
 

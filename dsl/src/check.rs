@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    IdentityKind, Lookup, MatchStrategy, Origin, PathSegment, Pipeline, Role, Sink, SinkKind, Span,
-    Spanned, Value,
+    Field, IdentityKind, Lookup, MatchStrategy, Origin, PathSegment, Pipeline, Role, Sink,
+    SinkKind, Span, Spanned, Transform, Value,
 };
 use crate::source_file::SourceFile;
 use crate::suggest;
@@ -204,7 +204,7 @@ impl<'a> Checker<'a> {
         for filter in &pipeline.filters {
             self.refer(&filter.field, "`filter`");
         }
-        if let Some(filter) = &pipeline.lifecycle.remove_when {
+        for filter in &pipeline.lifecycle.remove_when {
             self.refer(&filter.field, "`remove-when`");
         }
         for binding in &pipeline.identity {
@@ -218,8 +218,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A role's values and relations that read fields.
+    /// A role's values and relations that read fields. Each of them takes
+    /// one value: a field that gives a list is an error, except the field
+    /// of `each`, which gives one role per value.
     fn check_role(&mut self, role: &Role) {
+        let each = role.each.as_ref().map(|e| &e.field);
+        if let Some(field) = each {
+            self.refer(field, "`each`");
+        }
+        if let Some(status) = &role.status {
+            self.refer(&status.field, "`status`");
+            self.single_value(&status.field, "`status`", each);
+        }
         for value in [
             &role.affiliation,
             &role.ou,
@@ -232,11 +242,57 @@ impl<'a> Checker<'a> {
         {
             if let Value::Field(field) = value {
                 self.refer(field, "`role`");
+                self.single_value(field, "a `role` attribute", each);
             }
         }
         for relation in [&role.manager, &role.sponsor].into_iter().flatten() {
             self.refer(&relation.field, "`role`");
+            self.single_value(&relation.field, "a `role` link", each);
         }
+    }
+
+    /// Reports a role attribute reading a field whose transforms make it a
+    /// list: the role would otherwise keep one value of several.
+    fn single_value(
+        &mut self,
+        field: &Spanned<String>,
+        what: &str,
+        each: Option<&Spanned<String>>,
+    ) {
+        if each.is_some_and(|e| e.value == field.value) || !self.gives_list(&field.value) {
+            return;
+        }
+        let mut diagnostic = Diagnostic::error(
+            Code::ListInRole,
+            format!("{what} reads `{}`, which gives a list", field.value),
+        )
+        .with_label(field.span, "one value is expected here");
+        if let Some(declared) = self.field_owner.get(field.value.as_str()) {
+            diagnostic = diagnostic.with_label(declared.0, "a list: see its transforms");
+        }
+        self.found.push(diagnostic.with_help(format!(
+            "give one role per value with `each {}` in this `role`, or make it one value (`first`, `join \",\"`)",
+            field.value
+        )));
+    }
+
+    /// Whether a field of the joined record certainly holds a list: a
+    /// `many` lookup's, or one whose last shaping transform makes one.
+    fn gives_list(&self, name: &str) -> bool {
+        let pipeline = self.pipeline;
+        if let Some(lookup) = pipeline
+            .lookups
+            .iter()
+            .find(|l| l.fields.iter().any(|f| f.name.value == name))
+        {
+            return lookup.many || lookup_field_lists(lookup, name);
+        }
+        pipeline
+            .fields
+            .iter()
+            .chain(&pipeline.derived)
+            .find(|f| f.name.value == name)
+            .is_some_and(transforms_give_list)
     }
 
     /// The fields a sink writes.
@@ -326,6 +382,29 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+fn lookup_field_lists(lookup: &Lookup, name: &str) -> bool {
+    lookup
+        .fields
+        .iter()
+        .find(|f| f.name.value == name)
+        .is_some_and(transforms_give_list)
+}
+
+/// Whether a field's transforms leave a list: the last of them that shapes
+/// the value (`split`, `pluck` make a list; `first`, `join`, `contains` one value).
+fn transforms_give_list(field: &Field) -> bool {
+    field
+        .transforms
+        .iter()
+        .rev()
+        .find_map(|t| match t.value {
+            Transform::Split { .. } | Transform::Pluck { .. } => Some(true),
+            Transform::First | Transform::Join { .. } | Transform::Contains { .. } => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 /// The diagnostic for a reference to a field that is not declared.

@@ -94,6 +94,8 @@ codes! {
     FieldClash => "rollcall::field-clash", "a lookup field has the name of another field";
     /// A `match` type that `identity` does not bind.
     UnboundIdentityType => "rollcall::unbound-identity-type", "a `match` type that `identity` does not bind";
+    /// A role attribute reading a field that gives a list.
+    ListInRole => "rollcall::list-in-role", "a role attribute reads a field that gives a list (use `each`)";
     /// Two sinks of a pipeline writing the same file.
     DuplicateSinkPath => "rollcall::duplicate-sink-path", "two sinks writing one file";
     /// A sink writing a file the pipeline reads (its source, a lookup, the pipeline file).

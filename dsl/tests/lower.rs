@@ -242,7 +242,7 @@ fn derive_unique_and_change_only_lifecycle_lower_and_are_checked() {
     assert_eq!(p.derived.len(), 1);
     assert_eq!(p.derived[0].name.value, "fsem");
     assert_eq!(p.lifecycle.absent, rollcall_dsl::model::Absent::Keep);
-    let test = p.lifecycle.remove_when.as_ref().unwrap();
+    let test = &p.lifecycle.remove_when[0];
     assert_eq!(test.field.value, "state");
     assert_eq!(
         test.condition,

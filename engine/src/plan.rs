@@ -52,8 +52,9 @@ pub struct Plan {
     pub mapper: Arc<Mapper>,
     /// Lookups, derived fields and the filters on them, compiled.
     pub joiner: Joiner,
-    /// `lifecycle { remove-when ... }`: records that are removals of their key.
-    pub removal: Option<Filters>,
+    /// `lifecycle { remove-when ... }`: a record passing any one of these
+    /// tests is the removal of its key.
+    pub removal: Vec<Filters>,
     /// `(index, name)` of the `unique=#true` fields in the joined layout.
     pub unique: Vec<(usize, String)>,
     /// Outputs written after the change set is committed.
@@ -102,10 +103,12 @@ impl Plan {
                 Some((index, field.name.value.clone()))
             })
             .collect();
-        let removal = match &pipeline.lifecycle.remove_when {
-            Some(test) => Some(Filters::compile([test], joiner.field_names())?),
-            None => None,
-        };
+        let removal = pipeline
+            .lifecycle
+            .remove_when
+            .iter()
+            .map(|test| Filters::compile([test], joiner.field_names()))
+            .collect::<Result<Vec<_>, _>>()?;
         let registry = registry::Config::compile(pipeline, joiner.field_names())?;
         Ok(Plan {
             name: pipeline.name.value.clone(),

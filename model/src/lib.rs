@@ -591,8 +591,32 @@ pub struct Role {
     pub valid_from: Option<Value>,
     /// End of validity.
     pub valid_until: Option<Value>,
+    /// `each FIELD`: one role per value of this list field.
+    pub each: Option<Each>,
+    /// `status field=FIELD { FROM TO; ... }`: the role's status from the record.
+    pub status: Option<StatusMap>,
     /// Where it was declared.
     pub span: Span,
+}
+
+/// `each FIELD [kind=KIND]`: a role declaration that gives one role per
+/// value of a list field, each with its own lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Each {
+    /// The list field; inside the role, `field=FIELD` reads the one value.
+    pub field: Spanned<String>,
+    /// When given, each role's scope is its value, of this kind.
+    pub kind: Option<String>,
+}
+
+/// `status field=FIELD { FROM TO; ... }`: a record's own word for its
+/// status, mapped to a role status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusMap {
+    /// The mapped field holding the record's status.
+    pub field: Spanned<String>,
+    /// Each source value (compared as text) and the role status it means.
+    pub map: Vec<(String, RoleStatus)>,
 }
 
 /// A role attribute: fixed by the pipeline or taken from a mapped field.
@@ -664,9 +688,11 @@ pub struct Lifecycle {
     /// What a key missing from a delivery means: removed (a full extract),
     /// or nothing (a delivery of changes only).
     pub absent: Absent,
-    /// A record that passes this test is the removal of its key (a change
-    /// file's "archive" action); its `action` is always `keep`.
-    pub remove_when: Option<Filter>,
+    /// A record that passes any of these tests is the removal of its key
+    /// (a change file's "archive" action); their `action` is always `keep`.
+    pub remove_when: Vec<Filter>,
+    /// The status a role takes once its `valid-until` has passed.
+    pub on_expiry: RoleStatus,
 }
 
 /// What a key missing from a delivery means.
@@ -688,7 +714,8 @@ impl Default for Lifecycle {
             purge_after: None,
             reinstate: true,
             absent: Absent::Remove,
-            remove_when: None,
+            remove_when: Vec::new(),
+            on_expiry: RoleStatus::Expired,
         }
     }
 }
@@ -699,6 +726,8 @@ impl Default for Lifecycle {
 pub enum RoleStatus {
     /// Current.
     Active,
+    /// Not valid yet: its `valid-from` is still to come.
+    Pending,
     /// Removed in the source, awaiting the grace period.
     GracePeriod,
     /// Removed in the source; may come back.
@@ -714,6 +743,7 @@ impl RoleStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             RoleStatus::Active => "active",
+            RoleStatus::Pending => "pending",
             RoleStatus::GracePeriod => "grace-period",
             RoleStatus::Suspended => "suspended",
             RoleStatus::Expired => "expired",

@@ -102,6 +102,7 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
             "reinstate",
             "absent",
             "remove-when",
+            "on-expiry",
         ],
     );
     let mut lifecycle = Lifecycle::default();
@@ -152,11 +153,28 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
     {
         lifecycle.absent = absent;
     }
-    if let Some(node) = cx.single(&children, "remove-when") {
-        lifecycle.remove_when = super::filter::lower_rule(cx, node).map(|filter| Filter {
+    // Several `remove-when` tests: a record passing any one is a removal.
+    lifecycle.remove_when = Cx::all(&children, "remove-when")
+        .into_iter()
+        .filter_map(|node| super::filter::lower_rule(cx, node))
+        .map(|filter| Filter {
             action: FilterAction::Keep,
             ..filter
-        });
+        })
+        .collect();
+    if let Some(node) = cx.single(&children, "on-expiry")
+        && let Some(status) = word(
+            cx,
+            node,
+            "`on-expiry` status",
+            &[
+                ("suspended", RoleStatus::Suspended),
+                ("expired", RoleStatus::Expired),
+                ("deleted", RoleStatus::Deleted),
+            ],
+        )
+    {
+        lifecycle.on_expiry = status;
     }
     lifecycle
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rollcall_model::{
     self as model, ExternalMatcher, IdentityKind as ModelKind, Lifecycle, MatchStrategy,
-    OnAmbiguous, Pipeline,
+    OnAmbiguous, Pipeline, RoleStatus,
 };
 use serde_json::Value;
 
@@ -20,6 +20,8 @@ pub struct Config {
     /// The person attributes a record gives: the pipeline's mapped fields,
     /// in order (a record's values start with them).
     pub attributes: Vec<String>,
+    /// Every field of a joined record, by value index (for messages).
+    pub fields: Vec<String>,
     /// The system of record (pipelines sharing it share external identities).
     pub system: String,
     /// Emails and identifiers each record gives.
@@ -118,6 +120,35 @@ pub struct RoleSlots {
     pub manager: Option<(usize, String)>,
     /// Sponsor: field index and identifier type.
     pub sponsor: Option<(usize, String)>,
+    /// `each`: the list field giving one role per value, and the scope
+    /// kind each value is.
+    pub each: Option<(usize, Option<String>)>,
+    /// `status`: the field holding the record's status and its map.
+    pub status: Option<(usize, Vec<(String, RoleStatus)>)>,
+}
+
+/// One role a record gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    /// Which `role` declaration (0-based).
+    pub ordinal: i64,
+    /// For an `each` declaration, the value this role is for; else empty.
+    pub member: String,
+    /// `(kind, value)` of the role's scope.
+    pub scope: Option<(String, String)>,
+    /// Its attributes.
+    pub values: RoleValues,
+    /// The status the record says it has (`status`), when declared.
+    pub status: Option<RoleStatus>,
+}
+
+/// A record value a role cannot take: the record is named by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleValueError {
+    /// The mapped field.
+    pub field: String,
+    /// What is wrong with its value.
+    pub problem: String,
 }
 
 impl Config {
@@ -158,11 +189,13 @@ impl Config {
             MatchStrategy::External { target, timeout } => Strategy::External {
                 target: target.clone(),
                 timeout: timeout.value.seconds.max(1),
+                // A bare file name's parent is "", which no process can
+                // start in: that is the current folder.
                 dir: pipeline
                     .file
                     .parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_default(),
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             },
         };
         let mut roles = Vec::with_capacity(pipeline.roles.len());
@@ -189,6 +222,16 @@ impl Config {
                 valid_until: slot(&role.valid_until)?,
                 manager: relation(&role.manager)?,
                 sponsor: relation(&role.sponsor)?,
+                each: role
+                    .each
+                    .as_ref()
+                    .map(|e| Ok((index(&e.field.value, &place)?, e.kind.clone())))
+                    .transpose()?,
+                status: role
+                    .status
+                    .as_ref()
+                    .map(|s| Ok((index(&s.field.value, &place)?, s.map.clone())))
+                    .transpose()?,
             });
         }
         Ok(Config {
@@ -198,6 +241,7 @@ impl Config {
                 .iter()
                 .map(|field| field.name.value.clone())
                 .collect(),
+            fields: names.to_vec(),
             system: pipeline.system.clone(),
             identity,
             strategy,
@@ -230,59 +274,170 @@ impl Config {
         out
     }
 
-    /// The roles a record gives, by declaration. A declaration that reads
-    /// fields, all of them empty in this record, gives no role (a second
-    /// appointment column left blank); without any declaration each record
-    /// gives one plain role, so its person's status still follows it.
-    pub fn roles(&self, values: &[Value]) -> Vec<Option<RoleValues>> {
+    /// The roles a record gives, in declaration order. A declaration that
+    /// reads fields, all of them empty in this record, gives no role (a
+    /// second appointment column left blank); an `each` declaration gives
+    /// one role per distinct value of its list (in a scoped pipeline, only
+    /// the value that is its scope); without any declaration each record
+    /// gives one plain role, so its person's status still follows it. A
+    /// field holding several values where one is expected, or a status the
+    /// `status` map does not list, is an error: never a silent pick.
+    pub fn roles(&self, values: &[Value]) -> Result<Vec<Given>, RoleValueError> {
         if self.roles.is_empty() {
-            return vec![Some(RoleValues::default())];
+            return Ok(vec![Given {
+                ordinal: 0,
+                member: String::new(),
+                scope: self.scope.clone(),
+                values: RoleValues::default(),
+                status: None,
+            }]);
         }
-        self.roles
-            .iter()
-            .map(|slots| {
-                let mut reads_fields = false;
-                let mut any = false;
-                let mut text = |slot: &Slot| match slot {
-                    Slot::None => None,
-                    Slot::Fixed(text) => Some(text.clone()),
-                    Slot::Field(i) => {
-                        reads_fields = true;
-                        let value = first_text(&values[*i]);
-                        any |= value.is_some();
-                        value
+        let mut out = Vec::new();
+        for (ordinal, slots) in self.roles.iter().enumerate() {
+            let members = match &slots.each {
+                None => vec![None],
+                Some((field, kind)) => {
+                    let mut list = texts(&values[*field]);
+                    dedup_keeping_first(&mut list);
+                    if let (Some(kind), Some((scope_kind, scope))) = (kind, &self.scope)
+                        && kind == scope_kind
+                    {
+                        list.retain(|m| m == scope);
                     }
-                };
-                let affiliation = text(&slots.affiliation);
-                let ou = text(&slots.ou);
-                let title = text(&slots.title);
-                let valid_from = text(&slots.valid_from);
-                let valid_until = text(&slots.valid_until);
-                let mut link = |relation: &Option<(usize, String)>| {
-                    relation.as_ref().and_then(|(i, type_name)| {
-                        reads_fields = true;
-                        let value = first_text(&values[*i]);
-                        any |= value.is_some();
-                        value.map(|value| LinkRef {
-                            type_name: type_name.clone(),
-                            value,
-                        })
-                    })
-                };
-                let manager = link(&slots.manager);
-                let sponsor = link(&slots.sponsor);
-                (!reads_fields || any).then_some(RoleValues {
-                    affiliation,
-                    ou,
-                    title,
-                    valid_from,
-                    valid_until,
-                    manager,
-                    sponsor,
-                })
-            })
-            .collect()
+                    list.into_iter().map(Some).collect()
+                }
+            };
+            for member in members {
+                let given = self.role(ordinal, slots, values, member)?;
+                out.extend(given);
+            }
+        }
+        Ok(out)
     }
+
+    /// One declaration's role for one member (`None`: a plain declaration).
+    fn role(
+        &self,
+        ordinal: usize,
+        slots: &RoleSlots,
+        values: &[Value],
+        member: Option<String>,
+    ) -> Result<Option<Given>, RoleValueError> {
+        let each = slots.each.as_ref().map(|(field, _)| *field);
+        let mut reads_fields = false;
+        let mut any = false;
+        let mut one = |i: usize| -> Result<Option<String>, RoleValueError> {
+            if Some(i) == each {
+                any = true;
+                return Ok(member.clone());
+            }
+            reads_fields = true;
+            let value = self.single_text(i, &values[i])?;
+            any |= value.is_some();
+            Ok(value)
+        };
+        let mut text = |slot: &Slot| match slot {
+            Slot::None => Ok(None),
+            Slot::Fixed(text) => Ok(Some(text.clone())),
+            Slot::Field(i) => one(*i),
+        };
+        let affiliation = text(&slots.affiliation)?;
+        let ou = text(&slots.ou)?;
+        let title = text(&slots.title)?;
+        let valid_from = text(&slots.valid_from)?;
+        let valid_until = text(&slots.valid_until)?;
+        let mut link = |relation: &Option<(usize, String)>| {
+            relation
+                .as_ref()
+                .map(|(i, type_name)| {
+                    Ok(one(*i)?.map(|value| LinkRef {
+                        type_name: type_name.clone(),
+                        value,
+                    }))
+                })
+                .transpose()
+                .map(Option::flatten)
+        };
+        let manager = link(&slots.manager)?;
+        let sponsor = link(&slots.sponsor)?;
+        // A record's own status is a value too: the role is given.
+        if reads_fields && !any && member.is_none() && slots.status.is_none() {
+            return Ok(None);
+        }
+        let status = match &slots.status {
+            None => None,
+            Some((i, map)) => Some(self.mapped_status(*i, &values[*i], map)?),
+        };
+        let scope = match (&member, &slots.each) {
+            (Some(member), Some((_, Some(kind)))) => Some((kind.clone(), member.clone())),
+            _ => self.scope.clone(),
+        };
+        Ok(Some(Given {
+            ordinal: ordinal as i64,
+            member: member.unwrap_or_default(),
+            scope,
+            values: RoleValues {
+                affiliation,
+                ou,
+                title,
+                valid_from,
+                valid_until,
+                manager,
+                sponsor,
+            },
+            status,
+        }))
+    }
+
+    /// A field's one text value; several distinct values are an error.
+    fn single_text(&self, field: usize, value: &Value) -> Result<Option<String>, RoleValueError> {
+        let mut list = texts(value);
+        dedup_keeping_first(&mut list);
+        if list.len() > 1 {
+            return Err(RoleValueError {
+                field: self.field_name(field),
+                problem: format!(
+                    "holds {} values ({}) where a role takes one; give one role per value with `each`",
+                    list.len(),
+                    list.join(", ")
+                ),
+            });
+        }
+        Ok(list.pop())
+    }
+
+    /// The role status a record's own status word means.
+    fn mapped_status(
+        &self,
+        field: usize,
+        value: &Value,
+        map: &[(String, RoleStatus)],
+    ) -> Result<RoleStatus, RoleValueError> {
+        let text = self.single_text(field, value)?.unwrap_or_default();
+        map.iter()
+            .find(|(from, _)| *from == text)
+            .map(|(_, status)| *status)
+            .ok_or_else(|| RoleValueError {
+                field: self.field_name(field),
+                problem: format!(
+                    "is {text:?}, which the role's `status` map does not list ({})",
+                    map.iter()
+                        .map(|(from, _)| from.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+
+    fn field_name(&self, index: usize) -> String {
+        self.fields.get(index).cloned().unwrap_or_default()
+    }
+}
+
+/// Removes repeated values, keeping each one's first place.
+fn dedup_keeping_first(list: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|v| seen.insert(v.clone()));
 }
 
 fn kind(kind: ModelKind) -> IdentityKind {
@@ -348,15 +503,13 @@ pipeline p {
     #[test]
     fn a_role_reading_only_empty_fields_is_not_given_and_fixed_values_stay() {
         let (config, _) = config(PIPELINE);
-        let roles = config.roles(&[json!("k"), json!([]), json!("Lecturer"), json!("  ")]);
-        assert_eq!(roles.len(), 2);
-        let first = roles[0].as_ref().unwrap();
+        let roles = config
+            .roles(&[json!("k"), json!([]), json!("Lecturer"), json!("  ")])
+            .unwrap();
+        assert_eq!(roles.len(), 1, "a blank second title gives no second role");
+        let first = &roles[0].values;
         assert_eq!(first.title.as_deref(), Some("Lecturer"));
         assert_eq!(first.affiliation.as_deref(), Some("staff"));
-        assert!(
-            roles[1].is_none(),
-            "a blank second title gives no second role"
-        );
     }
 
     #[test]
@@ -388,9 +541,8 @@ pipeline p {
         let (config, _) = config(
             r#"pipeline p { source file "x.csv" { format csv; }; key id; map { id id required=#true; }; }"#,
         );
-        assert_eq!(
-            config.roles(&[json!("k")]),
-            vec![Some(RoleValues::default())]
-        );
+        let roles = config.roles(&[json!("k")]).unwrap();
+        assert_eq!(roles.len(), 1);
+        assert_eq!(roles[0].values, RoleValues::default());
     }
 }

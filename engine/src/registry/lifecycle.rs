@@ -2,10 +2,12 @@
 //! limbo, reinstatement out of it, grace periods that end, and purges.
 //!
 //! A person's status is the best of their roles' (active > grace-period >
-//! suspended > expired > deleted). A person with no live role (active or in
-//! grace) is deactivated: `inactive_since` is set and, per the lifecycle of
-//! the pipeline whose removal caused it, they move to limbo and get a purge
-//! time. A live role again (the key reappears in any pipeline of the system)
+//! pending > suspended > expired > deleted). A person with no live role
+//! (active or in grace) is deactivated: `inactive_since` is set and, per the
+//! lifecycle of the pipeline whose removal caused it, they move to limbo and
+//! get a purge time. A person whose best role is pending (not started) is
+//! not deactivated, and one whose roles their records' own status ended is
+//! kept (no limbo, no purge time): the source still lists them. A live role again (the key reappears in any pipeline of the system)
 //! reinstates them: out of limbo, purge time cleared, same person id.
 
 use rollcall_model::{Duration, RoleStatus};
@@ -20,8 +22,9 @@ use crate::store::{ChangeRow, PersonState, PipelineLifecycle};
 /// Rank of a status: the best role decides the person's status.
 fn rank(status: &str) -> u8 {
     match status {
-        "active" => 4,
-        "grace-period" => 3,
+        "active" => 5,
+        "grace-period" => 4,
+        "pending" => 3,
         "suspended" => 2,
         "expired" => 1,
         _ => 0,
@@ -85,11 +88,18 @@ impl Ledger<'_, '_> {
         };
         let mut after = before.clone();
         after.status = best.clone();
-        let cause = if is_live(&after.status) {
+        // A person whose best role is still to start is not deactivated:
+        // nothing of theirs ended, so no limbo and no purge time.
+        let pending = after.status == RoleStatus::Pending.as_str();
+        let cause = if is_live(&after.status) || pending {
             after.limbo = None;
             after.inactive_since = None;
             after.purge_at = None;
-            Cause::Reappeared
+            if pending {
+                Cause::Validity
+            } else {
+                Cause::Reappeared
+            }
         } else {
             if is_live(&before.status) || before.inactive_since.is_none() {
                 after.inactive_since = Some(self.now_text.clone());
@@ -103,7 +113,7 @@ impl Ledger<'_, '_> {
         if after == before {
             return Ok(());
         }
-        let cause = if is_live(&before.status) == is_live(&after.status) {
+        let cause = if is_live(&before.status) == is_live(&after.status) && !pending {
             Cause::Roles
         } else {
             cause

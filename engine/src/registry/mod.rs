@@ -64,6 +64,24 @@ pub enum RegistryError {
         /// What went wrong.
         problem: String,
     },
+    /// A record's value that its role cannot take.
+    #[error("record {key:?} of pipeline {pipeline}: field `{field}` {problem}")]
+    #[diagnostic(
+        code("rollcall::registry::role-value"),
+        help(
+            "the run stopped and applied nothing, so no role took a guessed value; fix the record, or the pipeline's `role` (`each FIELD` gives one role per value; `status` lists every status the source gives)"
+        )
+    )]
+    RoleValue {
+        /// The pipeline.
+        pipeline: String,
+        /// The record's key.
+        key: String,
+        /// The mapped field.
+        field: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
     /// The external matcher named a person the store does not have.
     #[error(
         "external matcher {matcher} answered person {person} for record {key:?}, but there is no such person"

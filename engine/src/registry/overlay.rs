@@ -7,22 +7,27 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::Result;
-use super::config::Config;
+use super::config::{Config, Given};
 use super::writer::Writer;
 use crate::store::{
     ChangeRow, Identity, IdentityKind, NewRecord, PersonState, PipelineLifecycle, Relation,
     RoleRow, RoleStatusRow, RoleValues, Tx,
 };
 
-/// A role as a plan left it: `(pipeline, key, ordinal)`.
-pub(super) type RoleKey = (String, String, i64);
+/// A role as a plan left it: `(pipeline, key, ordinal, member)`.
+pub(super) type RoleKey = (String, String, i64, String);
 
 /// One identity as matching compares it: kind, type, match value.
 pub(super) type IdentityKey = (IdentityKind, String, String);
 
 /// The role key of a stored role.
 pub(super) fn role_key(role: &RoleRow) -> RoleKey {
-    (role.pipeline.clone(), role.source_key.clone(), role.ordinal)
+    (
+        role.pipeline.clone(),
+        role.source_key.clone(),
+        role.ordinal,
+        role.member.clone(),
+    )
 }
 
 /// Keeps a plan's writes in memory, over a read snapshot of the store.
@@ -166,15 +171,19 @@ impl Writer for OverlayWriter<'_, '_> {
         &mut self,
         person: i64,
         key: &str,
-        ordinal: i64,
+        role: &Given,
         config: &Config,
-        _values: &RoleValues,
-        _since: &str,
+        (status, _since): (&str, &str),
     ) -> Result<Option<i64>> {
         self.set_role(
-            (config.pipeline.clone(), key.to_owned(), ordinal),
+            (
+                config.pipeline.clone(),
+                key.to_owned(),
+                role.ordinal,
+                role.member.clone(),
+            ),
             person,
-            "active",
+            status,
         );
         Ok(None)
     }

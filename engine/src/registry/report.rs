@@ -147,6 +147,10 @@ pub enum Cause {
     GraceEnded,
     /// The person's roles changed.
     Roles,
+    /// The record's own status (the role's `status` map).
+    Status,
+    /// The role's validity dates, at the run's time.
+    Validity,
 }
 
 impl Cause {
@@ -157,6 +161,8 @@ impl Cause {
             Cause::Reappeared => "reappeared",
             Cause::GraceEnded => "grace ended",
             Cause::Roles => "roles changed",
+            Cause::Status => "record status",
+            Cause::Validity => "validity dates",
         }
     }
 }

@@ -193,6 +193,7 @@ impl<'a, 't> Session<'a, 't> {
     pub fn finish(mut self) -> Result<(RegistryReport, Counts)> {
         let system = Some(self.config.system.as_str());
         self.ledger.end_grace_periods(system)?;
+        self.apply_validity()?;
         self.ledger.recalculate_touched()?;
         self.ledger.purge_due(system)?;
         self.resolve_links()?;

@@ -12,7 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::Result;
-use super::config::Config;
+use super::config::{Config, Given};
 use super::overlay::{IdentityKey, RoleKey};
 use crate::store::{
     ChangeRow, Identity, NewRecord, PersonState, PipelineLifecycle, Relation, RoleRow,
@@ -61,16 +61,15 @@ pub(super) trait Writer {
         fresh: bool,
     ) -> Result<()>;
 
-    /// A new active role a record of `config`'s pipeline gives; its id (`None` when it exists only
-    /// in memory).
+    /// A new role a record of `config`'s pipeline gives, with `(status,
+    /// since)`; its id (`None` when it exists only in memory).
     fn insert_role(
         &mut self,
         person: i64,
         key: &str,
-        ordinal: i64,
+        role: &Given,
         config: &Config,
-        values: &RoleValues,
-        since: &str,
+        status: (&str, &str),
     ) -> Result<Option<i64>>;
 
     /// Rewrites a role's attributes and person.
@@ -194,20 +193,19 @@ impl Writer for StoreWriter<'_, '_> {
         &mut self,
         person: i64,
         key: &str,
-        ordinal: i64,
+        role: &Given,
         config: &Config,
-        values: &RoleValues,
-        since: &str,
+        status: (&str, &str),
     ) -> Result<Option<i64>> {
         let id = self.tx.insert_role(
             person,
             &config.pipeline,
             key,
-            ordinal,
+            (role.ordinal, &role.member),
             &config.system,
-            config.scope.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
-            values,
-            since,
+            role.scope.as_ref().map(|(k, v)| (k.as_str(), v.as_str())),
+            &role.values,
+            status,
         )?;
         Ok(Some(id))
     }

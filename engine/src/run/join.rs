@@ -30,8 +30,9 @@ pub(super) fn join(
         }
         Mapped::Invalid(bad) => {
             tally.summary.invalid += 1;
-            if let Some(key) = &bad.key {
-                tally.summary.held += u64::from(prior.hold(key, line)?);
+            match &bad.key {
+                Some(key) => tally.summary.held += u64::from(prior.hold(key, line)?),
+                None => tally.unkeyed += 1,
             }
             note_invalid(&mut tally.invalid, line, bad.key, bad.problems);
             return Ok(None);
@@ -63,7 +64,7 @@ pub(super) fn screen(
     claims: &mut Claims,
     tally: &mut Tally,
 ) -> Result<Screened, RunError> {
-    if plan.removal.as_ref().is_some_and(|test| test.keeps(values)) {
+    if plan.removal.iter().any(|test| test.keeps(values)) {
         return Ok(if prior.hold(key, line)? {
             Screened::Remove
         } else {

@@ -66,9 +66,9 @@ pub(super) fn locate(
 
 /// Records and reports a run that found its extract already applied.
 ///
-/// The row carries the figures of the run that applied the same bytes, all
-/// unchanged: re-reading them would give exactly that, and it keeps the row
-/// a true baseline for the next run's `min-ratio`.
+/// It read nothing, and its row says so: 0 records read (history is
+/// truthful). The baseline for the next run's `min-ratio` stays the run
+/// that read those bytes (`last_applied` passes over such rows).
 fn already_applied(
     plan: &Plan,
     store: &mut Store,
@@ -77,15 +77,7 @@ fn already_applied(
     last: RunRow,
 ) -> Result<Located, RunError> {
     identity.sha256 = last.source.sha256.clone();
-    let summary = Summary {
-        read: last.summary.read,
-        valid: last.summary.valid,
-        invalid: last.summary.invalid,
-        filtered: last.summary.filtered,
-        held: last.summary.held,
-        unchanged: last.summary.valid,
-        ..Summary::default()
-    };
+    let summary = Summary::default();
     let row = RunRow {
         id: 0,
         pipeline: plan.name.clone(),

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Progress, RunError};
+use super::{Progress, RunError, Tally};
 use crate::decode::Decoded;
 use crate::source::SourceError;
 use crate::vocabulary::Summary;
@@ -52,6 +52,21 @@ pub(super) fn accept(
         progress.records(summary.read);
     }
     Ok(Some(decoded))
+}
+
+/// An invalid record whose key could not be read might be any absent key:
+/// the run removes no one (`absent` keys are held, and counted so) and
+/// each such record says why.
+pub(super) fn hold_removals(tally: &mut Tally, absent: u64) {
+    tally.summary.held += absent;
+    let note = format!(
+        "its key could not be read, so it may be any key absent from this extract: \
+         the run removes no one ({absent} absent key{} held)",
+        if absent == 1 { "" } else { "s" }
+    );
+    for record in tally.invalid.iter_mut().filter(|r| r.key.is_none()) {
+        record.problems.push(note.clone());
+    }
 }
 
 /// Keeps an invalid record for the report, up to [`MAX_INVALID_REPORTED`].

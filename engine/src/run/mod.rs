@@ -197,6 +197,9 @@ struct Tally {
     changes: Vec<Change>,
     invalid: Vec<InvalidRecord>,
     conflicts: Vec<Conflict>,
+    /// Invalid records whose key could not be read: any of them may be a
+    /// key that is absent only in appearance, so they hold the removals.
+    unkeyed: u64,
 }
 
 impl Tally {
@@ -207,6 +210,7 @@ impl Tally {
             changes: Vec::new(),
             invalid: Vec::new(),
             conflicts: Vec::new(),
+            unkeyed: 0,
         }
     }
 }

@@ -124,6 +124,7 @@ impl<'a, 't> Pass<'a, 't> {
         let tally = &mut self.tally;
         let Some(decoded) = map::accept(item, &mut tally.summary, &mut tally.invalid, progress)?
         else {
+            tally.unkeyed += 1; // a row that could not be read has no key
             return Ok(());
         };
         let line = decoded.line;
@@ -192,8 +193,13 @@ impl<'a, 't> Pass<'a, 't> {
         }
         let identity = read::finish(reading, &self.tally.summary, self.allow_empty)?;
         self.resync.check_found(&identity.uri)?;
-        for key in diff::unseen(&self.prior, self.plan) {
-            registry::remove(&mut self.session, key, &mut self.tally)?;
+        let unseen = diff::unseen(&self.prior, self.plan);
+        if self.tally.unkeyed > 0 {
+            map::hold_removals(&mut self.tally, unseen.len() as u64);
+        } else {
+            for key in unseen {
+                registry::remove(&mut self.session, key, &mut self.tally)?;
+            }
         }
         phase_done(phase, "removals applied");
         let mut tally = self.tally;

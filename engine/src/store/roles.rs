@@ -130,6 +130,9 @@ pub struct RoleRow {
     pub grace_until: Option<String>,
     /// In grace-period: the status it takes then.
     pub status_after: Option<String>,
+    /// The value of an `each` role's list field this role is for; empty
+    /// for a plain role.
+    pub member: String,
 }
 
 /// A role's status and when it changed, rewritten together.
@@ -179,22 +182,27 @@ pub trait Roles {
     /// Roles whose grace period has ended by `now`; with a system, only its.
     fn roles_due(&self, now: &str, system: Option<&str>) -> Result<Vec<RoleRow>>;
 
+    /// A pipeline's active or pending roles with a validity date, which
+    /// time alone may move.
+    fn timed_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>>;
+
     /// A pipeline's roles with a manager or sponsor identifier that no
     /// person was found for.
     fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>>;
 
-    /// Creates a role, active since `since`; returns its id.
+    /// Creates a role for declaration `ordinal` and `member`, with
+    /// `status` since `since`; returns its id.
     #[allow(clippy::too_many_arguments)]
     fn insert_role(
         &self,
         person: i64,
         pipeline: &str,
         key: &str,
-        ordinal: i64,
+        slot: (i64, &str),
         system: &str,
         scope: Option<(&str, &str)>,
         values: &RoleValues,
-        since: &str,
+        status: (&str, &str),
     ) -> Result<i64>;
 
     /// Rewrites a role's attributes (and its person, when a record is relinked).

@@ -8,7 +8,8 @@ use crate::store::{LinkRef, Relation, Result, RoleRow, RoleStatusRow, RoleValues
 const ROLE_COLUMNS: &str =
     "id, person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
      affiliation, ou, title, valid_from, valid_until, manager_type, manager_ref, manager_person_id,
-     sponsor_type, sponsor_ref, sponsor_person_id, status, status_since, grace_until, status_after";
+     sponsor_type, sponsor_ref, sponsor_person_id, status, status_since, grace_until, status_after,
+     member";
 
 /// Where `unresolved_roles` reads: the partial index holding only such
 /// roles. Named, because SQLite otherwise prefers `roles_by_record`, which
@@ -66,6 +67,7 @@ fn role_from_row(row: &Row<'_>) -> rusqlite::Result<RoleRow> {
         status_since: row.get(20)?,
         grace_until: row.get(21)?,
         status_after: row.get(22)?,
+        member: row.get(23)?,
     })
 }
 
@@ -94,7 +96,7 @@ impl SqliteTx<'_> {
 impl Roles for SqliteTx<'_> {
     fn roles_of_record(&self, pipeline: &str, key: &str) -> Result<Vec<RoleRow>> {
         self.roles_where(
-            "pipeline = ?1 AND source_key = ?2 ORDER BY ordinal",
+            "pipeline = ?1 AND source_key = ?2 ORDER BY ordinal, member",
             params![pipeline, key],
         )
     }
@@ -115,6 +117,14 @@ impl Roles for SqliteTx<'_> {
         )
     }
 
+    fn timed_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {
+        self.roles_where(
+            "pipeline = ?1 AND status IN ('active', 'pending')
+               AND (valid_from IS NOT NULL OR valid_until IS NOT NULL) ORDER BY id",
+            params![pipeline],
+        )
+    }
+
     fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {
         self.roles_from(UNRESOLVED_FROM, UNRESOLVED, params![pipeline])
     }
@@ -124,11 +134,11 @@ impl Roles for SqliteTx<'_> {
         person: i64,
         pipeline: &str,
         key: &str,
-        ordinal: i64,
+        (ordinal, member): (i64, &str),
         system: &str,
         scope: Option<(&str, &str)>,
         values: &RoleValues,
-        since: &str,
+        (status, since): (&str, &str),
     ) -> Result<i64> {
         let (manager_type, manager_ref) = link_parts(&values.manager);
         let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
@@ -137,9 +147,9 @@ impl Roles for SqliteTx<'_> {
                 "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
                                     affiliation, ou, title, valid_from, valid_until,
                                     manager_type, manager_ref, sponsor_type, sponsor_ref,
-                                    status, status_since)
+                                    status, status_since, member)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                         'active', ?17)",
+                         ?18, ?17, ?19)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -159,7 +169,9 @@ impl Roles for SqliteTx<'_> {
                     manager_ref,
                     sponsor_type,
                     sponsor_ref,
-                    since
+                    since,
+                    status,
+                    member
                 ])
             })
             .map_err(|e| self.err(e))?;

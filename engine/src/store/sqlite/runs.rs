@@ -170,7 +170,12 @@ impl Runs for SqliteTx<'_> {
     }
 
     fn last_applied(&self, pipeline: &str) -> Result<Option<RunRow>> {
-        let run = self.newest_run(pipeline, "('applied', 'no-change')")?;
+        // A `no-change` run that read nothing (its extract was applied
+        // before) is no baseline: the run that read those bytes is.
+        let run = self.newest_run(
+            pipeline,
+            "('applied', 'no-change') AND NOT (outcome = 'no-change' AND records_read = 0)",
+        )?;
         run.map(|run| self.with_checks(run)).transpose()
     }
 

@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -287,6 +287,16 @@ CREATE INDEX roles_unresolved ON roles (pipeline, source_key, ordinal)
 const V4: &str = r#"
 ALTER TABLE runs ADD COLUMN delivered_at TEXT;
 UPDATE runs SET delivered_at = finished_at WHERE outcome IN ('applied', 'no-change');
+"#;
+
+/// Roles from one `role` declaration per value of a list field (`each`):
+/// a record's role is then told by its declaration and its value, so one
+/// school leaving a multi-school cell ends that school's role only. Plain
+/// roles have the empty member; their rows and uniqueness are unchanged.
+const V5: &str = r#"
+ALTER TABLE roles ADD COLUMN member TEXT NOT NULL DEFAULT '';
+DROP INDEX roles_by_record;
+CREATE UNIQUE INDEX roles_by_record ON roles (pipeline, source_key, ordinal, member);
 "#;
 
 #[cfg(test)]
