@@ -11,20 +11,67 @@ mod signals;
 
 use std::process::ExitCode;
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand, ValueEnum};
+
+use console::{Console, OutputFormat, Style};
 
 /// A declarative sync engine for people and identity data.
 #[derive(Parser)]
-#[command(name = "rollcall", version, about, propagate_version = true)]
+#[command(
+    name = "rollcall",
+    version,
+    about,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
 struct Cli {
     /// Log format on stderr (`RUST_LOG` sets the level; default `warn`).
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Output: `text` for people, or `json`: exactly one JSON document on
+    /// stdout whatever the outcome, with `outcome`, `exit_code` and `error`
+    /// (schemas/).
+    #[arg(long, value_enum, global = true, default_value_t)]
+    format: OutputFormat,
+    /// When stderr gets colour: `auto` (a terminal, and `NO_COLOR` unset),
+    /// `always` or `never`.
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    /// No progress display and no text report on stdout; errors and
+    /// warnings still go to stderr, and `--format json` still prints.
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether stderr gets colour.
+    fn on_stderr(self) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -60,14 +107,47 @@ enum Command {
     Purge(commands::purge::Args),
 }
 
+impl Command {
+    /// The command's name, as JSON documents of failures give it.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Validate(_) => "validate",
+            Command::Fmt(_) => "fmt",
+            Command::Plan(_) => "plan",
+            Command::Run(_) => "run",
+            Command::Deliver(_) => "deliver",
+            Command::History(_) => "history",
+            Command::Show(_) => "show",
+            Command::Person(_) => "person",
+            Command::Freeze(_) => "freeze",
+            Command::Unfreeze(_) => "unfreeze",
+            Command::Frozen(_) => "frozen",
+            Command::Purge(_) => "purge",
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(err) => return exit::clap_error(err),
+        Err(err) => {
+            // The command line is wrong, yet the output it asked for is
+            // honoured: a script that said `--format json` gets JSON.
+            let style = style_of_raw_args();
+            set_up_output(style);
+            return exit::clap_error(err, &mut Console::stdio(style)).into();
+        }
     };
-    init_logging(cli.log_format);
-    let mut console = console::Console::stdio();
+    let style = Style {
+        format: cli.format,
+        quiet: cli.quiet,
+        color: cli.color.on_stderr(),
+        log_json: cli.log_format == LogFormat::Json,
+    };
+    set_up_output(style);
+    let mut console = Console::stdio(style);
     let console = &mut console;
+    let name = cli.command.name();
     let result = match cli.command {
         Command::Validate(args) => commands::validate::run(args, console),
         Command::Fmt(args) => commands::fmt::run(args, console),
@@ -82,7 +162,45 @@ fn main() -> ExitCode {
         Command::Frozen(args) => commands::frozen::run(args, console),
         Command::Purge(args) => commands::purge::run(args, console),
     };
-    commands::finish(result, console).into()
+    commands::finish(name, result, console).into()
+}
+
+/// `--format`, `--log-format` and `--color` read from the raw arguments,
+/// for a command line clap refused.
+fn style_of_raw_args() -> Style {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value_of = |flag: &str| {
+        args.iter().enumerate().find_map(|(i, arg)| {
+            arg.strip_prefix(&format!("{flag}="))
+                .map(str::to_owned)
+                .or_else(|| (arg == flag).then(|| args.get(i + 1).cloned()).flatten())
+        })
+    };
+    let color = match value_of("--color").as_deref() {
+        Some("always") => ColorWhen::Always,
+        Some("never") => ColorWhen::Never,
+        _ => ColorWhen::Auto,
+    };
+    Style {
+        format: if value_of("--format").as_deref() == Some("json") {
+            OutputFormat::Json
+        } else {
+            OutputFormat::Text
+        },
+        quiet: false,
+        color: color.on_stderr(),
+        log_json: value_of("--log-format").as_deref() == Some("json"),
+    }
+}
+
+/// Logging, and miette's rendering of errors, as the style says.
+fn set_up_output(style: Style) {
+    init_logging(style);
+    let color = style.color;
+    // A second hook cannot be set; there is only ever one.
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().color(color).build())
+    }));
 }
 
 /// Libraries whose debug logs print request lines, URLs or headers, which
@@ -104,7 +222,7 @@ const QUIET_LIBRARIES: &[&str] = &[
     "aws_sdk_s3",
 ];
 
-fn init_logging(format: LogFormat) {
+fn init_logging(style: Style) {
     let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     for library in QUIET_LIBRARIES {
@@ -115,9 +233,11 @@ fn init_logging(format: LogFormat) {
     }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(style.color)
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    if style.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }

@@ -12,9 +12,9 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A bar if stderr is a terminal.
-    pub fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+    /// A bar if stderr is a terminal and `--quiet` was not given.
+    pub fn new(quiet: bool) -> Self {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {human_pos} records read ({per_sec})")

@@ -67,9 +67,8 @@ pub enum Outcome {
     /// The extract matched the store; nothing to change.
     NoChange,
     /// The newest extract is the one last applied: nothing was read
-    /// (recorded as a `no-change` run). Serialized under its earlier name,
-    /// which `--format json` readers already match on.
-    #[serde(rename = "no-new-delivery")]
+    /// (recorded as a `no-change` run that read 0 records).
+    #[serde(rename = "no-new-extract")]
     NoNewExtract,
     /// The integrity gate refused the extract; nothing was applied.
     Rejected,

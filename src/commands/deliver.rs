@@ -41,6 +41,13 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         skip_uploads: args.skip_upload,
     };
     let (run, delivered) = sink::redeliver(&plan, &mut store, args.run, &options)?;
-    console.out(&delivered_text(&plan.name, run, &delivered))?;
+    if console.json() {
+        let document = serde_json::json!({
+            "pipeline": plan.name, "run_id": run, "outcome": "delivered", "deliveries": delivered
+        });
+        console.document(&document, Exit::Ok, None)?;
+    } else {
+        console.out(&delivered_text(&plan.name, run, &delivered))?;
+    }
     Ok(Exit::Ok)
 }

@@ -12,6 +12,7 @@ use rollcall_engine::source::SourceError;
 use rollcall_engine::store::StoreError;
 
 use crate::exit::Exit;
+use crate::render::ErrorJson;
 use crate::render::error::{bad_json_at, diagnostic};
 
 /// A command that could not do its work.
@@ -64,6 +65,9 @@ pub enum Failure {
     /// `person` found no such person.
     #[error("there is no person {0}")]
     NoPerson(i64),
+    /// `history` was given a pipeline the store has never run.
+    #[error("the state store has no runs of a pipeline named {0:?}")]
+    UnknownPipeline(String),
     /// The text could not be written to stdout or stderr.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -91,6 +95,84 @@ impl Failure {
         }
     }
 
+    /// The outcome a JSON document names for this failure.
+    pub fn outcome(&self) -> &'static str {
+        match self.exit() {
+            Exit::Usage => "usage-error",
+            Exit::Locked => "locked",
+            Exit::Interrupted | Exit::Terminated => "interrupted",
+            _ => "failed",
+        }
+    }
+
+    /// The failure's code, message and help, for JSON documents and logs.
+    pub fn error_json(&self) -> ErrorJson {
+        match self {
+            Failure::Invalid(diagnostics) => {
+                let errors: Vec<_> = diagnostics
+                    .iter()
+                    .filter(|d| d.severity == miette::Severity::Error)
+                    .collect();
+                let first = errors.first().copied().or(diagnostics.first());
+                ErrorJson {
+                    code: first.map_or("rollcall::invalid".to_owned(), |d| {
+                        d.code.as_str().to_owned()
+                    }),
+                    message: format!(
+                        "the pipeline file is invalid ({} error{}){}",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" },
+                        first
+                            .map(|d| format!(": {}", d.message))
+                            .unwrap_or_default()
+                    ),
+                    help: Some(
+                        "`rollcall validate PATH` lists every problem with its place".to_owned(),
+                    ),
+                }
+            }
+            Failure::NotOnePipeline { .. } => ErrorJson::new(
+                "rollcall::cli::not-one-pipeline",
+                self.to_string(),
+                Some("`rollcall run` and `plan` take a file with exactly one pipeline"),
+            ),
+            Failure::Compile(err) => ErrorJson::of(err),
+            Failure::Time(err) => ErrorJson::of(err),
+            Failure::Store(err) => ErrorJson::of(err),
+            Failure::Run(err) => ErrorJson::of(err),
+            Failure::Freeze(err) => ErrorJson::of(err),
+            Failure::Registry(err) => ErrorJson::of(err),
+            Failure::Sink(err) => ErrorJson::of(err),
+            Failure::NoStore(_) => ErrorJson::new(
+                "rollcall::cli::no-store",
+                self.to_string(),
+                Some(
+                    "check --state (or ROLLCALL_STATE); the first `rollcall run` creates the store",
+                ),
+            ),
+            Failure::NoRecord { .. } => ErrorJson::new(
+                "rollcall::cli::no-record",
+                self.to_string(),
+                Some(
+                    "keys are as the pipeline's `key` field gives them; `rollcall history PIPELINE` lists its runs",
+                ),
+            ),
+            Failure::NoPerson(_) => ErrorJson::new(
+                "rollcall::cli::no-person",
+                self.to_string(),
+                Some("`rollcall show PIPELINE KEY` names a record's person"),
+            ),
+            Failure::UnknownPipeline(_) => ErrorJson::new(
+                "rollcall::cli::unknown-pipeline",
+                self.to_string(),
+                Some(
+                    "give the pipeline's name as its file says it (`pipeline NAME {`), or the file itself; check --state",
+                ),
+            ),
+            Failure::Output(_) => ErrorJson::new("rollcall::cli::output", self.to_string(), None),
+        }
+    }
+
     /// The text for stderr, as miette renders a diagnostic or as one
     /// `error:` line.
     pub fn render(self) -> String {
@@ -110,6 +192,7 @@ impl Failure {
             err @ (Failure::NoStore(_)
             | Failure::NoRecord { .. }
             | Failure::NoPerson(_)
+            | Failure::UnknownPipeline(_)
             | Failure::Output(_)) => format!("error: {err}\n"),
         }
     }

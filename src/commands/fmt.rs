@@ -12,6 +12,7 @@ use rollcall_dsl::format::format_source;
 use super::Failure;
 use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::ErrorJson;
 
 /// Arguments of `rollcall fmt`.
 #[derive(clap::Args)]
@@ -56,37 +57,65 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         args.paths
     };
     let mut files = Vec::new();
-    let mut failed = false;
+    let mut errors = Vec::new();
     for path in &paths {
         if let Err(err) = collect_files(path, &mut files) {
-            console.err(&report(err.into()))?;
-            failed = true;
+            errors.push(report(err.into(), console)?);
         }
     }
-    let mut would_change = false;
+    let mut changed = Vec::new();
     for file in &files {
         match format_file(file, args.check) {
             Ok(false) => {}
             Ok(true) => {
-                console.out(&format!("{}\n", file.display()))?;
-                would_change = true;
+                if !console.json() {
+                    console.out(&format!("{}\n", file.display()))?;
+                }
+                changed.push(file.display().to_string());
             }
-            Err(err) => {
-                console.err(&report(err))?;
-                failed = true;
-            }
+            Err(err) => errors.push(report(err, console)?),
         }
     }
-    Ok(if failed || (args.check && would_change) {
+    let would_change = args.check && !changed.is_empty();
+    let exit = if !errors.is_empty() || would_change {
         Exit::Error
     } else {
         Exit::Ok
-    })
+    };
+    if console.json() {
+        let outcome = match (errors.is_empty(), would_change, args.check) {
+            (false, _, _) => "failed",
+            (true, true, _) => "would-change",
+            (true, false, true) => "formatted-already",
+            (true, false, false) => "formatted",
+        };
+        let document = serde_json::json!({
+            "outcome": outcome,
+            "check": args.check,
+            "files": files.len(),
+            "changed": changed,
+            "errors": errors,
+        });
+        let error = errors.first().cloned().or_else(|| {
+            would_change.then(|| {
+                ErrorJson::new(
+                    "rollcall::fmt::would-change",
+                    format!("{} file(s) are not in the canonical layout", changed.len()),
+                    Some("`rollcall fmt PATH` rewrites them"),
+                )
+            })
+        });
+        console.document(&document, exit, error.as_ref())?;
+    }
+    Ok(exit)
 }
 
-/// An error as miette renders it (code, file, span, help), for stderr.
-fn report(err: miette::Report) -> String {
-    format!("{err:?}\n")
+/// An error as miette renders it (code, file, span, help), written to
+/// stderr; returned as JSON for the document.
+fn report(err: miette::Report, console: &mut Console) -> Result<ErrorJson, Failure> {
+    let error = ErrorJson::of(err.as_ref());
+    console.problem(&format!("{err:?}\n"), Some(&error))?;
+    Ok(error)
 }
 
 /// A file as itself; a folder as its `*.kdl` files, recursively, sorted.

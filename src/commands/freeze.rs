@@ -7,10 +7,9 @@ use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Summary;
 
 use super::Failure;
-use super::state::{ClockArgs, OutputFormat, StateArgs, operator};
+use super::state::{ClockArgs, StateArgs, operator};
 use crate::console::Console;
 use crate::exit::Exit;
-use crate::render::json;
 use crate::render::operator::froze_text;
 
 /// Arguments of `rollcall freeze`.
@@ -37,9 +36,6 @@ pub struct Args {
     pub state: StateArgs,
     #[command(flatten)]
     pub clock: ClockArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -62,9 +58,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         let row = registry::freeze(tx, run, &request, now)?;
         Ok::<_, FreezeError>((row, Summary::default()))
     })?;
-    console.out(&match args.format {
-        OutputFormat::Json => json(&row),
-        OutputFormat::Text => froze_text(&row),
-    })?;
+    if console.json() {
+        console.document(&row, Exit::Ok, None)?;
+    } else {
+        console.out(&froze_text(&row))?;
+    }
     Ok(Exit::Ok)
 }

@@ -3,7 +3,7 @@
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{ClockArgs, OutputFormat, StateArgs};
+use super::state::{ClockArgs, StateArgs};
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::render::frozen::{frozen_json, frozen_text};
@@ -18,9 +18,6 @@ pub struct Args {
     pub state: StateArgs,
     #[command(flatten)]
     pub clock: ClockArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -35,9 +32,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
             }
         }
     };
-    console.out(&match args.format {
-        OutputFormat::Json => frozen_json(&rows, &now),
-        OutputFormat::Text => frozen_text(&rows, &now),
-    })?;
+    if console.json() {
+        console.document(&frozen_json(&rows, &now), Exit::Ok, None)?;
+    } else {
+        console.out(&frozen_text(&rows, &now))?;
+    }
     Ok(Exit::Ok)
 }

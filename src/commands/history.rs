@@ -3,11 +3,10 @@
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{OutputFormat, StateArgs};
+use super::state::StateArgs;
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::render::history::history_text;
-use crate::render::json;
 
 /// Arguments of `rollcall history`.
 #[derive(clap::Args)]
@@ -19,20 +18,24 @@ pub struct Args {
     /// How many runs to show.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
-    let name = super::pipeline_name(&args.pipeline, console)?;
+    let (name, from_file) = super::pipeline_name(&args.pipeline, console)?;
     let runs = match Store::open_read_only(&args.state.state)? {
         None => Vec::new(),
-        Some(mut store) => store.read()?.history(&name, args.limit)?,
+        Some(mut store) => store.read()?.history(&name, args.limit.max(1))?,
     };
-    console.out(&match args.format {
-        OutputFormat::Json => json(&serde_json::json!({ "pipeline": name, "runs": runs })),
-        OutputFormat::Text => history_text(&name, &runs),
-    })?;
+    // A name no run ever had is a typo (or the wrong --state); a pipeline
+    // file names a real pipeline, which may simply not have run yet.
+    if runs.is_empty() && !from_file {
+        return Err(Failure::UnknownPipeline(name));
+    }
+    if console.json() {
+        let document = serde_json::json!({ "pipeline": name, "runs": runs });
+        console.document(&document, Exit::Ok, None)?;
+    } else {
+        console.out(&history_text(&name, &runs))?;
+    }
     Ok(Exit::Ok)
 }

@@ -7,6 +7,7 @@ use rollcall_engine::plan::Plan;
 
 use super::Failure;
 use crate::console::Console;
+use crate::render::ErrorJson;
 use crate::render::error::diagnostic;
 
 /// Reads, checks and compiles the pipeline file. Warnings are written to
@@ -17,8 +18,10 @@ pub fn compile(path: &Path, console: &mut Console) -> Result<(Pipeline, Plan), F
     if loaded.error_count() > 0 {
         return Err(Failure::Invalid(loaded.diagnostics));
     }
-    let warnings: String = loaded.diagnostics.into_iter().map(diagnostic).collect();
-    console.err(&warnings)?;
+    for warning in loaded.diagnostics {
+        let error = ErrorJson::of(&warning);
+        console.warning(&diagnostic(warning), &error)?;
+    }
     let mut pipelines = loaded.pipelines;
     if pipelines.len() != 1 {
         return Err(Failure::NotOnePipeline {

@@ -4,10 +4,9 @@
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{OutputFormat, StateArgs};
+use super::state::StateArgs;
 use crate::console::Console;
 use crate::exit::Exit;
-use crate::render::json;
 use crate::render::person::{PersonView, person_text};
 
 /// Arguments of `rollcall person`.
@@ -17,9 +16,6 @@ pub struct Args {
     pub person: i64,
     #[command(flatten)]
     pub state: StateArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -41,9 +37,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         changes: tx.changes_of_person(person.id)?,
         person,
     };
-    console.out(&match args.format {
-        OutputFormat::Json => json(&view),
-        OutputFormat::Text => person_text(&view),
-    })?;
+    if console.json() {
+        console.document(&view, Exit::Ok, None)?;
+    } else {
+        console.out(&person_text(&view))?;
+    }
     Ok(Exit::Ok)
 }

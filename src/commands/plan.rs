@@ -4,12 +4,12 @@ use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{OutputFormat, PipelineArgs};
+use super::state::PipelineArgs;
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::progress::Bar;
-use crate::render::plan::{plan_json, plan_text};
-use crate::render::report::breach_explanation;
+use crate::render::plan::{plan_document, plan_text};
+use crate::render::report::{breach_error, breach_explanation};
 
 /// Arguments of `rollcall plan`.
 #[derive(clap::Args)]
@@ -31,20 +31,26 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         now: Some(now),
         ..Options::default()
     };
-    let bar = Bar::new();
+    let bar = Bar::new(console.style.quiet);
     let report = run::plan(&plan, store.as_mut(), &options, &bar);
     bar.finish();
     let report = report?;
-    match common.format {
-        OutputFormat::Json => console.out(&plan_json(&report))?,
-        OutputFormat::Text => console.show(&plan_text(&report))?,
+    let breach = !report.integrity.passed;
+    let exit = if breach {
+        Exit::Breach
+    } else if common.detailed_exitcode && !report.summary.is_no_change() {
+        Exit::Changes
+    } else {
+        Exit::Ok
+    };
+    let error = breach.then(|| breach_error(&report, false));
+    if console.json() {
+        console.document(&plan_document(&report), exit, error.as_ref())?;
+    } else {
+        console.show(&plan_text(&report))?;
     }
-    if !report.integrity.passed {
-        console.err(&breach_explanation(&report, false))?;
-        return Ok(Exit::Breach);
+    if breach {
+        console.problem(&breach_explanation(&report, false), error.as_ref())?;
     }
-    if common.detailed_exitcode && !report.summary.is_no_change() {
-        return Ok(Exit::Changes);
-    }
-    Ok(Exit::Ok)
+    Ok(exit)
 }

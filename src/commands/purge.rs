@@ -5,10 +5,9 @@ use rollcall_engine::registry;
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{ClockArgs, OutputFormat, StateArgs};
+use super::state::{ClockArgs, StateArgs};
 use crate::console::Console;
 use crate::exit::Exit;
-use crate::render::json;
 use crate::render::operator::purge_text;
 
 /// Arguments of `rollcall purge`.
@@ -21,9 +20,6 @@ pub struct Args {
     pub state: StateArgs,
     #[command(flatten)]
     pub clock: ClockArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -36,9 +32,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     };
     let mut store = store.ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
     let report = registry::purge(&mut store, now, args.dry_run)?;
-    console.out(&match args.format {
-        OutputFormat::Json => json(&report),
-        OutputFormat::Text => purge_text(&report, args.dry_run),
-    })?;
+    if console.json() {
+        console.document(&report, Exit::Ok, None)?;
+    } else {
+        console.out(&purge_text(&report, args.dry_run))?;
+    }
     Ok(Exit::Ok)
 }

@@ -8,12 +8,12 @@ use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Outcome;
 
 use super::Failure;
-use super::state::{OutputFormat, PipelineArgs};
+use super::state::PipelineArgs;
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::progress::Bar;
-use crate::render::plan::plan_json;
-use crate::render::report::breach_explanation;
+use crate::render::plan::plan_document;
+use crate::render::report::{breach_error, breach_explanation};
 use crate::render::run::run_text;
 
 /// Arguments of `rollcall run`.
@@ -46,7 +46,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         input: common.input,
         allow_empty: common.allow_empty,
         accept_breach: args.accept_breach,
-        collect_changes: common.format == OutputFormat::Json,
+        collect_changes: console.json(),
         resync: common.resync,
         now: Some(now),
         out_dir: args.out_dir,
@@ -55,7 +55,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         ..Options::default()
     };
     crate::signals::stop_runs_cleanly();
-    let bar = Bar::new();
+    let bar = Bar::new(console.style.quiet);
     let report = run::apply(&plan, &mut store, &options, &bar);
     bar.finish();
     // Notifications go out before the result is rendered, and whatever
@@ -76,16 +76,20 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         removed = report.summary.removed,
         "run finished"
     );
-    match common.format {
-        OutputFormat::Json => console.out(&plan_json(&report))?,
-        OutputFormat::Text => console.show(&run_text(&report))?,
-    }
-    Ok(match report.outcome {
-        Outcome::Rejected => {
-            console.err(&breach_explanation(&report, true))?;
-            Exit::Breach
-        }
+    let exit = match report.outcome {
+        Outcome::Rejected => Exit::Breach,
         Outcome::Applied if common.detailed_exitcode => Exit::Changes,
+        Outcome::NoNewExtract if common.detailed_exitcode => Exit::NoNewExtract,
         _ => Exit::Ok,
-    })
+    };
+    let error = (report.outcome == Outcome::Rejected).then(|| breach_error(&report, true));
+    if console.json() {
+        console.document(&plan_document(&report), exit, error.as_ref())?;
+    } else {
+        console.show(&run_text(&report))?;
+    }
+    if let Some(error) = &error {
+        console.problem(&breach_explanation(&report, true), Some(error))?;
+    }
+    Ok(exit)
 }

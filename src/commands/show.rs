@@ -3,10 +3,9 @@
 use rollcall_engine::store::Store;
 
 use super::Failure;
-use super::state::{OutputFormat, StateArgs};
+use super::state::StateArgs;
 use crate::console::Console;
 use crate::exit::Exit;
-use crate::render::json;
 use crate::render::show::{purged_text, show_text};
 
 /// Arguments of `rollcall show`.
@@ -18,13 +17,10 @@ pub struct Args {
     pub key: String,
     #[command(flatten)]
     pub state: StateArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    pub format: OutputFormat,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
-    let name = super::pipeline_name(&args.pipeline, console)?;
+    let (name, _) = super::pipeline_name(&args.pipeline, console)?;
     let mut store = Store::open_read_only(&args.state.state)?
         .ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
     let tx = store.read()?;
@@ -38,12 +34,16 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
             key: args.key,
         });
     }
-    console.out(&match (args.format, &record) {
-        (OutputFormat::Json, _) => json(&serde_json::json!({
+    if console.json() {
+        let document = serde_json::json!({
             "pipeline": name, "record": record, "changes": changes
-        })),
-        (OutputFormat::Text, Some(record)) => show_text(&name, record, &changes),
-        (OutputFormat::Text, None) => purged_text(&name, &args.key, &changes),
+        });
+        console.document(&document, Exit::Ok, None)?;
+        return Ok(Exit::Ok);
+    }
+    console.out(&match &record {
+        Some(record) => show_text(&name, record, &changes),
+        None => purged_text(&name, &args.key, &changes),
     })?;
     Ok(Exit::Ok)
 }

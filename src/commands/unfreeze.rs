@@ -32,6 +32,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         let row = registry::unfreeze(tx, run, args.person, &args.attribute, &by)?;
         Ok::<_, FreezeError>((row, Summary::default()))
     })?;
-    console.out(&unfroze_text(&row))?;
+    if console.json() {
+        console.document(&row, Exit::Ok, None)?;
+    } else {
+        console.out(&unfroze_text(&row))?;
+    }
     Ok(Exit::Ok)
 }

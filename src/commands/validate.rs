@@ -1,7 +1,6 @@
 //! `rollcall validate`: check pipeline files offline and report every
 //! problem, as miette's rendering on stderr or as one JSON object on stdout.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use miette::{GraphicalReportHandler, GraphicalTheme, Severity};
@@ -11,25 +10,13 @@ use serde_json::{Value, json};
 use super::Failure;
 use crate::console::Console;
 use crate::exit::Exit;
+use crate::render::ErrorJson;
 
 /// Arguments of `rollcall validate`.
 #[derive(clap::Args)]
 pub struct Args {
     /// Pipeline files or folders (default: pipelines/).
     pub paths: Vec<PathBuf>,
-    /// How to report: `human` (rendered diagnostics on stderr) or `json`
-    /// (one object on stdout).
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: OutputFormat,
-}
-
-/// The report formats of `rollcall validate`.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// Rendered diagnostics with source excerpts, on stderr.
-    Human,
-    /// One JSON object on stdout (see schemas/validate-output.schema.json).
-    Json,
 }
 
 /// Width used when stderr is not a terminal, so output is the same everywhere.
@@ -43,21 +30,42 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         args.paths
     };
     let loaded = rollcall_dsl::load_files(&paths);
-    match args.format {
-        OutputFormat::Human => console.err(&human(&loaded))?,
-        OutputFormat::Json => console.out(&format!("{}\n", to_json(&loaded)))?,
-    }
-    Ok(if loaded.is_valid() {
+    let exit = if loaded.is_valid() {
         Exit::Ok
     } else {
         Exit::Error
-    })
+    };
+    if console.json() {
+        let error = (!loaded.is_valid()).then(|| {
+            let first = loaded
+                .diagnostics
+                .iter()
+                .find(|d| d.severity == Severity::Error);
+            ErrorJson::new(
+                first.map_or("rollcall::invalid", |d| d.code.as_str()),
+                summary(&loaded),
+                Some("each diagnostic names its file, line, column and how to fix it"),
+            )
+        });
+        console.document(&to_json(&loaded), exit, error.as_ref())?;
+    } else if console.style.log_json {
+        for diagnostic in &loaded.diagnostics {
+            let error = ErrorJson::of(diagnostic);
+            match diagnostic.severity {
+                Severity::Error => console.problem("", Some(&error))?,
+                _ => console.warning("", &error)?,
+            }
+        }
+        tracing::info!("{}", summary(&loaded));
+    } else {
+        console.err(&human(&loaded, console.style.color))?;
+    }
+    Ok(exit)
 }
 
 /// Every diagnostic rendered, and a summary line (for stderr).
-fn human(loaded: &Loaded) -> String {
-    let terminal = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let handler = if terminal {
+fn human(loaded: &Loaded, color: bool) -> String {
+    let handler = if color {
         GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
     } else {
         // Plain and fixed-width when piped, so logs and tests are stable.
@@ -97,6 +105,7 @@ fn summary(loaded: &Loaded) -> String {
 fn to_json(loaded: &Loaded) -> Value {
     json!({
         "valid": loaded.is_valid(),
+        "outcome": if loaded.is_valid() { "valid" } else { "invalid" },
         "error_count": loaded.error_count(),
         "warning_count": loaded.warning_count(),
         "diagnostics": loaded.diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),

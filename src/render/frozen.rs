@@ -32,7 +32,7 @@ pub fn frozen_text(rows: &[FrozenRow], now: &str) -> String {
 
 /// The JSON of `frozen --format json`: the rows, each saying whether it
 /// holds at `now`.
-pub fn frozen_json(rows: &[FrozenRow], now: &str) -> String {
+pub fn frozen_json(rows: &[FrozenRow], now: &str) -> serde_json::Value {
     let rows: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {
@@ -41,5 +41,5 @@ pub fn frozen_json(rows: &[FrozenRow], now: &str) -> String {
             value
         })
         .collect();
-    super::json(&serde_json::json!({ "frozen": rows }))
+    serde_json::json!({ "frozen": rows })
 }

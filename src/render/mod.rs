@@ -77,6 +77,63 @@ pub fn json<T: Serialize>(value: &T) -> String {
     text
 }
 
+/// An error as JSON documents carry it: what a script branches on (`code`),
+/// what happened, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorJson {
+    /// The diagnostic code, `rollcall::...`.
+    pub code: String,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// How to fix it, when known.
+    pub help: Option<String>,
+}
+
+impl ErrorJson {
+    /// A diagnostic's code, message and help.
+    pub fn of(diagnostic: &dyn miette::Diagnostic) -> ErrorJson {
+        ErrorJson {
+            code: diagnostic
+                .code()
+                .map(|code| code.to_string())
+                .unwrap_or_else(|| "rollcall::error".to_owned()),
+            message: diagnostic.to_string(),
+            help: diagnostic.help().map(|help| help.to_string()),
+        }
+    }
+
+    /// An error with a code of the command line's own.
+    pub fn new(code: &str, message: impl Into<String>, help: Option<&str>) -> ErrorJson {
+        ErrorJson {
+            code: code.to_owned(),
+            message: message.into(),
+            help: help.map(str::to_owned),
+        }
+    }
+}
+
+/// A command's JSON document with the fields every one carries added at the
+/// end: `outcome` (`ok` unless the document names its own), `exit_code`
+/// (what the process exits with) and `error` (or null).
+pub fn document<T: Serialize>(
+    value: &T,
+    exit: crate::exit::Exit,
+    error: Option<&ErrorJson>,
+) -> String {
+    let mut value = serde_json::to_value(value).expect("reports serialize");
+    if let serde_json::Value::Object(fields) = &mut value {
+        if !fields.contains_key("outcome") {
+            fields.insert("outcome".into(), "ok".into());
+        }
+        fields.insert("exit_code".into(), (exit as u8).into());
+        fields.insert(
+            "error".into(),
+            serde_json::to_value(error).expect("errors serialize"),
+        );
+    }
+    json(&value)
+}
+
 /// "person 7", or "a new person" for one a plan would create.
 fn person(id: Option<i64>) -> String {
     id.map(|id| format!("person {id}"))
@@ -97,6 +154,19 @@ mod tests {
         assert!(matches!(terminal_safe("ada"), Cow::Borrowed("ada")));
         assert_eq!(terminal_safe("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\u{a}");
         assert_eq!(terminal_safe("x\u{202e}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn a_document_ends_with_its_exit_code_and_error() {
+        let error = ErrorJson::new("rollcall::cli::x", "bad", None);
+        assert_eq!(
+            document(
+                &serde_json::json!({ "a": 1 }),
+                crate::exit::Exit::Error,
+                Some(&error)
+            ),
+            "{\n  \"a\": 1,\n  \"outcome\": \"ok\",\n  \"exit_code\": 1,\n  \"error\": {\n    \"code\": \"rollcall::cli::x\",\n    \"message\": \"bad\",\n    \"help\": null\n  }\n}\n"
+        );
     }
 
     #[test]

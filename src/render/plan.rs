@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::registry::registry_text;
 use super::report::tail;
-use super::{Screen, json, terminal_safe};
+use super::{Screen, terminal_safe};
 
 /// The machine-readable report of `plan --format json` (and `run --format json`).
 #[derive(Serialize)]
-struct PlanJson<'a> {
+pub struct PlanJson<'a> {
     pipeline: &'a str,
     run_id: Option<i64>,
     outcome: Outcome,
@@ -31,9 +31,10 @@ struct PlanJson<'a> {
     deliveries: &'a [rollcall_engine::sink::Delivered],
 }
 
-/// A report as the JSON document described by `schemas/plan-output.schema.json`.
-pub fn plan_json(report: &Report) -> String {
-    json(&PlanJson {
+/// A report as the JSON document described by `schemas/plan-output.schema.json`
+/// (without the `exit_code` and `error` that `Console::document` adds).
+pub fn plan_document(report: &Report) -> PlanJson<'_> {
+    PlanJson {
         pipeline: &report.pipeline,
         run_id: report.run_id,
         outcome: report.outcome,
@@ -47,7 +48,7 @@ pub fn plan_json(report: &Report) -> String {
         lookups: &report.lookups,
         conflicts: &report.conflicts,
         deliveries: &report.deliveries,
-    })
+    }
 }
 
 /// `plan`'s per-record diffs, the registry's findings and the summary.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use rollcall_engine::run::Report;
 use rollcall_engine::sink::Delivered;
 
-use super::{Screen, terminal_safe};
+use super::{ErrorJson, Screen, terminal_safe};
 
 /// What follows the registry's findings in both `plan` and `run`: invalid
 /// records (stderr), then, after `headline`, the counts, checks and feeds.
@@ -149,25 +149,34 @@ fn invalid(report: &Report) -> String {
 /// An integrity breach explained (for stderr): what failed, what to check,
 /// and how to override.
 pub fn breach_explanation(report: &Report, applied_nothing: bool) -> String {
+    let error = breach_error(report, applied_nothing);
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "error: integrity breach in pipeline {}: {}",
-        report.pipeline,
-        if applied_nothing {
-            "nothing was applied"
-        } else {
-            "a run would be refused"
-        }
-    );
+    let _ = writeln!(out, "error: {}", error.message);
     for check in report.integrity.failures() {
         let _ = writeln!(out, "  {}: {}", check.name, check.detail);
     }
-    let _ = writeln!(
-        out,
-        "help: check that the extract {} is complete (not truncated or filtered upstream); \
-         if the change is real, re-run with `rollcall run --accept-breach`",
-        report.source.uri
-    );
+    let _ = writeln!(out, "help: {}", error.help.unwrap_or_default());
     out
+}
+
+/// An integrity breach as the `error` of a JSON document (the failed
+/// checks themselves are in its `integrity`).
+pub fn breach_error(report: &Report, applied_nothing: bool) -> ErrorJson {
+    ErrorJson::new(
+        "rollcall::integrity::breach",
+        format!(
+            "integrity breach in pipeline {}: {}",
+            report.pipeline,
+            if applied_nothing {
+                "nothing was applied"
+            } else {
+                "a run would be refused"
+            }
+        ),
+        Some(&format!(
+            "check that the extract {} is complete (not truncated or filtered upstream); \
+             if the change is real, re-run with `rollcall run --accept-breach`",
+            report.source.uri,
+        )),
+    )
 }

@@ -66,6 +66,8 @@ pub enum RunError {
         /// What failed.
         #[source]
         source: SinkError,
+        /// What the run applied, so the caller can still report it.
+        report: Box<super::Report>,
     },
     /// A key appeared twice in one extract.
     #[error("{file}:{line}: duplicate key {key:?}, first seen on line {first_line}")]

@@ -184,7 +184,7 @@ pub fn apply(
         if let Some(located) = &pinned {
             commit::delete_older(plan, located);
         }
-        report.deliveries = outputs::write(plan, store, run_id, &report.changes, options)?;
+        report = outputs::write(plan, store, run_id, report, options)?;
     }
     Ok(report)
 }

@@ -2,22 +2,31 @@
 //! and uploaded (`sink::deliver_run`). The change set stands whatever
 //! happens here; a failure says how to deliver the outputs again.
 
-use super::{Options, RunError};
-use crate::diff::Change;
+use super::{Options, Report, RunError};
 use crate::plan::Plan;
-use crate::sink::{self, Delivered};
+use crate::sink;
 use crate::store::Store;
 
-/// Writes and uploads the outputs of the committed run `run_id`.
+/// Writes and uploads the outputs of the committed run `run_id` into the
+/// report; a failure carries the report, since the change stands.
 pub(super) fn write(
     plan: &Plan,
     store: &mut Store,
     run_id: i64,
-    changes: &[Change],
+    mut report: Report,
     options: &Options,
-) -> Result<Vec<Delivered>, RunError> {
-    sink::deliver_run(plan, store, run_id, changes, &options.outputs())
-        .map_err(|source| RunError::Delivery { run_id, source })
+) -> Result<Report, RunError> {
+    match sink::deliver_run(plan, store, run_id, &report.changes, &options.outputs()) {
+        Ok(delivered) => {
+            report.deliveries = delivered;
+            Ok(report)
+        }
+        Err(source) => Err(RunError::Delivery {
+            run_id,
+            source,
+            report: Box::new(report),
+        }),
+    }
 }
 
 /// Says so when the pipeline's last applied run never delivered its
