@@ -112,6 +112,10 @@ fn member_shape<'s, E: de::Error>(
 /// about a tenth of a day-2 run in malloc and free.
 struct Names<'de> {
     len: usize,
+    /// One bit per (length, first byte, last byte) class of the names so
+    /// far: a name whose class bit is clear cannot repeat one, so most
+    /// members skip the comparison with every earlier name.
+    classes: u64,
     inline: [Cow<'de, str>; INLINE_NAMES],
     spilled: Vec<Cow<'de, str>>,
 }
@@ -123,6 +127,7 @@ impl Default for Names<'_> {
     fn default() -> Self {
         Names {
             len: 0,
+            classes: 0,
             inline: std::array::from_fn(|_| Cow::Borrowed("")),
             spilled: Vec::new(),
         }
@@ -133,10 +138,18 @@ impl<'de> Names<'de> {
     /// `key` is the object's next member name (a borrowed one is cheap to
     /// keep).
     fn first<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
-        let kept = &self.inline[..self.len.min(INLINE_NAMES)];
-        if kept.contains(&key) || self.spilled.contains(&key) {
-            return Err(give_up());
+        let bytes = key.as_bytes();
+        let class = bytes.len()
+            ^ usize::from(bytes.first().copied().unwrap_or(0)).rotate_left(2)
+            ^ usize::from(bytes.last().copied().unwrap_or(0)).rotate_left(4);
+        let bit = 1u64 << (class % 64);
+        if self.classes & bit != 0 {
+            let kept = &self.inline[..self.len.min(INLINE_NAMES)];
+            if kept.contains(&key) || self.spilled.contains(&key) {
+                return Err(give_up());
+            }
         }
+        self.classes |= bit;
         match self.inline.get_mut(self.len) {
             Some(slot) => *slot = key,
             None => self.spilled.push(key),
