@@ -1792,3 +1792,38 @@ fn the_staff_sso_reference_pipeline_suspends_inactive_users_and_keeps_their_reco
     let record = stdout_json(&reg.cli(&["show", "staff-sso", key, "--format", "json"], NOW));
     assert_eq!(record["record"]["state"], "present");
 }
+
+#[test]
+fn unique_keeps_first_occurrences_and_default_fills_an_empty_cell_as_required_sees_it() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "lists",
+        r#"
+    key id
+    map {
+        id id required=#true
+        department department default="unassigned"
+        emails emails {
+            split ";"
+            trim
+            lowercase
+            unique
+        }
+    }
+    "#,
+    );
+    let extract = reg.csv(
+        "l.csv",
+        "id,department,emails\nk-1,,B@x.example; a@x.example;b@x.example\nk-2,Physics,\n",
+    );
+    reg.run(&pipeline, &extract, NOW);
+    let shown = stdout_json(&reg.cli(&["show", "lists", "k-1", "--format", "json"], NOW));
+    let fields = &shown["record"]["fields"];
+    assert_eq!(fields["department"], "unassigned", "{shown:#}");
+    assert_eq!(
+        fields["emails"],
+        serde_json::json!(["b@x.example", "a@x.example"])
+    );
+    let shown = stdout_json(&reg.cli(&["show", "lists", "k-2", "--format", "json"], NOW));
+    assert_eq!(shown["record"]["fields"]["department"], "Physics");
+}
