@@ -699,21 +699,25 @@ fn school(name: &str) -> PathBuf {
     repo().join(format!("pipelines/ucs-school-{name}.kdl"))
 }
 
-const HEADER: &str = "record_uid;firstname;lastname;email;role;class\n";
+const HEADER: &str = "record_uid;firstname;lastname;email;role;class;schools\n";
 
-/// A school's export: `rows` and, so that one leaver stays within the
-/// pipelines' `max-removed "30%"`, a class that never changes (its school
-/// named by the file's first letter).
+/// An export whose rows are all in one school (`a…` files: gym-mitte, else
+/// rs-nord): `rows` and, so that one leaver stays within the pipelines'
+/// `max-removed "30%"`, a class that never changes.
 fn export(reg: &Registry, name: &str, rows: &[&str]) -> PathBuf {
     let mut text = HEADER.to_owned();
-    for row in rows {
-        text.push_str(row);
-        text.push('\n');
-    }
     let school = &name[..1];
+    let full = if school == "a" {
+        "gym-mitte"
+    } else {
+        "rs-nord"
+    };
+    for row in rows {
+        text.push_str(&format!("{row};{full}\n"));
+    }
     for i in 1..=5 {
         text.push_str(&format!(
-            "uid-{school}{i};Kind;{i};kind{i}@{school}.schule.example;student;1{school}\n"
+            "uid-{school}{i};Kind;{i};kind{i}@{school}.schule.example;student;1{school};{full}\n"
         ));
     }
     reg.csv(name, &text)
@@ -1240,30 +1244,43 @@ fn the_school_reference_pipelines_run_on_their_sample_exports_in_any_order() {
     let reg = Registry::new();
     let exports = repo().join("examples/ucs-school");
     let steps = [
-        (
-            "gym-mitte",
-            "gym-mitte/export-2025-03-03.csv",
-            "2025-03-03T06:00:00Z",
-        ),
-        (
-            "rs-nord",
-            "rs-nord/export-2025-03-04.csv",
-            "2025-03-04T06:00:00Z",
-        ),
-        (
-            "gym-mitte",
-            "gym-mitte/export-2025-03-10.csv",
-            "2025-03-10T06:00:00Z",
-        ),
-        (
-            "rs-nord",
-            "rs-nord/export-2025-03-12.csv",
-            "2025-03-12T06:00:00Z",
-        ),
+        ("gym-mitte", "export-2025-03-03.csv", "2025-03-03T06:00:00Z"),
+        ("rs-nord", "export-2025-03-04.csv", "2025-03-04T06:00:00Z"),
+        ("gym-mitte", "export-2025-03-10.csv", "2025-03-10T06:00:00Z"),
+        ("rs-nord", "export-2025-03-12.csv", "2025-03-12T06:00:00Z"),
     ];
+    let mut lukas = None;
     for (name, file, now) in steps {
         reg.run(&school(name), &exports.join(file), now);
+        let id = *lukas.get_or_insert_with(|| reg.person_of("ucs-school-gym-mitte", "uid-0006"));
+        let person = reg.person(id);
+        // Lukas, a pupil of both schools, leaves gym-mitte on the 10th
+        // (still active at rs-nord), then rs-nord on the 12th (limbo).
+        let expected = match now {
+            "2025-03-03T06:00:00Z" => (Value::from("active"), Value::Null, 1),
+            "2025-03-10T06:00:00Z" => (Value::from("active"), Value::Null, 1),
+            "2025-03-12T06:00:00Z" => (Value::from("suspended"), Value::from("limbo"), 0),
+            _ => (Value::from("active"), Value::Null, 2),
+        };
+        let active_roles = person["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "active")
+            .count();
+        assert_eq!(
+            (
+                person["person"]["status"].clone(),
+                person["person"]["limbo"].clone(),
+                active_roles
+            ),
+            expected,
+            "{now}: {person:#}"
+        );
     }
+    let lukas = reg.person(lukas.unwrap());
+    assert_eq!(role_for(&lukas, "gym-mitte")["status"], "suspended");
+    assert_eq!(role_for(&lukas, "rs-nord")["status"], "suspended");
     // Mia left Gymnasium Mitte on the 10th and joined Realschule Nord on the
     // 12th: in limbo in between, the same person after.
     let mia = reg.person_of("ucs-school-gym-mitte", "uid-0003");
@@ -1274,7 +1291,7 @@ fn the_school_reference_pipelines_run_on_their_sample_exports_in_any_order() {
     // Sofia teaches at both.
     let sofia = reg.person(reg.person_of("ucs-school-rs-nord", "uid-0005"));
     assert_eq!(sofia["roles"].as_array().unwrap().len(), 2);
-    assert_eq!(reg.person_count(), 7);
+    assert_eq!(reg.person_count(), 9);
 }
 
 #[test]
@@ -1748,4 +1765,65 @@ fn an_invalid_row_whose_key_cannot_be_read_holds_every_removal_of_the_run_and_sa
     let day3 = reg.csv("p3.csv", "id,name\na,Ada\nc,Grace\n");
     let report = reg.run(&pipeline, &day3, "2025-03-03T08:00:00Z");
     assert_eq!(summary(&report, "removed"), 1);
+}
+
+#[test]
+fn the_staff_sso_reference_pipeline_suspends_inactive_users_and_keeps_their_records() {
+    let reg = Registry::new();
+    let pipeline = repo().join("pipelines/staff-sso.kdl");
+    let day1 = repo().join("examples/staff-sso/day-1.jsonl");
+    let day2 = repo().join("examples/staff-sso/day-2.jsonl");
+    reg.run(&pipeline, &day1, "2024-09-04T06:00:00Z");
+    // Active on day 1, inactive on day 2.
+    let key = "30c2a42c-cbb8-48b8-8369-d65f318f462a";
+    let person = reg.person_of("staff-sso", key);
+    assert_eq!(reg.person(person)["person"]["status"], "active");
+    let report = reg.run(&pipeline, &day2, "2024-09-04T18:00:00Z");
+    let moved = registry(&report, "transitions")
+        .iter()
+        .find(|t| t["person"] == person && t["role"].is_null())
+        .cloned()
+        .unwrap();
+    assert_eq!(moved["to"], "suspended");
+    assert_eq!(moved["cause"], "status");
+    let shown = reg.person(person);
+    assert_eq!(shown["person"]["status"], "suspended");
+    assert_eq!(shown["person"]["limbo"], Value::Null);
+    let record = stdout_json(&reg.cli(&["show", "staff-sso", key, "--format", "json"], NOW));
+    assert_eq!(record["record"]["state"], "present");
+}
+
+#[test]
+fn unique_keeps_first_occurrences_and_default_fills_an_empty_cell_as_required_sees_it() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "lists",
+        r#"
+    key id
+    map {
+        id id required=#true
+        department department default="unassigned"
+        emails emails {
+            split ";"
+            trim
+            lowercase
+            unique
+        }
+    }
+    "#,
+    );
+    let extract = reg.csv(
+        "l.csv",
+        "id,department,emails\nk-1,,B@x.example; a@x.example;b@x.example\nk-2,Physics,\n",
+    );
+    reg.run(&pipeline, &extract, NOW);
+    let shown = stdout_json(&reg.cli(&["show", "lists", "k-1", "--format", "json"], NOW));
+    let fields = &shown["record"]["fields"];
+    assert_eq!(fields["department"], "unassigned", "{shown:#}");
+    assert_eq!(
+        fields["emails"],
+        serde_json::json!(["b@x.example", "a@x.example"])
+    );
+    let shown = stdout_json(&reg.cli(&["show", "lists", "k-2", "--format", "json"], NOW));
+    assert_eq!(shown["record"]["fields"]["department"], "Physics");
 }

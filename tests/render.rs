@@ -264,8 +264,10 @@ fn cim_lookup_and_written_file() {
     );
 }
 
-/// Two schools sharing one system: a student leaves one school (limbo) and
-/// is imported by the other (linked, out of limbo).
+/// Two schools sharing one system, each importing its slice of one export:
+/// a student leaves one school (limbo) and is imported by the other
+/// (linked, out of limbo); a pupil of both leaves one (still active), then
+/// the other (limbo).
 #[test]
 fn ucs_school_move_between_schools() {
     let s = Scenario::new();
@@ -277,7 +279,7 @@ fn ucs_school_move_between_schools() {
     ];
     for (school, export) in steps {
         let pipeline = format!("pipelines/ucs-school-{school}.kdl");
-        let input = format!("examples/ucs-school/{school}/{export}.csv");
+        let input = format!("examples/ucs-school/{export}.csv");
         snapshot(
             &format!("ucs-plan-{school}-{export}"),
             &s.run(&["plan", &pipeline, "--input", &input]),
@@ -288,6 +290,8 @@ fn ucs_school_move_between_schools() {
         );
     }
     snapshot("ucs-person-3", &s.run(&["person", "3"]));
+    // Lukas, a pupil of both schools, left one and then the other.
+    snapshot("ucs-person-6", &s.run(&["person", "6"]));
 }
 
 /// Errors as a person sees them: a JSON syntax error on its line, a folder

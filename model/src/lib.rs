@@ -357,6 +357,9 @@ pub enum Transform {
     First,
     /// Sort an array, so order changes in the source are not changes.
     Sort,
+    /// Drop repeated elements of an array, keeping each one's first place
+    /// (the order a source gives can mean something: the first is primary).
+    Unique,
     /// From an array of objects, the value of one key in each.
     Pluck {
         /// The key to take.

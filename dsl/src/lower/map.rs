@@ -19,6 +19,7 @@ const TRANSFORMS: &[&str] = &[
     "uppercase",
     "first",
     "sort",
+    "unique",
     "pluck",
     "split",
     "join",
@@ -235,6 +236,7 @@ fn lower_transform(cx: &mut Cx, node: &KdlNode, field: &str) -> Option<Spanned<T
         "uppercase" => Some(Transform::Uppercase),
         "first" => Some(Transform::First),
         "sort" => Some(Transform::Sort),
+        "unique" => Some(Transform::Unique),
         _ => None,
     };
     if let Some(transform) = simple {

@@ -373,7 +373,8 @@ impl FieldPlan {
                 }
             }
         }
-        if value.is_null()
+        // Where `required` sees nothing (null or ""), `default` fills in.
+        if is_blank(&value)
             && let Some(default) = &self.default
         {
             value = default.clone();

@@ -410,8 +410,9 @@ fn defaults_fill_null_and_missing_after_transforms() {
                 ),
                 json!("none"),
             ),
-            // An empty string is a value, not missing.
-            with_default(at("empty", &["empty"]), json!("unused")),
+            // An empty string (an empty CSV cell) is missing, as `required`
+            // sees it: the default applies.
+            with_default(at("empty", &["empty"]), json!("filled")),
         ],
     ));
     let values = record(
@@ -425,7 +426,7 @@ fn defaults_fill_null_and_missing_after_transforms() {
             json!(0),
             json!("p"),
             json!("none"),
-            json!("")
+            json!("filled")
         ]
     );
 }

@@ -21,6 +21,7 @@ pub(crate) enum Compiled {
     Nfc,
     First,
     Sort,
+    Unique,
     Pluck(String),
     Split(String),
     Join(String),
@@ -68,6 +69,7 @@ impl Compiled {
             Transform::Nfc => Compiled::Nfc,
             Transform::First => Compiled::First,
             Transform::Sort => Compiled::Sort,
+            Transform::Unique => Compiled::Unique,
             Transform::Pluck { key } => Compiled::Pluck(key.clone()),
             Transform::Split { separator } => {
                 Compiled::Split(non_empty(separator, field, "split")?)
@@ -123,6 +125,7 @@ impl Compiled {
             Compiled::Nfc => "nfc",
             Compiled::First => "first",
             Compiled::Sort => "sort",
+            Compiled::Unique => "unique",
             Compiled::Pluck(_) => "pluck",
             Compiled::Split(_) => "split",
             Compiled::Join(_) => "join",
@@ -152,6 +155,18 @@ impl Compiled {
                 Value::Array(mut items) => {
                     items.sort_by(compare);
                     Ok(Value::Array(items))
+                }
+                other => Err(mismatch("an array", &other)),
+            },
+            Compiled::Unique => match value {
+                Value::Array(items) => {
+                    let mut kept: Vec<Value> = Vec::with_capacity(items.len());
+                    for item in items {
+                        if !kept.contains(&item) {
+                            kept.push(item);
+                        }
+                    }
+                    Ok(Value::Array(kept))
                 }
                 other => Err(mismatch("an array", &other)),
             },
@@ -622,6 +637,15 @@ mod tests {
             Ok(json!([null, true, 2, "a"]))
         );
         assert!(apply(Transform::Sort, json!("ba")).is_err());
+    }
+
+    #[test]
+    fn unique_keeps_each_elements_first_place() {
+        assert_eq!(
+            apply(Transform::Unique, json!(["b", "a", "b", "c", "a"])),
+            Ok(json!(["b", "a", "c"]))
+        );
+        assert!(apply(Transform::Unique, json!("ab")).is_err());
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub(super) struct Ledger<'a, 't> {
     /// Persons to recalculate at the end, with the lifecycle that decides
     /// their limbo and purge time should they be deactivated.
     pub touched: BTreeMap<i64, PipelineLifecycle>,
+    /// Persons whose roles their records' own status ended: their
+    /// deactivation is told as such (cause `status`).
+    pub kept: std::collections::BTreeSet<i64>,
     /// What the session reports.
     pub report: RegistryReport,
     /// Its figures.
@@ -56,6 +59,7 @@ impl<'a, 't> Ledger<'a, 't> {
             collect: true,
             lifecycles: BTreeMap::new(),
             touched: BTreeMap::new(),
+            kept: std::collections::BTreeSet::new(),
             report: RegistryReport::default(),
             counts: Counts::default(),
         }

@@ -115,6 +115,8 @@ impl Ledger<'_, '_> {
         }
         let cause = if is_live(&before.status) == is_live(&after.status) && !pending {
             Cause::Roles
+        } else if cause == Cause::Removed && self.kept.contains(&person) {
+            Cause::Status
         } else {
             cause
         };

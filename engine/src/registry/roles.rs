@@ -225,6 +225,7 @@ impl Session<'_, '_> {
         self.ledger
             .touched
             .insert(person, PipelineLifecycle::default());
+        self.ledger.kept.insert(person);
     }
 
     /// The status a given role should have now: the record's own status
