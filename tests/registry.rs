@@ -1827,3 +1827,68 @@ fn unique_keeps_first_occurrences_and_default_fills_an_empty_cell_as_required_se
     let shown = stdout_json(&reg.cli(&["show", "lists", "k-2", "--format", "json"], NOW));
     assert_eq!(shown["record"]["fields"]["department"], "Physics");
 }
+
+#[test]
+fn ragged_rows_pads_a_short_legacy_row_and_refuses_a_long_one_at_its_line() {
+    let reg = Registry::new();
+    let pipeline = reg.path("legacy.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline legacy {
+    source file "legacy-*.csv" {
+        format csv delimiter=";" header=#false ragged-rows=#true
+        columns action uid name class
+    }
+    key uid
+    map {
+        uid uid required=#true
+        name name
+        class class default="none"
+    }
+}
+"#,
+    )
+    .unwrap();
+    // The legacy export drops trailing empty cells: B's row has no class.
+    let short = reg.csv("legacy-1.csv", "A;u-1;Ada;5a\nA;u-2;Alan\n");
+    let report = reg.run(&pipeline, &short, NOW);
+    assert_eq!(summary(&report, "created"), 2, "{report:#}");
+    let shown = stdout_json(&reg.cli(&["show", "legacy", "u-2", "--format", "json"], NOW));
+    assert_eq!(shown["record"]["fields"]["class"], "none", "{shown:#}");
+    assert_eq!(shown["record"]["fields"]["name"], "Alan");
+
+    // One field too many on line 2: refused, located, nothing changes.
+    let long = reg.csv("legacy-2.csv", "A;u-1;Ada;5a\nA;u-3;Grace;5b;extra\n");
+    let output = reg.cli(&["run", arg(&pipeline), "--input", arg(&long)], NOW);
+    let (code, _, stderr) = parts(&output);
+    let stderr = one_line(&stderr);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("legacy-2.csv:2: row has 5 fields but there are only 4 columns"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rollcall::source::long-row"), "{stderr}");
+    assert_eq!(reg.person_count(), 2);
+
+    // Without the option the short row is refused as before.
+    let strict = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace(" ragged-rows=#true", "");
+    std::fs::write(&pipeline, strict).unwrap();
+    let output = reg.cli(&["plan", arg(&pipeline), "--input", arg(&short)], NOW);
+    let (code, _, stderr) = parts(&output);
+    let stderr = one_line(&stderr);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("legacy-1.csv:2: row has 3 fields but there are 4 columns"),
+        "{stderr}"
+    );
+}
+
+/// The console's message with its wrapping (and the frame miette draws) undone.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
