@@ -1885,6 +1885,65 @@ fn ragged_rows_pads_a_short_legacy_row_and_refuses_a_long_one_at_its_line() {
     );
 }
 
+#[test]
+fn a_person_without_roles_follows_its_records_lifecycle_into_limbo_purge_and_back() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "guests",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+        schools schools { split "," }
+    }
+    role {
+        each schools kind=school
+    }
+    lifecycle {
+        on-removal expired
+        limbo former-guests
+        purge-after "10d"
+    }
+    "#,
+    );
+    // Guests of no school: the role declaration gives them no role at all.
+    let day1 = reg.csv("g1.csv", "id,name,schools\na,Ada,\nb,Alan,\nc,Grace,\n");
+    reg.run(&pipeline, &day1, "2025-03-01T08:00:00Z");
+    let alan = reg.person_of("guests", "b");
+    let grace = reg.person_of("guests", "c");
+    // b and c leave: their persons take the removal status, limbo, a purge time.
+    let day2 = reg.csv("g2.csv", "id,name,schools\na,Ada,\n");
+    let plan = reg.plan(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let moved: Vec<&Value> = registry(&plan, "transitions")
+        .iter()
+        .filter(|t| t["person"] == alan)
+        .collect();
+    assert_eq!(moved.len(), 1, "{plan:#}");
+    assert!(moved[0]["role"].is_null());
+    assert_eq!(moved[0]["to"], "expired");
+    assert_eq!(moved[0]["cause"], "removed");
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let shown = reg.person(alan);
+    assert_eq!(shown["person"]["status"], "expired", "{shown:#}");
+    assert_eq!(shown["person"]["limbo"], "former-guests");
+    assert_eq!(
+        reg.person(reg.person_of("guests", "a"))["person"]["status"],
+        "active"
+    );
+    // c comes back before the purge: the same person, active, out of limbo.
+    let day3 = reg.csv("g3.csv", "id,name,schools\na,Ada,\nc,Grace,\n");
+    reg.run(&pipeline, &day3, "2025-03-05T08:00:00Z");
+    assert_eq!(reg.person_of("guests", "c"), grace);
+    let shown = reg.person(grace);
+    assert_eq!(shown["person"]["status"], "active", "{shown:#}");
+    assert_eq!(shown["person"]["limbo"], Value::Null);
+    // Past b's purge time the next run purges b.
+    let report = reg.run(&pipeline, &day3, "2025-03-13T08:00:00Z");
+    assert_eq!(summary(&report, "purged"), 1, "{report:#}");
+    assert_eq!(reg.person_count(), 2);
+}
+
 /// The console's message with its wrapping (and the frame miette draws) undone.
 fn one_line(text: &str) -> String {
     text.split_whitespace()

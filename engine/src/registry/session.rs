@@ -86,6 +86,7 @@ impl<'a, 't> Session<'a, 't> {
                 // Matching ignores status: a suspended person found here is
                 // re-evaluated once their new role is in.
                 self.touch(person);
+                self.ledger.records_moved.entry(person).or_default().back = true;
                 self.merge_attributes(person, key, values)?;
                 person
             }
@@ -128,6 +129,7 @@ impl<'a, 't> Session<'a, 't> {
         };
         if returning {
             self.touch(person);
+            self.ledger.records_moved.entry(person).or_default().back = true;
         }
         self.ledger
             .writer
@@ -182,6 +184,15 @@ impl<'a, 't> Session<'a, 't> {
             .remove_record(&self.config.pipeline, key)?;
         for role in self.tx.roles_of_record(&self.config.pipeline, key)? {
             self.end_role(&role, Cause::Removed)?;
+        }
+        if let Some(person) = person {
+            self.touch(person);
+            let removal = self.config.lifecycle.on_removal;
+            let moves = self.ledger.records_moved.entry(person).or_default();
+            moves
+                .gone
+                .push((self.config.pipeline.clone(), key.to_owned()));
+            moves.removal = Some(removal);
         }
         self.log(key, person, "remove", None, None)?;
         Ok(person)
