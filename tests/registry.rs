@@ -1944,6 +1944,49 @@ fn a_person_without_roles_follows_its_records_lifecycle_into_limbo_purge_and_bac
     assert_eq!(reg.person_count(), 2);
 }
 
+#[test]
+fn purge_dry_run_plan_and_run_agree_that_an_overdue_purge_comes_before_a_returning_record() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "members",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    lifecycle {
+        limbo former
+        purge-after "10d"
+    }
+    "#,
+    );
+    let day1 = reg.csv("m1.csv", "id,name\na,Ada\nb,Alan\n");
+    reg.run(&pipeline, &day1, "2025-03-01T08:00:00Z");
+    let alan = reg.person_of("members", "b");
+    let day2 = reg.csv("m2.csv", "id,name\na,Ada\n");
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    // b's purge time (03-12) has passed when b comes back on 03-13.
+    let now = "2025-03-13T08:00:00Z";
+    let back = reg.csv("m3.csv", "id,name\na,Ada\nb,Alan\n");
+    let dry = stdout_json(&reg.cli(&["purge", "--dry-run", "--format", "json"], now));
+    assert_eq!(dry["purged"], 1, "{dry:#}");
+    assert_eq!(dry["registry"]["purged"][0]["person"], alan);
+    let plan = reg.plan(&pipeline, &back, now);
+    assert_eq!(summary(&plan, "purged"), 1, "{plan:#}");
+    assert_eq!(registry(&plan, "purged")[0]["person"], alan);
+    // The purge went first: b is a new key, for someone new.
+    assert_eq!(summary(&plan, "created"), 1, "{plan:#}");
+    let report = reg.run(&pipeline, &back, now);
+    assert_eq!(summary(&report, "purged"), 1, "{report:#}");
+    assert_eq!(summary(&report, "created"), 1);
+    let newcomer = reg.person_of("members", "b");
+    assert_ne!(newcomer, alan);
+    assert_eq!(reg.person(newcomer)["person"]["status"], "active");
+    let (code, _, _) = parts(&reg.cli(&["person", &alan.to_string()], now));
+    assert_eq!(code, 1);
+}
+
 /// The console's message with its wrapping (and the frame miette draws) undone.
 fn one_line(text: &str) -> String {
     text.split_whitespace()

@@ -41,6 +41,8 @@ pub(super) struct Ledger<'a, 't> {
     /// Records of persons this run removed or brought back: a person with
     /// no role at all follows their records instead (see `lifecycle`).
     pub records_moved: BTreeMap<i64, RecordMoves>,
+    /// Records this session purged, as (pipeline, key).
+    pub purged_records: Vec<(String, String)>,
     /// What the session reports.
     pub report: RegistryReport,
     /// Its figures.
@@ -77,6 +79,7 @@ impl<'a, 't> Ledger<'a, 't> {
             touched: BTreeMap::new(),
             kept: std::collections::BTreeSet::new(),
             records_moved: BTreeMap::new(),
+            purged_records: Vec::new(),
             report: RegistryReport::default(),
             counts: Counts::default(),
         }

@@ -223,7 +223,9 @@ impl Ledger<'_, '_> {
         due.sort_by_key(|(p, _)| *p);
         let now = self.now_text.clone();
         for (person, state) in due {
-            let is_due = !is_live(&state.status)
+            // A plan's store still shows the persons it purged at the start.
+            let is_due = !self.writer.purged(person)
+                && !is_live(&state.status)
                 && state
                     .purge_at
                     .as_deref()
@@ -247,6 +249,7 @@ impl Ledger<'_, '_> {
                 })?;
             }
             self.writer.delete_person(person)?;
+            self.purged_records.extend(records.iter().cloned());
             self.counts.purged += 1;
             if self.report.purged.len() < MAX_REPORTED {
                 self.report.purged.push(Purged {

@@ -198,6 +198,22 @@ impl<'a, 't> Session<'a, 't> {
         Ok(person)
     }
 
+    /// The start of a run: the system's persons whose purge time has passed
+    /// by `now` are purged before any record is read, as `rollcall purge`
+    /// at that time would have, so a key of theirs that returns in this
+    /// extract is someone new. Returns this pipeline's keys that went.
+    pub fn purge_overdue(&mut self) -> Result<std::collections::HashSet<String>> {
+        let system = Some(self.config.system.as_str());
+        self.ledger.purge_due(system)?;
+        Ok(self
+            .ledger
+            .purged_records
+            .iter()
+            .filter(|(pipeline, _)| *pipeline == self.config.pipeline)
+            .map(|(_, key)| key.clone())
+            .collect())
+    }
+
     /// The end of a run: grace periods of the system's roles that ended,
     /// person statuses recalculated from their roles, the system's purges
     /// due, and manager and sponsor links resolved.
