@@ -1987,10 +1987,69 @@ fn purge_dry_run_plan_and_run_agree_that_an_overdue_purge_comes_before_a_returni
     assert_eq!(code, 1);
 }
 
+#[test]
+fn identity_emails_and_identifiers_keep_the_sources_order_the_first_being_the_primary() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "mail",
+        r#"
+    key id
+    map {
+        id id required=#true
+        emails emails {
+            split ";"
+            trim
+        }
+        numbers numbers {
+            split ";"
+            trim
+        }
+    }
+    identity {
+        email official emails verified=#true
+        identifier staff-number numbers
+    }
+    "#,
+    );
+    let day1 = reg.csv(
+        "e1.csv",
+        "id,emails,numbers\nk-1,zoe@x.example; ann@x.example; zoe@x.example,9; 1\n",
+    );
+    reg.run(&pipeline, &day1, NOW);
+    let person = reg.person(reg.person_of("mail", "k-1"));
+    let emails = identities_of(&person, "email");
+    assert_eq!(emails, ["zoe@x.example", "ann@x.example"], "{person:#}");
+    let numbers = identities_of(&person, "identifier");
+    assert_eq!(numbers, ["9", "1"], "{person:#}");
+    // The source swaps them: the new first is the primary.
+    let day2 = reg.csv(
+        "e2.csv",
+        "id,emails,numbers\nk-1,ann@x.example;zoe@x.example,9;1\n",
+    );
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let person = reg.person(reg.person_of("mail", "k-1"));
+    assert_eq!(
+        identities_of(&person, "email"),
+        ["ann@x.example", "zoe@x.example"],
+        "{person:#}"
+    );
+}
+
 /// The console's message with its wrapping (and the frame miette draws) undone.
 fn one_line(text: &str) -> String {
     text.split_whitespace()
         .filter(|w| *w != "│")
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A person's identity values of one kind, in the order shown.
+fn identities_of<'p>(person: &'p Value, kind: &str) -> Vec<&'p str> {
+    person["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == kind)
+        .map(|i| i["value"].as_str().unwrap())
+        .collect()
 }
