@@ -1827,3 +1827,229 @@ fn unique_keeps_first_occurrences_and_default_fills_an_empty_cell_as_required_se
     let shown = stdout_json(&reg.cli(&["show", "lists", "k-2", "--format", "json"], NOW));
     assert_eq!(shown["record"]["fields"]["department"], "Physics");
 }
+
+#[test]
+fn ragged_rows_pads_a_short_legacy_row_and_refuses_a_long_one_at_its_line() {
+    let reg = Registry::new();
+    let pipeline = reg.path("legacy.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline legacy {
+    source file "legacy-*.csv" {
+        format csv delimiter=";" header=#false ragged-rows=#true
+        columns action uid name class
+    }
+    key uid
+    map {
+        uid uid required=#true
+        name name
+        class class default="none"
+    }
+}
+"#,
+    )
+    .unwrap();
+    // The legacy export drops trailing empty cells: B's row has no class.
+    let short = reg.csv("legacy-1.csv", "A;u-1;Ada;5a\nA;u-2;Alan\n");
+    let report = reg.run(&pipeline, &short, NOW);
+    assert_eq!(summary(&report, "created"), 2, "{report:#}");
+    let shown = stdout_json(&reg.cli(&["show", "legacy", "u-2", "--format", "json"], NOW));
+    assert_eq!(shown["record"]["fields"]["class"], "none", "{shown:#}");
+    assert_eq!(shown["record"]["fields"]["name"], "Alan");
+
+    // One field too many on line 2: refused, located, nothing changes.
+    let long = reg.csv("legacy-2.csv", "A;u-1;Ada;5a\nA;u-3;Grace;5b;extra\n");
+    let output = reg.cli(&["run", arg(&pipeline), "--input", arg(&long)], NOW);
+    let (code, _, stderr) = parts(&output);
+    let stderr = one_line(&stderr);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("legacy-2.csv:2: row has 5 fields but there are only 4 columns"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rollcall::source::long-row"), "{stderr}");
+    assert_eq!(reg.person_count(), 2);
+
+    // Without the option the short row is refused as before.
+    let strict = std::fs::read_to_string(&pipeline)
+        .unwrap()
+        .replace(" ragged-rows=#true", "");
+    std::fs::write(&pipeline, strict).unwrap();
+    let output = reg.cli(&["plan", arg(&pipeline), "--input", arg(&short)], NOW);
+    let (code, _, stderr) = parts(&output);
+    let stderr = one_line(&stderr);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("legacy-1.csv:2: row has 3 fields but there are 4 columns"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_person_without_roles_follows_its_records_lifecycle_into_limbo_purge_and_back() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "guests",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+        schools schools { split "," }
+    }
+    role {
+        each schools kind=school
+    }
+    lifecycle {
+        on-removal expired
+        limbo former-guests
+        purge-after "10d"
+    }
+    "#,
+    );
+    // Guests of no school: the role declaration gives them no role at all.
+    let day1 = reg.csv("g1.csv", "id,name,schools\na,Ada,\nb,Alan,\nc,Grace,\n");
+    reg.run(&pipeline, &day1, "2025-03-01T08:00:00Z");
+    let alan = reg.person_of("guests", "b");
+    let grace = reg.person_of("guests", "c");
+    // b and c leave: their persons take the removal status, limbo, a purge time.
+    let day2 = reg.csv("g2.csv", "id,name,schools\na,Ada,\n");
+    let plan = reg.plan(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let moved: Vec<&Value> = registry(&plan, "transitions")
+        .iter()
+        .filter(|t| t["person"] == alan)
+        .collect();
+    assert_eq!(moved.len(), 1, "{plan:#}");
+    assert!(moved[0]["role"].is_null());
+    assert_eq!(moved[0]["to"], "expired");
+    assert_eq!(moved[0]["cause"], "removed");
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let shown = reg.person(alan);
+    assert_eq!(shown["person"]["status"], "expired", "{shown:#}");
+    assert_eq!(shown["person"]["limbo"], "former-guests");
+    assert_eq!(
+        reg.person(reg.person_of("guests", "a"))["person"]["status"],
+        "active"
+    );
+    // c comes back before the purge: the same person, active, out of limbo.
+    let day3 = reg.csv("g3.csv", "id,name,schools\na,Ada,\nc,Grace,\n");
+    reg.run(&pipeline, &day3, "2025-03-05T08:00:00Z");
+    assert_eq!(reg.person_of("guests", "c"), grace);
+    let shown = reg.person(grace);
+    assert_eq!(shown["person"]["status"], "active", "{shown:#}");
+    assert_eq!(shown["person"]["limbo"], Value::Null);
+    // Past b's purge time the next run purges b.
+    let report = reg.run(&pipeline, &day3, "2025-03-13T08:00:00Z");
+    assert_eq!(summary(&report, "purged"), 1, "{report:#}");
+    assert_eq!(reg.person_count(), 2);
+}
+
+#[test]
+fn purge_dry_run_plan_and_run_agree_that_an_overdue_purge_comes_before_a_returning_record() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "members",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+    }
+    lifecycle {
+        limbo former
+        purge-after "10d"
+    }
+    "#,
+    );
+    let day1 = reg.csv("m1.csv", "id,name\na,Ada\nb,Alan\n");
+    reg.run(&pipeline, &day1, "2025-03-01T08:00:00Z");
+    let alan = reg.person_of("members", "b");
+    let day2 = reg.csv("m2.csv", "id,name\na,Ada\n");
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    // b's purge time (03-12) has passed when b comes back on 03-13.
+    let now = "2025-03-13T08:00:00Z";
+    let back = reg.csv("m3.csv", "id,name\na,Ada\nb,Alan\n");
+    let dry = stdout_json(&reg.cli(&["purge", "--dry-run", "--format", "json"], now));
+    assert_eq!(dry["purged"], 1, "{dry:#}");
+    assert_eq!(dry["registry"]["purged"][0]["person"], alan);
+    let plan = reg.plan(&pipeline, &back, now);
+    assert_eq!(summary(&plan, "purged"), 1, "{plan:#}");
+    assert_eq!(registry(&plan, "purged")[0]["person"], alan);
+    // The purge went first: b is a new key, for someone new.
+    assert_eq!(summary(&plan, "created"), 1, "{plan:#}");
+    let report = reg.run(&pipeline, &back, now);
+    assert_eq!(summary(&report, "purged"), 1, "{report:#}");
+    assert_eq!(summary(&report, "created"), 1);
+    let newcomer = reg.person_of("members", "b");
+    assert_ne!(newcomer, alan);
+    assert_eq!(reg.person(newcomer)["person"]["status"], "active");
+    let (code, _, _) = parts(&reg.cli(&["person", &alan.to_string()], now));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn identity_emails_and_identifiers_keep_the_sources_order_the_first_being_the_primary() {
+    let reg = Registry::new();
+    let pipeline = reg.pipeline(
+        "mail",
+        r#"
+    key id
+    map {
+        id id required=#true
+        emails emails {
+            split ";"
+            trim
+        }
+        numbers numbers {
+            split ";"
+            trim
+        }
+    }
+    identity {
+        email official emails verified=#true
+        identifier staff-number numbers
+    }
+    "#,
+    );
+    let day1 = reg.csv(
+        "e1.csv",
+        "id,emails,numbers\nk-1,zoe@x.example; ann@x.example; zoe@x.example,9; 1\n",
+    );
+    reg.run(&pipeline, &day1, NOW);
+    let person = reg.person(reg.person_of("mail", "k-1"));
+    let emails = identities_of(&person, "email");
+    assert_eq!(emails, ["zoe@x.example", "ann@x.example"], "{person:#}");
+    let numbers = identities_of(&person, "identifier");
+    assert_eq!(numbers, ["9", "1"], "{person:#}");
+    // The source swaps them: the new first is the primary.
+    let day2 = reg.csv(
+        "e2.csv",
+        "id,emails,numbers\nk-1,ann@x.example;zoe@x.example,9;1\n",
+    );
+    reg.run(&pipeline, &day2, "2025-03-02T08:00:00Z");
+    let person = reg.person(reg.person_of("mail", "k-1"));
+    assert_eq!(
+        identities_of(&person, "email"),
+        ["ann@x.example", "zoe@x.example"],
+        "{person:#}"
+    );
+}
+
+/// The console's message with its wrapping (and the frame miette draws) undone.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|w| *w != "│")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A person's identity values of one kind, in the order shown.
+fn identities_of<'p>(person: &'p Value, kind: &str) -> Vec<&'p str> {
+    person["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == kind)
+        .map(|i| i["value"].as_str().unwrap())
+        .collect()
+}

@@ -36,6 +36,7 @@ fn csv_format(f: impl FnOnce(&mut CsvOptions)) -> Format {
         header: true,
         columns: Vec::new(),
         encoding: Encoding::Utf8,
+        ragged_rows: false,
     };
     f(&mut options);
     Format::Csv(options)

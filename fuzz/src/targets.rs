@@ -119,6 +119,7 @@ pub fn csv(data: &[u8]) {
         } else {
             Encoding::Utf16
         },
+        ragged_rows: flags & 64 != 0,
     };
     read_all(rest, Format::Csv(options), Compression::None, &[]);
 }

@@ -238,6 +238,9 @@ pub struct CsvOptions {
     pub columns: Vec<String>,
     /// Text encoding of the file.
     pub encoding: Encoding,
+    /// Pad rows with fewer fields than columns with empty fields (legacy
+    /// exports drop trailing empty cells); longer rows are still refused.
+    pub ragged_rows: bool,
 }
 
 /// Text encoding of a CSV source.

@@ -26,7 +26,7 @@ const S3_ONLY_CHILDREN: &[&str] = &[
     "path-style",
     "delete-older",
 ];
-const CSV_PROPS: &[&str] = &["delimiter", "quote", "header", "encoding"];
+const CSV_PROPS: &[&str] = &["delimiter", "quote", "header", "encoding", "ragged-rows"];
 
 /// Which kind of source is being read.
 #[derive(Clone, Copy, PartialEq)]
@@ -430,6 +430,10 @@ fn lower_format(
             )
         })
         .unwrap_or(Encoding::Utf8);
+    let ragged_rows = props
+        .get("ragged-rows")
+        .and_then(|e| cx.bool(e, "`ragged-rows`"))
+        .unwrap_or(false);
     if !header && columns.is_none() {
         let span = header_entry
             .map(entry_span)
@@ -446,6 +450,7 @@ fn lower_format(
         header,
         columns: columns.map(|(_, names)| names.clone()).unwrap_or_default(),
         encoding,
+        ragged_rows,
     }))
 }
 

@@ -261,16 +261,18 @@ impl Config {
         let mut out = Vec::new();
         for slot in &self.identity {
             for value in texts(&values[slot.field]) {
-                out.push(Identity {
+                let identity = Identity {
                     kind: slot.kind,
                     type_name: slot.type_name.clone(),
                     value,
                     usable: slot.kind == IdentityKind::Identifier || slot.verified,
-                });
+                };
+                // In the source's order, first occurrences: the first is the primary.
+                if !out.contains(&identity) {
+                    out.push(identity);
+                }
             }
         }
-        out.sort();
-        out.dedup();
         out
     }
 

@@ -10,6 +10,8 @@ use super::overlay::OverlayWriter;
 use super::report::{Held, MAX_REPORTED, RegistryReport};
 use super::writer::{StoreWriter, Writer};
 use super::{Counts, Result};
+use rollcall_model::RoleStatus;
+
 use crate::clock::Instant;
 use crate::store::{ChangeRow, PipelineLifecycle, Tx};
 
@@ -36,10 +38,26 @@ pub(super) struct Ledger<'a, 't> {
     /// Persons whose roles their records' own status ended: their
     /// deactivation is told as such (cause `status`).
     pub kept: std::collections::BTreeSet<i64>,
+    /// Records of persons this run removed or brought back: a person with
+    /// no role at all follows their records instead (see `lifecycle`).
+    pub records_moved: BTreeMap<i64, RecordMoves>,
+    /// Records this session purged, as (pipeline, key).
+    pub purged_records: Vec<(String, String)>,
     /// What the session reports.
     pub report: RegistryReport,
     /// Its figures.
     pub counts: Counts,
+}
+
+/// A person's records that this run removed or brought back.
+#[derive(Debug, Default)]
+pub(super) struct RecordMoves {
+    /// Removed records, as (pipeline, key): a plan's store still lists them present.
+    pub gone: Vec<(String, String)>,
+    /// Whether a record of theirs was created or came back.
+    pub back: bool,
+    /// The status the removing pipeline gives what its records lose.
+    pub removal: Option<RoleStatus>,
 }
 
 impl<'a, 't> Ledger<'a, 't> {
@@ -60,6 +78,8 @@ impl<'a, 't> Ledger<'a, 't> {
             lifecycles: BTreeMap::new(),
             touched: BTreeMap::new(),
             kept: std::collections::BTreeSet::new(),
+            records_moved: BTreeMap::new(),
+            purged_records: Vec::new(),
             report: RegistryReport::default(),
             counts: Counts::default(),
         }

@@ -83,11 +83,15 @@ impl Ledger<'_, '_> {
             return Ok(());
         };
         let statuses = self.role_statuses(person)?;
-        let Some(best) = statuses.iter().max_by_key(|s| rank(s)) else {
-            return Ok(());
+        let best = match statuses.iter().max_by_key(|s| rank(s)) {
+            Some(best) => best.clone(),
+            None => match self.roleless_status(person)? {
+                Some(status) => status,
+                None => return Ok(()),
+            },
         };
         let mut after = before.clone();
-        after.status = best.clone();
+        after.status = best;
         // A person whose best role is still to start is not deactivated:
         // nothing of theirs ended, so no limbo and no purge time.
         let pending = after.status == RoleStatus::Pending.as_str();
@@ -152,6 +156,31 @@ impl Ledger<'_, '_> {
         Ok(())
     }
 
+    /// The status of a person without any role, from their records: active
+    /// while one is present (or came back in this run), else the removal
+    /// status of the pipeline that removed the last one (a grace period
+    /// counts as suspended: grace periods are kept on roles). `None` when
+    /// this run moved none of their records.
+    fn roleless_status(&self, person: i64) -> Result<Option<String>> {
+        let Some(moves) = self.records_moved.get(&person) else {
+            return Ok(None);
+        };
+        let present = person > 0
+            && self
+                .tx
+                .present_records_of_person(person)?
+                .iter()
+                .any(|record| !moves.gone.contains(record));
+        if moves.back || present {
+            return Ok(Some(RoleStatus::Active.as_str().to_owned()));
+        }
+        let status = match moves.removal {
+            Some(RoleStatus::GracePeriod | RoleStatus::Active) | None => RoleStatus::Suspended,
+            Some(other) => other,
+        };
+        Ok(Some(status.as_str().to_owned()))
+    }
+
     /// Roles whose grace period ended take the status that follows it.
     pub(super) fn end_grace_periods(&mut self, system: Option<&str>) -> Result<()> {
         for row in self.tx.roles_due(&self.now_text, system)? {
@@ -194,7 +223,9 @@ impl Ledger<'_, '_> {
         due.sort_by_key(|(p, _)| *p);
         let now = self.now_text.clone();
         for (person, state) in due {
-            let is_due = !is_live(&state.status)
+            // A plan's store still shows the persons it purged at the start.
+            let is_due = !self.writer.purged(person)
+                && !is_live(&state.status)
                 && state
                     .purge_at
                     .as_deref()
@@ -218,6 +249,7 @@ impl Ledger<'_, '_> {
                 })?;
             }
             self.writer.delete_person(person)?;
+            self.purged_records.extend(records.iter().cloned());
             self.counts.purged += 1;
             if self.report.purged.len() < MAX_REPORTED {
                 self.report.purged.push(Purged {

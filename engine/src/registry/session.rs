@@ -86,6 +86,7 @@ impl<'a, 't> Session<'a, 't> {
                 // Matching ignores status: a suspended person found here is
                 // re-evaluated once their new role is in.
                 self.touch(person);
+                self.ledger.records_moved.entry(person).or_default().back = true;
                 self.merge_attributes(person, key, values)?;
                 person
             }
@@ -128,6 +129,7 @@ impl<'a, 't> Session<'a, 't> {
         };
         if returning {
             self.touch(person);
+            self.ledger.records_moved.entry(person).or_default().back = true;
         }
         self.ledger
             .writer
@@ -183,8 +185,33 @@ impl<'a, 't> Session<'a, 't> {
         for role in self.tx.roles_of_record(&self.config.pipeline, key)? {
             self.end_role(&role, Cause::Removed)?;
         }
+        if let Some(person) = person {
+            self.touch(person);
+            let removal = self.config.lifecycle.on_removal;
+            let moves = self.ledger.records_moved.entry(person).or_default();
+            moves
+                .gone
+                .push((self.config.pipeline.clone(), key.to_owned()));
+            moves.removal = Some(removal);
+        }
         self.log(key, person, "remove", None, None)?;
         Ok(person)
+    }
+
+    /// The start of a run: the system's persons whose purge time has passed
+    /// by `now` are purged before any record is read, as `rollcall purge`
+    /// at that time would have, so a key of theirs that returns in this
+    /// extract is someone new. Returns this pipeline's keys that went.
+    pub fn purge_overdue(&mut self) -> Result<std::collections::HashSet<String>> {
+        let system = Some(self.config.system.as_str());
+        self.ledger.purge_due(system)?;
+        Ok(self
+            .ledger
+            .purged_records
+            .iter()
+            .filter(|(pipeline, _)| *pipeline == self.config.pipeline)
+            .map(|(_, key)| key.clone())
+            .collect())
     }
 
     /// The end of a run: grace periods of the system's roles that ended,

@@ -80,8 +80,21 @@ impl<'a, 't> Pass<'a, 't> {
         file: &str,
         phase: Instant,
     ) -> Result<Self, RunError> {
+        let mut session = Session::for_pipeline(
+            tx,
+            &plan.registry,
+            run_id,
+            options.now.unwrap_or_else(clock::Instant::wall),
+            options.collect_changes,
+        )?;
+        // Overdue purges come first: `plan`, `run` and `purge` agree on them.
+        let purged = session.purge_overdue()?;
         let mut prior = PriorState::default();
-        tx.for_each_prior(&plan.name, |record| prior.insert(record))?;
+        tx.for_each_prior(&plan.name, |record| {
+            if !purged.contains(record.key) {
+                prior.insert(record);
+            }
+        })?;
         phase_done(phase, "prior state loaded");
         // A first load builds the indexes it never reads once, at the end.
         let deferred = match run_id {
@@ -90,13 +103,6 @@ impl<'a, 't> Pass<'a, 't> {
         };
         let joins = plan.joiner.load(&plan.base_dir, &options.limits)?;
         let claims = Claims::load(tx, &plan.name, &plan.unique)?;
-        let session = Session::for_pipeline(
-            tx,
-            &plan.registry,
-            run_id,
-            options.now.unwrap_or_else(clock::Instant::wall),
-            options.collect_changes,
-        )?;
         Ok(Pass {
             plan,
             tx,

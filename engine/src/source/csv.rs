@@ -203,17 +203,31 @@ impl CsvReader {
     fn row_value(&self) -> Result<(u64, Value), SourceError> {
         let line = self.line();
         let columns = self.columns.as_deref().unwrap_or_default();
-        if self.row.len() != columns.len() {
+        let found = self.row.len();
+        if found > columns.len() && self.options.ragged_rows {
+            return Err(SourceError::LongRow {
+                name: self.name.to_string(),
+                line,
+                expected: columns.len(),
+                found,
+            });
+        }
+        if found != columns.len() && !self.options.ragged_rows {
             return Err(SourceError::RaggedRow {
                 name: self.name.to_string(),
                 line,
                 expected: columns.len(),
-                found: self.row.len(),
+                found,
             });
         }
         let mut object = Map::with_capacity(columns.len());
         for (i, column) in columns.iter().enumerate() {
-            let text = self.field(i, line, column)?;
+            // Legacy exports drop trailing empty cells: a missing field is an empty one.
+            let text = if i < found {
+                self.field(i, line, column)?
+            } else {
+                ""
+            };
             object.insert(column.clone(), Value::String(text.to_owned()));
         }
         Ok((line, Value::Object(object)))

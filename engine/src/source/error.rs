@@ -289,10 +289,30 @@ pub enum SourceError {
     #[diagnostic(
         code("rollcall::source::ragged-row"),
         help(
-            "check the delimiter (`delimiter=`) and quoting of this row; every row needs one field per column"
+            "check the delimiter (`delimiter=`) and quoting of this row; every row needs one field per column (`ragged-rows=#true` pads short rows with empty fields)"
         )
     )]
     RaggedRow {
+        /// The extract's display name.
+        name: String,
+        /// Line where the row starts.
+        line: u64,
+        /// Number of columns.
+        expected: usize,
+        /// Number of fields in the row.
+        found: usize,
+    },
+
+    /// A CSV row with more fields than columns in a `ragged-rows` source:
+    /// short rows are padded, but an extra field has no column to go to.
+    #[error("{name}:{line}: row has {found} fields but there are only {expected} columns")]
+    #[diagnostic(
+        code("rollcall::source::long-row"),
+        help(
+            "`ragged-rows` pads short rows only; a longer row usually means a stray delimiter or an unquoted field, or a missing name in `columns`"
+        )
+    )]
+    LongRow {
         /// The extract's display name.
         name: String,
         /// Line where the row starts.
@@ -356,6 +376,7 @@ impl SourceError {
             | SourceError::InvalidUtf8Field { line, .. }
             | SourceError::UnclosedQuote { line, .. }
             | SourceError::RaggedRow { line, .. }
+            | SourceError::LongRow { line, .. }
             | SourceError::BadColumns { line, .. }
             | SourceError::MissingPayload { line, .. } => Some(*line),
             _ => None,

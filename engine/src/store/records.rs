@@ -134,6 +134,9 @@ pub trait Records {
     /// The records linked to a person, as (pipeline, key).
     fn records_of_person(&self, person: i64) -> Result<Vec<(String, String)>>;
 
+    /// The records linked to a person that the source still lists, as (pipeline, key).
+    fn present_records_of_person(&self, person: i64) -> Result<Vec<(String, String)>>;
+
     /// Deletes every record linked to a person (a purge).
     fn delete_records_of_person(&self, person: i64) -> Result<()>;
 }

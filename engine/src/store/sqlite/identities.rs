@@ -94,7 +94,7 @@ impl SqliteTx<'_> {
             (
                 IdentityKind::Email,
                 "SELECT type, address, verified, person_id FROM emails
-                  WHERE pipeline = ?1 AND source_key = ?2",
+                  WHERE pipeline = ?1 AND source_key = ?2 ORDER BY id",
             ),
             (
                 IdentityKind::Identifier,
@@ -116,10 +116,19 @@ impl SqliteTx<'_> {
                 });
             }
         }
-        let mut given = given.to_vec();
-        given.sort_unstable();
-        stored.sort_unstable();
-        Ok(given == stored)
+        // Emails are rewritten in the source's order when it changes (the
+        // first is the primary); identifiers keep their rows, so their
+        // order is not compared.
+        let (mut given_ids, given_emails): (Vec<Identity>, Vec<Identity>) = given
+            .iter()
+            .cloned()
+            .partition(|i| i.kind == IdentityKind::Identifier);
+        let (mut stored_ids, stored_emails): (Vec<Identity>, Vec<Identity>) = stored
+            .into_iter()
+            .partition(|i| i.kind == IdentityKind::Identifier);
+        given_ids.sort_unstable();
+        stored_ids.sort_unstable();
+        Ok(given_emails == stored_emails && given_ids == stored_ids)
     }
 
     fn insert_identities(

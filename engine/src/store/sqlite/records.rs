@@ -226,6 +226,24 @@ impl Records for SqliteTx<'_> {
             .map_err(|e| self.err(e))
     }
 
+    fn present_records_of_person(&self, person: i64) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT pipeline, key FROM source_records WHERE person_id = ?1 AND state = ?2
+                  ORDER BY pipeline, key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![person, RecordState::Present.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
     fn records_of_person(&self, person: i64) -> Result<Vec<(String, String)>> {
         let mut stmt = self
             .tx
