@@ -107,17 +107,18 @@ fn member_shape<'s, E: de::Error>(
 
 /// The member names of one object so far. A name seen twice gives up, so
 /// the full parse refuses the record (`source::duplicate-member`) whichever
-/// member repeats, read or not. The first names stay on the stack: this
-/// runs for every object of every record, and a heap list per object cost
-/// about a tenth of a day-2 run in malloc and free.
+/// member repeats, read or not. This runs for every member of every object
+/// of every record, so the common case stays cheap: borrowed names (no
+/// escapes) sit in an inline array with nothing to drop, and a class mask
+/// spares most names the comparison with every earlier one.
 struct Names<'de> {
     len: usize,
-    /// One bit per (length, first byte, last byte) class of the names so
-    /// far: a name whose class bit is clear cannot repeat one, so most
-    /// members skip the comparison with every earlier name.
+    /// One bit per hash class of the names so far: a name whose class bit
+    /// is clear cannot repeat an earlier one.
     classes: u64,
-    inline: [Cow<'de, str>; INLINE_NAMES],
-    spilled: Vec<Cow<'de, str>>,
+    inline: [&'de str; INLINE_NAMES],
+    /// Names with escapes (owned), and borrowed ones past the inline array.
+    other: Vec<Cow<'de, str>>,
 }
 
 /// Objects with at most this many members never allocate for [`Names`].
@@ -128,35 +129,44 @@ impl Default for Names<'_> {
         Names {
             len: 0,
             classes: 0,
-            inline: std::array::from_fn(|_| Cow::Borrowed("")),
-            spilled: Vec::new(),
+            inline: [""; INLINE_NAMES],
+            other: Vec::new(),
         }
     }
 }
 
 impl<'de> Names<'de> {
-    /// `key` is the object's next member name (a borrowed one is cheap to
-    /// keep).
+    /// `key` is the object's next member name.
     fn first<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
-        let bytes = key.as_bytes();
-        let class = bytes.len()
-            ^ usize::from(bytes.first().copied().unwrap_or(0)).rotate_left(2)
-            ^ usize::from(bytes.last().copied().unwrap_or(0)).rotate_left(4);
-        let bit = 1u64 << (class % 64);
+        let bit = 1u64 << name_class(key.as_bytes());
         if self.classes & bit != 0 {
-            let kept = &self.inline[..self.len.min(INLINE_NAMES)];
-            if kept.contains(&key) || self.spilled.contains(&key) {
+            let repeated =
+                self.inline[..self.len].contains(&key.as_ref()) || self.other.contains(&key);
+            if repeated {
                 return Err(give_up());
             }
         }
         self.classes |= bit;
-        match self.inline.get_mut(self.len) {
-            Some(slot) => *slot = key,
-            None => self.spilled.push(key),
+        match key {
+            Cow::Borrowed(name) if self.len < INLINE_NAMES => {
+                self.inline[self.len] = name;
+                self.len += 1;
+            }
+            key => self.other.push(key),
         }
-        self.len += 1;
         Ok(())
     }
+}
+
+/// A 6-bit class of a member name from its length and three of its bytes
+/// (FNV-1a steps): names of one record often share a prefix (`dit:...`),
+/// so the first byte alone would put them all in one class.
+fn name_class(name: &[u8]) -> u32 {
+    let mut hash = 0xcbf2_9ce4_8422_2325u64 ^ name.len() as u64;
+    for byte in [name.first(), name.get(name.len() / 2), name.last()] {
+        hash = (hash ^ u64::from(byte.copied().unwrap_or(0))).wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash >> 58) as u32
 }
 
 /// Walks down the record path to the payload.

@@ -182,8 +182,8 @@ pub trait Roles {
     /// Roles whose grace period has ended by `now`; with a system, only its.
     fn roles_due(&self, now: &str, system: Option<&str>) -> Result<Vec<RoleRow>>;
 
-    /// A pipeline's active or pending roles with a validity date, which
-    /// time alone may move.
+    /// A pipeline's roles that time alone may move: pending ones (waiting
+    /// for `valid-from`) and active ones with a `valid-until`.
     fn timed_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>>;
 
     /// A pipeline's roles with a manager or sponsor identifier that no
