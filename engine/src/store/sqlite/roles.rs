@@ -118,16 +118,7 @@ impl Roles for SqliteTx<'_> {
     }
 
     fn timed_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {
-        self.roles_where(
-            // Only a pending role or an active one with an end date can
-            // change as time passes; an active role that merely has a
-            // start date (every staff record's `joined`) cannot, and
-            // reading all of those cost 7 % of a day-2 run.
-            "pipeline = ?1
-               AND (status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL))
-             ORDER BY id",
-            params![pipeline],
-        )
+        self.roles_where(super::schema::TIMED_ROLES, params![pipeline])
     }
 
     fn unresolved_roles(&self, pipeline: &str) -> Result<Vec<RoleRow>> {

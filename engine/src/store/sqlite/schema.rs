@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -299,6 +299,21 @@ DROP INDEX roles_by_record;
 CREATE UNIQUE INDEX roles_by_record ON roles (pipeline, source_key, ordinal, member);
 "#;
 
+/// The roles time alone may move (see [`TIMED_ROLES`]), found without
+/// reading every role of the pipeline: on a day-2 run of 100,000 people with
+/// none of them dated, that scan cost 7 % of the run's instructions.
+const V6: &str = r#"
+CREATE INDEX roles_timed ON roles (pipeline)
+    WHERE status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL);
+"#;
+
+/// Which roles the validity step re-checks each run: pending ones (waiting
+/// for `valid-from`) and active ones with a `valid-until`. The same words
+/// as `roles_timed`'s condition, so SQLite can use that partial index.
+pub(super) const TIMED_ROLES: &str = "pipeline = ?1
+   AND (status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL))
+ ORDER BY id";
+
 #[cfg(test)]
 mod tests {
     use super::super::SqliteStore;
@@ -316,6 +331,14 @@ mod tests {
             })
             .unwrap();
         steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_validity_step_reads_only_timed_roles_through_their_index() {
+        let store = SqliteStore::in_memory().unwrap();
+        let sql = format!("SELECT id FROM roles WHERE {}", super::TIMED_ROLES);
+        let steps = plan(&store, &sql, &["p"]);
+        assert!(steps.contains("USING INDEX roles_timed"), "{steps}");
     }
 
     #[test]
@@ -398,6 +421,7 @@ mod tests {
                 "roles_by_grace",
                 "roles_by_person",
                 "roles_by_record",
+                "roles_timed",
                 "roles_unresolved"
             ]
         );
