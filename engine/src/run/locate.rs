@@ -66,9 +66,9 @@ pub(super) fn locate(
 
 /// Records and reports a run that found its extract already applied.
 ///
-/// The row carries the figures of the run that applied the same bytes, all
-/// unchanged: re-reading them would give exactly that, and it keeps the row
-/// a true baseline for the next run's `min-ratio`.
+/// The row says what happened: 0 records read. It is never a baseline
+/// (`Runs::last_applied` skips it), so the next run's `min-ratio` still
+/// compares with the run that applied those bytes.
 fn already_applied(
     plan: &Plan,
     store: &mut Store,
@@ -77,15 +77,7 @@ fn already_applied(
     last: RunRow,
 ) -> Result<Located, RunError> {
     identity.sha256 = last.source.sha256.clone();
-    let summary = Summary {
-        read: last.summary.read,
-        valid: last.summary.valid,
-        invalid: last.summary.invalid,
-        filtered: last.summary.filtered,
-        held: last.summary.held,
-        unchanged: last.summary.valid,
-        ..Summary::default()
-    };
+    let summary = Summary::default();
     let row = RunRow {
         id: 0,
         pipeline: plan.name.clone(),

@@ -40,6 +40,9 @@ pub struct Delivered {
     pub records: u64,
     /// Where it was uploaded (empty when it has no upload or uploads were skipped).
     pub uploads: Vec<String>,
+    /// Uploads the sink declares that `--skip-upload` left undone; while
+    /// any is, the run is not recorded as delivered.
+    pub uploads_skipped: u64,
 }
 
 /// The file each sink would write (with `--out-dir`), touching nothing; a
@@ -186,7 +189,8 @@ fn change_of(row: &ChangeRow) -> Option<Change> {
 }
 
 /// Writes every sink for `run`, uploads each file, and records on the run
-/// that its outputs were delivered.
+/// that its outputs were delivered; with uploads skipped, records that
+/// instead, so `history` keeps showing the run's outputs as pending.
 fn deliver(
     plan: &Plan,
     store: &mut Store,
@@ -195,8 +199,19 @@ fn deliver(
     options: &OutputOptions,
 ) -> Result<Vec<Delivered>, SinkError> {
     let delivered = write_and_upload(plan, store, run, changes, options)?;
+    let skipped: u64 = delivered.iter().map(|d| d.uploads_skipped).sum();
     let marked = store.write().and_then(|tx| {
-        tx.mark_delivered(run, &now_text())?;
+        if skipped == 0 {
+            tx.mark_delivered(run, &now_text())?;
+        } else {
+            tx.note_run_error(
+                run,
+                &format!(
+                    "outputs written, {skipped} upload{} skipped (--skip-upload)",
+                    if skipped == 1 { "" } else { "s" }
+                ),
+            )?;
+        }
         tx.commit()
     });
     // The files are out; failing now would only hide that. `history` will
@@ -241,6 +256,11 @@ fn write_and_upload(
         })?;
         tx.rollback()?;
         let mut uploads = Vec::new();
+        let uploads_skipped = if options.skip_uploads {
+            sink.uploads.len() as u64
+        } else {
+            0
+        };
         if !options.skip_uploads {
             for upload in &sink.uploads {
                 let to = upload::upload(upload, &target).map_err(|source| SinkError::Upload {
@@ -256,6 +276,7 @@ fn write_and_upload(
             path: target.display().to_string(),
             records,
             uploads,
+            uploads_skipped,
         });
     }
     Ok(delivered)
