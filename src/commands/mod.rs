@@ -2,6 +2,7 @@
 //! `run` builds its text with `crate::render`, writes it to the console it
 //! is given, and returns its exit code, or a [`Failure`] through `?`.
 
+pub mod completions;
 pub mod deliver;
 mod failure;
 pub mod fmt;
