@@ -5,6 +5,7 @@
 mod commands;
 mod console;
 mod exit;
+mod metrics;
 mod progress;
 mod render;
 mod signals;

@@ -157,3 +157,75 @@ fn quiet_prints_nothing_but_errors() {
         "{err}"
     );
 }
+
+/// `--metrics-file`: Prometheus text exposition, replaced atomically, with
+/// the outcome, counts, phase durations and the last success time, which a
+/// failed run keeps.
+#[test]
+fn metrics_file_is_prometheus_text_and_keeps_the_last_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let metrics = dir.path().join("metrics").join("rollcall.prom");
+    std::fs::create_dir(metrics.parent().unwrap()).unwrap();
+    let run_with = |input: &str| {
+        rollcall()
+            .args(["run", "pipelines/hr-appointments.kdl", "--input", input])
+            .args(["--state", state.to_str().unwrap()])
+            .args(["--metrics-file", metrics.to_str().unwrap()])
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        parts(&run_with("examples/hr/appointments-2025-03-01.csv")).0,
+        0
+    );
+    let applied = std::fs::read_to_string(&metrics).unwrap();
+    println!("{applied}");
+    for line in applied.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+        assert!(
+            series.starts_with("rollcall_") && series.ends_with("\"}"),
+            "{line}"
+        );
+    }
+    assert!(
+        applied
+            .contains("rollcall_run_outcome{pipeline=\"hr-appointments\",outcome=\"applied\"} 1\n")
+    );
+    assert!(
+        applied.contains("rollcall_run_records{pipeline=\"hr-appointments\",kind=\"created\"} 8\n"),
+        "{applied}"
+    );
+    for phase in ["reading", "diffing", "registry", "committing"] {
+        assert!(
+            applied.contains(&format!("phase=\"{phase}\"}}")),
+            "{phase}: {applied}"
+        );
+    }
+    let success = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("rollcall_last_success_timestamp_seconds"))
+            .map(str::to_owned)
+    };
+    let first_success = success(&applied).expect("a success time");
+
+    assert_eq!(parts(&run_with("examples/hr/no-such-file.csv")).0, 1);
+    let failed = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        failed
+            .contains("rollcall_run_outcome{pipeline=\"hr-appointments\",outcome=\"failed\"} 1\n")
+    );
+    assert!(failed.contains("rollcall_run_exit_code{pipeline=\"hr-appointments\"} 1\n"));
+    assert_eq!(
+        success(&failed),
+        Some(first_success),
+        "kept from the last success"
+    );
+    let files: Vec<_> = std::fs::read_dir(metrics.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files, ["rollcall.prom"], "no temporary file left");
+}

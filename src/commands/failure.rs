@@ -82,19 +82,11 @@ impl Failure {
     pub fn exit(&self) -> Exit {
         match self {
             Failure::Store(err)
-            | Failure::Run(RunError::Store(err))
             | Failure::Freeze(FreezeError::Store(err))
             | Failure::Registry(RegistryError::Store(err)) => store_exit(err),
+            Failure::Run(err) => run_exit(err),
             Failure::NotOnePipeline { .. } | Failure::Time(_) | Failure::UnknownCommand(_) => {
                 Exit::Usage
-            }
-            // 128 + the signal, as a shell reports a command it ended.
-            Failure::Run(RunError::Interrupted(stopped)) => {
-                if stopped.signal == rollcall_engine::interrupt::SIGINT {
-                    Exit::Interrupted
-                } else {
-                    Exit::Terminated
-                }
             }
             _ => Exit::Error,
         }
@@ -206,6 +198,22 @@ impl Failure {
             | Failure::UnknownCommand(_)
             | Failure::Output(_)) => format!("error: {err}\n"),
         }
+    }
+}
+
+/// The exit code of a failed run.
+pub fn run_exit(err: &RunError) -> Exit {
+    match err {
+        RunError::Store(err) => store_exit(err),
+        // 128 + the signal, as a shell reports a command it ended.
+        RunError::Interrupted(stopped) => {
+            if stopped.signal == rollcall_engine::interrupt::SIGINT {
+                Exit::Interrupted
+            } else {
+                Exit::Terminated
+            }
+        }
+        _ => Exit::Error,
     }
 }
 

@@ -19,7 +19,7 @@ pub mod state;
 pub mod unfreeze;
 pub mod validate;
 
-pub use failure::Failure;
+pub use failure::{Failure, run_exit};
 
 use rollcall_engine::run::RunError;
 use serde::Serialize;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use rollcall_engine::notify::{self, RunEvent};
-use rollcall_engine::run::{self, Options};
+use rollcall_engine::run::{self, Options, Report, RunError};
 use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Outcome;
 
@@ -33,6 +33,11 @@ pub struct Args {
     /// Read the newest extract even when it is the one last applied.
     #[arg(long)]
     pub force: bool,
+    /// Write the run's outcome, counts, phase durations and last success
+    /// time here, in Prometheus text format (node_exporter's textfile
+    /// collector), replacing the file atomically.
+    #[arg(long, env = "ROLLCALL_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -65,6 +70,10 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         Err(err) => RunEvent::failed(&plan.name, err),
     };
     notify::send(&plan.notifications, &event);
+    let detailed = common.detailed_exitcode;
+    if let Some(path) = &args.metrics_file {
+        write_metrics(path, &plan.name, &report, detailed, &bar);
+    }
     let report = report?;
     tracing::info!(
         pipeline = %report.pipeline,
@@ -76,12 +85,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         removed = report.summary.removed,
         "run finished"
     );
-    let exit = match report.outcome {
-        Outcome::Rejected => Exit::Breach,
-        Outcome::Applied if common.detailed_exitcode => Exit::Changes,
-        Outcome::NoNewExtract if common.detailed_exitcode => Exit::NoNewExtract,
-        _ => Exit::Ok,
-    };
+    let exit = exit_of(&report, detailed);
     let error = (report.outcome == Outcome::Rejected).then(|| breach_error(&report, true));
     if console.json() {
         console.document(&plan_document(&report), exit, error.as_ref())?;
@@ -92,4 +96,57 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         console.problem(&breach_explanation(&report, true), Some(error))?;
     }
     Ok(exit)
+}
+
+/// The exit code of a run that finished with a report.
+fn exit_of(report: &Report, detailed: bool) -> Exit {
+    match report.outcome {
+        Outcome::Rejected => Exit::Breach,
+        Outcome::Applied if detailed => Exit::Changes,
+        Outcome::NoNewExtract if detailed => Exit::NoNewExtract,
+        _ => Exit::Ok,
+    }
+}
+
+/// `--metrics-file`: written whatever the outcome; a failure to write it is
+/// a warning and never changes the run's exit code.
+fn write_metrics(
+    path: &std::path::Path,
+    pipeline: &str,
+    report: &Result<Report, RunError>,
+    detailed: bool,
+    bar: &Bar,
+) {
+    let outcome_name = |report: &Report| {
+        serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let (outcome, exit, summary) = match report {
+        Ok(report) => (
+            outcome_name(report),
+            exit_of(report, detailed),
+            Some(report.summary),
+        ),
+        Err(RunError::Delivery { report, .. }) => {
+            ("failed".to_owned(), Exit::Error, Some(report.summary))
+        }
+        Err(err) => ("failed".to_owned(), super::run_exit(err), None),
+    };
+    let phases = bar.phases();
+    let finished = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let metrics = crate::metrics::RunMetrics {
+        pipeline,
+        outcome: &outcome,
+        exit_code: exit as u8,
+        summary,
+        phases: &phases,
+        finished,
+    };
+    if let Err(err) = crate::metrics::write(path, &metrics) {
+        tracing::warn!("cannot write the metrics file {}: {err}", path.display());
+    }
 }

@@ -44,7 +44,7 @@ use crate::sink::{self, Delivered};
 use crate::source::{Limits, SourceIdentity};
 use crate::store::{Store, now_text};
 use crate::unique::Conflict;
-use crate::vocabulary::{GateVerdict, Outcome, Summary};
+use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
 pub use error::RunError;
 pub use map::InvalidRecord;
@@ -87,10 +87,15 @@ impl Options {
     }
 }
 
-/// Receives progress while records stream; the CLI draws a bar with it.
+/// Receives progress while a run goes; the CLI draws a bar with it.
 pub trait Progress {
     /// `read` records have been read so far.
     fn records(&self, _read: u64) {}
+    /// `read` raw (still compressed) bytes of the extract have been read,
+    /// of `total` when its size is known.
+    fn bytes(&self, _read: u64, _total: Option<u64>) {}
+    /// The run has entered `phase`.
+    fn phase(&self, _phase: Phase) {}
 }
 
 /// Progress that shows nothing.
@@ -175,6 +180,7 @@ pub fn apply(
     )?;
     outputs::warn_undelivered(plan, store);
     let started_at = now_text();
+    progress.phase(Phase::Locating);
     let pinned = match locate::locate(plan, store, options, &started_at)? {
         locate::Located::Read(pinned) => pinned,
         locate::Located::AlreadyApplied(report) => return Ok(report),
@@ -185,7 +191,10 @@ pub fn apply(
         if let Some(located) = &pinned {
             commit::delete_older(plan, located);
         }
-        report = outputs::write(plan, store, run_id, report, options)?;
+        if !plan.sinks.is_empty() {
+            progress.phase(Phase::WritingOutputs);
+        }
+        report = outputs::write(plan, store, run_id, report, options, progress)?;
     }
     Ok(report)
 }

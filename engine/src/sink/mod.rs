@@ -108,8 +108,9 @@ pub fn deliver_run(
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
-    let delivered = deliver(plan, store, run, changes, options);
+    let delivered = deliver(plan, store, run, changes, options, uploading);
     if let Err(err) = &delivered {
         let noted = store.write().and_then(|tx| {
             tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
@@ -152,7 +153,10 @@ pub fn redeliver(
         .filter_map(change_of)
         .collect();
     tx.rollback()?;
-    Ok((found.id, deliver(plan, store, found.id, &changes, options)?))
+    Ok((
+        found.id,
+        deliver(plan, store, found.id, &changes, options, &|| {})?,
+    ))
 }
 
 /// A change log entry as the diff reported it.
@@ -197,8 +201,9 @@ fn deliver(
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
-    let delivered = write_and_upload(plan, store, run, changes, options)?;
+    let delivered = write_and_upload(plan, store, run, changes, options, uploading)?;
     let skipped: u64 = delivered.iter().map(|d| d.uploads_skipped).sum();
     let marked = store.write().and_then(|tx| {
         if skipped == 0 {
@@ -228,6 +233,7 @@ fn write_and_upload(
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
     if plan.sinks.is_empty() {
         return Ok(Vec::new());
@@ -263,6 +269,7 @@ fn write_and_upload(
         };
         if !options.skip_uploads {
             for upload in &sink.uploads {
+                uploading();
                 let to = upload::upload(upload, &target).map_err(|source| SinkError::Upload {
                     path: target.display().to_string(),
                     source,
