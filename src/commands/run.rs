@@ -59,6 +59,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         force: args.force,
         ..Options::default()
     };
+    let newest_before = newest_run(&mut store, &plan.name);
     crate::signals::stop_runs_cleanly();
     let bar = Bar::new(console.style.quiet);
     let report = run::apply(&plan, &mut store, &options, &bar);
@@ -67,7 +68,16 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     // they do, the exit code below is the run's own.
     let event = match &report {
         Ok(report) => RunEvent::from_report(report),
-        Err(err) => RunEvent::failed(&plan.name, err),
+        Err(err) => {
+            let mut event = RunEvent::failed(&plan.name, err);
+            // The failed run was recorded after the rollback: its id is
+            // the newest, when it is newer than any before this run.
+            event.run = match err {
+                RunError::Delivery { run_id, .. } => Some(*run_id),
+                _ => newest_run(&mut store, &plan.name).filter(|id| Some(*id) > newest_before),
+            };
+            event
+        }
     };
     notify::send(&plan.notifications, &event);
     let detailed = common.detailed_exitcode;
@@ -149,4 +159,12 @@ fn write_metrics(
     if let Err(err) = crate::metrics::write(path, &metrics) {
         tracing::warn!("cannot write the metrics file {}: {err}", path.display());
     }
+}
+
+/// The id of the pipeline's newest run, if any (and if the store can say).
+fn newest_run(store: &mut Store, pipeline: &str) -> Option<i64> {
+    let tx = store.read().ok()?;
+    let newest = tx.history(pipeline, 1).ok()?.first().map(|run| run.id);
+    let _ = tx.rollback();
+    newest
 }

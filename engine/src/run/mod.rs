@@ -120,7 +120,8 @@ pub struct Report {
     pub summary: Summary,
     /// The integrity gate's verdict.
     pub integrity: GateVerdict,
-    /// Per-record changes (when collected).
+    /// Per-record changes: all when collected, else the first
+    /// [`CHANGES_SAMPLED`].
     pub changes: Vec<Change>,
     /// Invalid records (at most the first thousand).
     pub invalid: Vec<InvalidRecord>,
@@ -209,7 +210,17 @@ struct Tally {
     conflicts: Vec<Conflict>,
 }
 
+/// How many changes a run that does not collect them all still keeps, so
+/// its text can show the first of them, as `plan` does, in bounded memory.
+pub const CHANGES_SAMPLED: usize = 20;
+
 impl Tally {
+    /// Whether the next change is kept for the report: every one when
+    /// collecting, else the first [`CHANGES_SAMPLED`].
+    fn keeps_change(&self) -> bool {
+        self.collect_changes || self.changes.len() < CHANGES_SAMPLED
+    }
+
     fn new(collect_changes: bool) -> Tally {
         Tally {
             summary: Summary::default(),

@@ -101,7 +101,9 @@ impl<'a, 't> Pass<'a, 't> {
             &plan.registry,
             run_id,
             options.now.unwrap_or_else(clock::Instant::wall),
-            options.collect_changes,
+            // The registry's findings are capped (`MAX_REPORTED`), so every
+            // run reports them: `run` shows what `plan` shows.
+            true,
         )?;
         Ok(Pass {
             plan,
