@@ -5,6 +5,7 @@
 mod commands;
 mod console;
 mod exit;
+mod metrics;
 mod progress;
 mod render;
 mod signals;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use std::io::IsTerminal;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use console::{Console, OutputFormat, Style};
 
@@ -82,29 +83,73 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Check pipeline files and report every problem, without running anything.
+    #[command(
+        after_help = "Examples:\n  rollcall validate                      # every pipeline under pipelines/\n  rollcall validate pipelines/staff-sso.kdl --format json\n  rollcall validate pipelines/ --log-format json   # one JSON line per problem (CI logs)"
+    )]
     Validate(commands::validate::Args),
     /// Rewrite pipeline files in the canonical layout, keeping comments.
+    #[command(
+        after_help = "Examples:\n  rollcall fmt                           # rewrite pipelines/*.kdl in place\n  rollcall fmt --check pipelines/        # list files that would change; exit 1 if any"
+    )]
     Fmt(commands::fmt::Args),
     /// Show what a run would change, writing nothing.
+    #[command(
+        after_help = "Examples:\n  rollcall plan pipelines/staff-sso.kdl --input examples/staff-sso/day-2.jsonl\n  rollcall plan pipelines/staff-sso.kdl --detailed-exitcode   # exit 2 when something would change\n  rollcall plan pipelines/hr-appointments.kdl --input examples/hr/appointments-2025-03-08.csv --format json"
+    )]
     Plan(commands::plan::Args),
     /// Run a pipeline and apply its changes to the state store.
+    #[command(
+        after_help = "Examples:\n  rollcall run pipelines/staff-sso.kdl --input examples/staff-sso/day-1.jsonl\n  rollcall run pipelines/staff-sso.kdl --detailed-exitcode --format json   # exit 0/2/3/4, one JSON document\n  rollcall run pipelines/cim-user-provisioning.kdl --out-dir out --skip-upload"
+    )]
     Run(commands::run::Args),
     /// Write and upload an applied run's outputs again (after a failed delivery).
+    #[command(
+        after_help = "Examples:\n  rollcall deliver pipelines/cora-user-sync.kdl            # the last applied run's outputs\n  rollcall deliver pipelines/cora-user-sync.kdl --run 7 --out-dir out"
+    )]
     Deliver(commands::deliver::Args),
     /// List a pipeline's runs, newest first.
+    #[command(
+        after_help = "Examples:\n  rollcall history staff-sso\n  rollcall history pipelines/staff-sso.kdl --limit 5 --format json\n  rollcall history @purge"
+    )]
     History(commands::history::Args),
     /// Show one stored record and its change log.
+    #[command(
+        after_help = "Examples:\n  rollcall show hr-appointments A-1002\n  rollcall show staff-sso u-000001 --format json"
+    )]
     Show(commands::show::Args),
     /// Show one person: status, limbo, attributes, identities, roles, freezes.
+    #[command(after_help = "Examples:\n  rollcall person 3\n  rollcall person 3 --format json")]
     Person(commands::person::Args),
     /// Freeze a person's attribute (or a role's) so syncs keep its value.
+    #[command(
+        after_help = "Examples:\n  rollcall freeze 1 telephone --value '+44 20 7946 0000' --reason 'asked by HR' --until 2025-06-01\n  rollcall freeze 2 role.3.title --by alice\n  rollcall freeze 2 role.3              # the whole role: attributes and status"
+    )]
     Freeze(commands::freeze::Args),
     /// Let syncs write a frozen attribute again.
+    #[command(
+        after_help = "Examples:\n  rollcall unfreeze 2 role.3.title\n  rollcall unfreeze 1 telephone --by alice && rollcall run pipelines/hr-appointments.kdl --resync A-1001"
+    )]
     Unfreeze(commands::unfreeze::Args),
     /// List frozen attributes: who froze them, why, until when.
+    #[command(
+        after_help = "Examples:\n  rollcall frozen\n  rollcall frozen --person 1 --format json"
+    )]
     Frozen(commands::frozen::Args),
     /// End grace periods and purge persons whose purge-after has passed.
+    #[command(
+        after_help = "Examples:\n  rollcall purge --dry-run\n  rollcall purge --now 2025-06-01 --format json"
+    )]
     Purge(commands::purge::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(
+        after_help = "Examples:\n  rollcall completions bash > /etc/bash_completion.d/rollcall\n  rollcall completions zsh > \"${fpath[1]}/_rollcall\"\n  rollcall completions fish > ~/.config/fish/completions/rollcall.fish"
+    )]
+    Completions(commands::completions::CompletionsArgs),
+    /// Print the man page (roff), rollcall's or one command's.
+    #[command(
+        after_help = "Examples:\n  rollcall man > /usr/local/share/man/man1/rollcall.1\n  rollcall man run | man -l -"
+    )]
+    Man(commands::completions::ManArgs),
 }
 
 impl Command {
@@ -123,6 +168,8 @@ impl Command {
             Command::Unfreeze(_) => "unfreeze",
             Command::Frozen(_) => "frozen",
             Command::Purge(_) => "purge",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -161,6 +208,10 @@ fn main() -> ExitCode {
         Command::Unfreeze(args) => commands::unfreeze::run(args, console),
         Command::Frozen(args) => commands::frozen::run(args, console),
         Command::Purge(args) => commands::purge::run(args, console),
+        Command::Completions(args) => {
+            commands::completions::completions(args, Cli::command(), console)
+        }
+        Command::Man(args) => commands::completions::man(args, Cli::command(), console),
     };
     commands::finish(name, result, console).into()
 }

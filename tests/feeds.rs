@@ -539,6 +539,14 @@ fn an_archive_whose_reassignment_target_is_not_present_is_refused_and_changes_no
     let event: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(event["pipeline"], "cora-user-sync");
     assert_eq!(event["outcome"], "failed");
+    assert_eq!(event["run"], 2, "the failed run's id: {event}");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo().join("schemas/webhook-payload.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&event), "{event}");
     assert!(
         event["error"].as_str().unwrap().contains("E9999"),
         "{event}"

@@ -324,27 +324,52 @@ fn every_reading_and_operator_command_prints_its_schema() {
     assert_eq!(fmt["outcome"], "formatted-already");
 }
 
+/// `--skip-upload` writes the files but records the run's outputs as
+/// pending, not delivered: `history` keeps naming the run until a
+/// `deliver` that uploads.
 #[test]
-fn deliver_prints_its_schema() {
+fn skipped_uploads_are_recorded_as_skipped_and_history_shows_them_pending() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
     let out = dir.path().join("out");
     let cim = "pipelines/cim-user-provisioning.kdl";
-    document(
+    let run = document(
         &json_run(
             &state,
             &["run", cim, "--out-dir", arg(&out), "--skip-upload"],
         ),
         "plan-output.schema.json",
     );
-    let delivered = document(
+    assert_eq!(run["deliveries"][0]["uploads_skipped"], 1, "{run:#}");
+    assert_eq!(run["deliveries"][0]["uploads"], serde_json::json!([]));
+    let history = document(
+        &json_run(&state, &["history", "cim-user-provisioning"]),
+        "history-output.schema.json",
+    );
+    assert_eq!(history["runs"][0]["delivered_at"], Value::Null);
+    assert_eq!(
+        history["runs"][0]["error"],
+        "outputs written, 1 upload skipped (--skip-upload)"
+    );
+    let redelivered = document(
         &json_run(
             &state,
             &["deliver", cim, "--out-dir", arg(&out), "--skip-upload"],
         ),
         "deliver-output.schema.json",
     );
-    assert_eq!(delivered["outcome"], "delivered");
+    assert_eq!(redelivered["outcome"], "written-uploads-skipped");
+    let text = rollcall()
+        .args(["history", "cim-user-provisioning", "--state", arg(&state)])
+        .output()
+        .unwrap();
+    let (_, text, _) = parts(&text);
+    println!("{text}");
+    assert!(
+        text.contains("note: outputs written, 1 upload skipped (--skip-upload)")
+            && text.contains("outputs not delivered: `rollcall deliver PIPELINE --run 1`"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -191,6 +191,32 @@ fn a_extract_is_applied_once_and_the_next_one_when_it_lands() {
     assert_eq!(runs[0]["source"]["uri"], uri(&first));
     assert_eq!(runs[0]["source"]["etag"], runs[1]["source"]["etag"]);
 
+    // A scheduler tells it apart by exit code: 4 with --detailed-exitcode.
+    let output = rollcall(
+        &server,
+        &aws,
+        &[
+            "run",
+            arg(&staff_sso()),
+            "--state",
+            arg(&db),
+            "--detailed-exitcode",
+            "--format",
+            "json",
+        ],
+    );
+    let report = stdout_json(&output);
+    eprintln!("rollcall run --detailed-exitcode --format json: {report}");
+    assert_eq!(parts(&output).0, 4);
+    assert_eq!(report["outcome"], "no-new-extract");
+    assert_eq!(
+        (
+            report["exit_code"].as_i64(),
+            report["summary"]["read"].as_i64()
+        ),
+        (Some(4), Some(0))
+    );
+
     // --force reads it again: a real run that finds nothing to change.
     let output = rollcall(
         &server,
@@ -200,7 +226,7 @@ fn a_extract_is_applied_once_and_the_next_one_when_it_lands() {
     let (code, stdout, stderr) = parts(&output);
     eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("run 3: no change"), "{stdout}");
+    assert!(stdout.contains("run 4: no change"), "{stdout}");
     assert!(stdout.contains("200 read"), "{stdout}");
     assert_eq!(history(&db)[0]["forced"], true);
 
@@ -210,14 +236,14 @@ fn a_extract_is_applied_once_and_the_next_one_when_it_lands() {
     let (code, stdout, stderr) = run(&server, &aws, &db);
     eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("run 4: applied"), "{stdout}");
+    assert!(stdout.contains("run 5: applied"), "{stdout}");
     assert!(stdout.contains("3 updated, 1 removed"), "{stdout}");
     assert_eq!(history(&db)[0]["source"]["uri"], uri(&second));
 
     let (code, stdout, _) = run(&server, &aws, &db);
     eprintln!("rollcall run: exit {code}\n{stdout}");
     assert_eq!(code, 0);
-    assert!(stdout.contains("run 5: no new extract"), "{stdout}");
+    assert!(stdout.contains("run 6: no new extract"), "{stdout}");
 }
 
 /// A pipeline in `dir` reading `prefix` of `bucket` with the given extra

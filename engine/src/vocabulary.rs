@@ -118,3 +118,47 @@ impl GateVerdict {
         self.checks.iter().filter(|c| !c.passed)
     }
 }
+
+/// The stages of a run as progress displays and metrics name them, in the
+/// order a run goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Finding the newest extract (listing S3), before the lock.
+    Locating,
+    /// Streaming the extract: decode, map, join, diff, write as we go.
+    Reading,
+    /// After the stream: the keys the extract lacks become removals.
+    Diffing,
+    /// The registry's end of run: grace, status, purges, links.
+    Registry,
+    /// Committing the transaction.
+    Committing,
+    /// Writing the sinks' files.
+    WritingOutputs,
+    /// Uploading a written file.
+    Uploading,
+}
+
+impl Phase {
+    /// The phase in words, as a progress display shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Locating => "locating",
+            Phase::Reading => "reading",
+            Phase::Diffing => "diffing",
+            Phase::Registry => "registry",
+            Phase::Committing => "committing",
+            Phase::WritingOutputs => "writing outputs",
+            Phase::Uploading => "uploading",
+        }
+    }
+
+    /// The phase as one word, for metrics labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::WritingOutputs => "writing_outputs",
+            other => other.label(),
+        }
+    }
+}

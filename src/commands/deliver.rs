@@ -12,7 +12,7 @@ use super::Failure;
 use super::state::StateArgs;
 use crate::console::Console;
 use crate::exit::Exit;
-use crate::render::operator::delivered_text;
+use crate::render::operator::{delivered_outcome, delivered_text};
 
 /// Arguments of `rollcall deliver`.
 #[derive(clap::Args)]
@@ -43,7 +43,8 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let (run, delivered) = sink::redeliver(&plan, &mut store, args.run, &options)?;
     if console.json() {
         let document = serde_json::json!({
-            "pipeline": plan.name, "run_id": run, "outcome": "delivered", "deliveries": delivered
+            "pipeline": plan.name, "run_id": run,
+            "outcome": delivered_outcome(&delivered), "deliveries": delivered
         });
         console.document(&document, Exit::Ok, None)?;
     } else {

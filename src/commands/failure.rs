@@ -65,6 +65,9 @@ pub enum Failure {
     /// `person` found no such person.
     #[error("there is no person {0}")]
     NoPerson(i64),
+    /// `man` was given a command rollcall does not have.
+    #[error("rollcall has no command {0:?}")]
+    UnknownCommand(String),
     /// `history` was given a pipeline the store has never run.
     #[error("the state store has no runs of a pipeline named {0:?}")]
     UnknownPipeline(String),
@@ -79,17 +82,11 @@ impl Failure {
     pub fn exit(&self) -> Exit {
         match self {
             Failure::Store(err)
-            | Failure::Run(RunError::Store(err))
             | Failure::Freeze(FreezeError::Store(err))
             | Failure::Registry(RegistryError::Store(err)) => store_exit(err),
-            Failure::NotOnePipeline { .. } | Failure::Time(_) => Exit::Usage,
-            // 128 + the signal, as a shell reports a command it ended.
-            Failure::Run(RunError::Interrupted(stopped)) => {
-                if stopped.signal == rollcall_engine::interrupt::SIGINT {
-                    Exit::Interrupted
-                } else {
-                    Exit::Terminated
-                }
+            Failure::Run(err) => run_exit(err),
+            Failure::NotOnePipeline { .. } | Failure::Time(_) | Failure::UnknownCommand(_) => {
+                Exit::Usage
             }
             _ => Exit::Error,
         }
@@ -169,6 +166,11 @@ impl Failure {
                     "give the pipeline's name as its file says it (`pipeline NAME {`), or the file itself; check --state",
                 ),
             ),
+            Failure::UnknownCommand(_) => ErrorJson::new(
+                "rollcall::cli::usage",
+                self.to_string(),
+                Some("`rollcall help` lists the commands"),
+            ),
             Failure::Output(_) => ErrorJson::new("rollcall::cli::output", self.to_string(), None),
         }
     }
@@ -193,8 +195,25 @@ impl Failure {
             | Failure::NoRecord { .. }
             | Failure::NoPerson(_)
             | Failure::UnknownPipeline(_)
+            | Failure::UnknownCommand(_)
             | Failure::Output(_)) => format!("error: {err}\n"),
         }
+    }
+}
+
+/// The exit code of a failed run.
+pub fn run_exit(err: &RunError) -> Exit {
+    match err {
+        RunError::Store(err) => store_exit(err),
+        // 128 + the signal, as a shell reports a command it ended.
+        RunError::Interrupted(stopped) => {
+            if stopped.signal == rollcall_engine::interrupt::SIGINT {
+                Exit::Interrupted
+            } else {
+                Exit::Terminated
+            }
+        }
+        _ => Exit::Error,
     }
 }
 

@@ -2,6 +2,7 @@
 //! `run` builds its text with `crate::render`, writes it to the console it
 //! is given, and returns its exit code, or a [`Failure`] through `?`.
 
+pub mod completions;
 pub mod deliver;
 mod failure;
 pub mod fmt;
@@ -18,7 +19,7 @@ pub mod state;
 pub mod unfreeze;
 pub mod validate;
 
-pub use failure::Failure;
+pub use failure::{Failure, run_exit};
 
 use rollcall_engine::run::RunError;
 use serde::Serialize;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use rollcall_engine::notify::{self, RunEvent};
-use rollcall_engine::run::{self, Options};
+use rollcall_engine::run::{self, Options, Report, RunError};
 use rollcall_engine::store::Store;
 use rollcall_engine::vocabulary::Outcome;
 
@@ -33,6 +33,11 @@ pub struct Args {
     /// Read the newest extract even when it is the one last applied.
     #[arg(long)]
     pub force: bool,
+    /// Write the run's outcome, counts, phase durations and last success
+    /// time here, in Prometheus text format (node_exporter's textfile
+    /// collector), replacing the file atomically.
+    #[arg(long, env = "ROLLCALL_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -54,6 +59,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         force: args.force,
         ..Options::default()
     };
+    let newest_before = newest_run(&mut store, &plan.name);
     crate::signals::stop_runs_cleanly();
     let bar = Bar::new(console.style.quiet);
     let report = run::apply(&plan, &mut store, &options, &bar);
@@ -62,9 +68,22 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     // they do, the exit code below is the run's own.
     let event = match &report {
         Ok(report) => RunEvent::from_report(report),
-        Err(err) => RunEvent::failed(&plan.name, err),
+        Err(err) => {
+            let mut event = RunEvent::failed(&plan.name, err);
+            // The failed run was recorded after the rollback: its id is
+            // the newest, when it is newer than any before this run.
+            event.run = match err {
+                RunError::Delivery { run_id, .. } => Some(*run_id),
+                _ => newest_run(&mut store, &plan.name).filter(|id| Some(*id) > newest_before),
+            };
+            event
+        }
     };
     notify::send(&plan.notifications, &event);
+    let detailed = common.detailed_exitcode;
+    if let Some(path) = &args.metrics_file {
+        write_metrics(path, &plan.name, &report, detailed, &bar);
+    }
     let report = report?;
     tracing::info!(
         pipeline = %report.pipeline,
@@ -76,12 +95,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         removed = report.summary.removed,
         "run finished"
     );
-    let exit = match report.outcome {
-        Outcome::Rejected => Exit::Breach,
-        Outcome::Applied if common.detailed_exitcode => Exit::Changes,
-        Outcome::NoNewExtract if common.detailed_exitcode => Exit::NoNewExtract,
-        _ => Exit::Ok,
-    };
+    let exit = exit_of(&report, detailed);
     let error = (report.outcome == Outcome::Rejected).then(|| breach_error(&report, true));
     if console.json() {
         console.document(&plan_document(&report), exit, error.as_ref())?;
@@ -92,4 +106,65 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         console.problem(&breach_explanation(&report, true), Some(error))?;
     }
     Ok(exit)
+}
+
+/// The exit code of a run that finished with a report.
+fn exit_of(report: &Report, detailed: bool) -> Exit {
+    match report.outcome {
+        Outcome::Rejected => Exit::Breach,
+        Outcome::Applied if detailed => Exit::Changes,
+        Outcome::NoNewExtract if detailed => Exit::NoNewExtract,
+        _ => Exit::Ok,
+    }
+}
+
+/// `--metrics-file`: written whatever the outcome; a failure to write it is
+/// a warning and never changes the run's exit code.
+fn write_metrics(
+    path: &std::path::Path,
+    pipeline: &str,
+    report: &Result<Report, RunError>,
+    detailed: bool,
+    bar: &Bar,
+) {
+    let outcome_name = |report: &Report| {
+        serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let (outcome, exit, summary) = match report {
+        Ok(report) => (
+            outcome_name(report),
+            exit_of(report, detailed),
+            Some(report.summary),
+        ),
+        Err(RunError::Delivery { report, .. }) => {
+            ("failed".to_owned(), Exit::Error, Some(report.summary))
+        }
+        Err(err) => ("failed".to_owned(), super::run_exit(err), None),
+    };
+    let phases = bar.phases();
+    let finished = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let metrics = crate::metrics::RunMetrics {
+        pipeline,
+        outcome: &outcome,
+        exit_code: exit as u8,
+        summary,
+        phases: &phases,
+        finished,
+    };
+    if let Err(err) = crate::metrics::write(path, &metrics) {
+        tracing::warn!("cannot write the metrics file {}: {err}", path.display());
+    }
+}
+
+/// The id of the pipeline's newest run, if any (and if the store can say).
+fn newest_run(store: &mut Store, pipeline: &str) -> Option<i64> {
+    let tx = store.read().ok()?;
+    let newest = tx.history(pipeline, 1).ok()?.first().map(|run| run.id);
+    let _ = tx.rollback();
+    newest
 }

@@ -25,7 +25,8 @@ pub struct PipelineArgs {
     /// Accept an extract with no records (the integrity gate still judges it).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Exit 2 when the run changes (or would change) something, 0 when not.
+    /// Exit 2 when the run changes (or would change) something, 0 when not;
+    /// `run` exits 4 when the newest extract was already applied (nothing read).
     #[arg(long)]
     pub detailed_exitcode: bool,
     #[command(flatten)]

@@ -48,7 +48,13 @@ fn run_rows(out: &mut String, run: &RunRow) {
         let _ = writeln!(out, "       failed {}: {}", check.name, check.detail);
     }
     if let Some(error) = &run.error {
-        let _ = writeln!(out, "       error: {}", terminal_safe(error));
+        // An applied run's note says what happened to its outputs.
+        let label = if run.outcome == "applied" {
+            "note"
+        } else {
+            "error"
+        };
+        let _ = writeln!(out, "       {label}: {}", terminal_safe(error));
     }
     if run.undelivered() {
         let _ = writeln!(

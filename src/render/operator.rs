@@ -45,7 +45,25 @@ pub fn purge_text(report: &PurgeReport, dry_run: bool) -> String {
     )
 }
 
-/// The run delivered again, and each file written.
+/// The run delivered again (or only written, its uploads skipped), and
+/// each file written.
 pub fn delivered_text(pipeline: &str, run: i64, delivered: &[Delivered]) -> String {
-    format!("{pipeline} run {run}: delivered\n{}", deliveries(delivered))
+    format!(
+        "{pipeline} run {run}: {}\n{}",
+        match delivered_outcome(delivered) {
+            "delivered" => "delivered",
+            _ => "written, uploads skipped",
+        },
+        deliveries(delivered)
+    )
+}
+
+/// `delivered`, or `written-uploads-skipped` while `--skip-upload` left an
+/// upload undone.
+pub fn delivered_outcome(delivered: &[Delivered]) -> &'static str {
+    if delivered.iter().any(|d| d.uploads_skipped > 0) {
+        "written-uploads-skipped"
+    } else {
+        "delivered"
+    }
 }

@@ -62,7 +62,7 @@ pub fn plan_text(report: &Report) -> Screen {
 
 /// One line per changed record (`+ create KEY (line N)`), each followed by
 /// its fields: all of a new record's, the before and after of a changed one.
-fn changes_text(changes: &[Change]) -> String {
+pub(super) fn changes_text(changes: &[Change]) -> String {
     let mut out = String::new();
     for change in changes {
         let (sign, word) = match change.action {

@@ -103,11 +103,23 @@ fn feeds(report: &Report) -> Screen {
 pub fn deliveries(delivered: &[Delivered]) -> String {
     let mut out = String::new();
     for delivered in delivered {
-        let uploads = if delivered.uploads.is_empty() {
+        let mut uploads = if delivered.uploads.is_empty() {
             String::new()
         } else {
             format!(" -> {}", delivered.uploads.join(", "))
         };
+        if delivered.uploads_skipped > 0 {
+            let _ = write!(
+                uploads,
+                "; {} upload{} skipped (--skip-upload), still pending",
+                delivered.uploads_skipped,
+                if delivered.uploads_skipped == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            );
+        }
         let _ = writeln!(
             out,
             "  wrote {} ({}, {} records){uploads}",

@@ -1,9 +1,10 @@
 //! `rollcall run`'s text: the outcome, then the shared report.
 
-use rollcall_engine::run::Report;
+use rollcall_engine::run::{CHANGES_SAMPLED, Report};
 use rollcall_engine::vocabulary::Outcome;
 
 use super::Screen;
+use super::plan::changes_text;
 use super::registry::registry_text;
 use super::report::tail;
 
@@ -29,6 +30,7 @@ pub fn run_text(report: &Report) -> Screen {
         ));
         return screen;
     }
+    screen.out(&sampled_changes(report));
     screen.out(&registry_text(&report.registry));
     let outcome = match report.outcome {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
@@ -43,4 +45,19 @@ pub fn run_text(report: &Report) -> Screen {
         &format!("{}{run}: {outcome}\n", report.pipeline),
     ));
     screen
+}
+
+/// The first changes, as `plan` shows them, and how many more there were.
+fn sampled_changes(report: &Report) -> String {
+    let shown = &report.changes[..report.changes.len().min(CHANGES_SAMPLED)];
+    let mut out = changes_text(shown);
+    let s = &report.summary;
+    let total = (s.created + s.updated + s.removed + s.reinstated) as usize;
+    if total > shown.len() {
+        out.push_str(&format!(
+            "... and {} more changes (`--format json` lists every one; `rollcall show PIPELINE KEY` one record's)\n",
+            total - shown.len()
+        ));
+    }
+    out
 }

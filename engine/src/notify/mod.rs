@@ -80,7 +80,8 @@ impl RunEvent {
         }
     }
 
-    /// The event of a run stopped by `error`.
+    /// The event of a run stopped by `error` (its `run` unknown until the
+    /// caller looks it up).
     pub fn failed(pipeline: &str, error: &dyn std::fmt::Display) -> RunEvent {
         RunEvent {
             pipeline: pipeline.to_owned(),
@@ -104,8 +105,8 @@ impl RunEvent {
     /// The plain-text body: pipeline, run, outcome, figures, error.
     fn body(&self) -> String {
         let mut body = format!("Pipeline: {}\n", self.pipeline);
-        // A failed run is recorded on its own after the rollback; its id is
-        // not known here, `rollcall history` lists it.
+        // A failed run is recorded on its own after the rollback; the
+        // caller sets its id when the store could say it.
         body += &format!(
             "Run: {}\n",
             self.run

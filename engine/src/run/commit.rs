@@ -9,7 +9,7 @@ use super::{Options, Progress, Report, RunError, phase_done, stream};
 use crate::plan::Plan;
 use crate::source::{Located, SourceIdentity};
 use crate::store::{RunRow, Store, Tx, now_text};
-use crate::vocabulary::{Outcome, Summary};
+use crate::vocabulary::{Outcome, Phase, Summary};
 
 /// Runs the pass in the run's transaction and commits or rolls back. The
 /// report's outcome is `Applied`, `NoChange` or `Rejected`, with its run id.
@@ -64,6 +64,7 @@ pub(super) fn apply_in_transaction(
     row.summary = report.summary;
     row.checks = report.integrity.checks.clone();
     if report.integrity.passed || options.accept_breach {
+        progress.phase(Phase::Committing);
         commit(tx, run_id, row, report)
     } else {
         tx.rollback()?;

@@ -66,9 +66,9 @@ pub(super) fn locate(
 
 /// Records and reports a run that found its extract already applied.
 ///
-/// It read nothing, and its row says so: 0 records read (history is
-/// truthful). The baseline for the next run's `min-ratio` stays the run
-/// that read those bytes (`last_applied` passes over such rows).
+/// The row says what happened: 0 records read. It is never a baseline
+/// (`Runs::last_applied` skips it), so the next run's `min-ratio` still
+/// compares with the run that applied those bytes.
 fn already_applied(
     plan: &Plan,
     store: &mut Store,

@@ -44,7 +44,7 @@ use crate::sink::{self, Delivered};
 use crate::source::{Limits, SourceIdentity};
 use crate::store::{Store, now_text};
 use crate::unique::Conflict;
-use crate::vocabulary::{GateVerdict, Outcome, Summary};
+use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
 pub use error::RunError;
 pub use map::InvalidRecord;
@@ -87,10 +87,15 @@ impl Options {
     }
 }
 
-/// Receives progress while records stream; the CLI draws a bar with it.
+/// Receives progress while a run goes; the CLI draws a bar with it.
 pub trait Progress {
     /// `read` records have been read so far.
     fn records(&self, _read: u64) {}
+    /// `read` raw (still compressed) bytes of the extract have been read,
+    /// of `total` when its size is known.
+    fn bytes(&self, _read: u64, _total: Option<u64>) {}
+    /// The run has entered `phase`.
+    fn phase(&self, _phase: Phase) {}
 }
 
 /// Progress that shows nothing.
@@ -115,7 +120,8 @@ pub struct Report {
     pub summary: Summary,
     /// The integrity gate's verdict.
     pub integrity: GateVerdict,
-    /// Per-record changes (when collected).
+    /// Per-record changes: all when collected, else the first
+    /// [`CHANGES_SAMPLED`].
     pub changes: Vec<Change>,
     /// Invalid records (at most the first thousand).
     pub invalid: Vec<InvalidRecord>,
@@ -174,6 +180,7 @@ pub fn apply(
     )?;
     outputs::warn_undelivered(plan, store);
     let started_at = now_text();
+    progress.phase(Phase::Locating);
     let pinned = match locate::locate(plan, store, options, &started_at)? {
         locate::Located::Read(pinned) => pinned,
         locate::Located::AlreadyApplied(report) => return Ok(report),
@@ -184,7 +191,10 @@ pub fn apply(
         if let Some(located) = &pinned {
             commit::delete_older(plan, located);
         }
-        report = outputs::write(plan, store, run_id, report, options)?;
+        if !plan.sinks.is_empty() {
+            progress.phase(Phase::WritingOutputs);
+        }
+        report = outputs::write(plan, store, run_id, report, options, progress)?;
     }
     Ok(report)
 }
@@ -202,7 +212,17 @@ struct Tally {
     unkeyed: u64,
 }
 
+/// How many changes a run that does not collect them all still keeps, so
+/// its text can show the first of them, as `plan` does, in bounded memory.
+pub const CHANGES_SAMPLED: usize = 20;
+
 impl Tally {
+    /// Whether the next change is kept for the report: every one when
+    /// collecting, else the first [`CHANGES_SAMPLED`].
+    fn keeps_change(&self) -> bool {
+        self.collect_changes || self.changes.len() < CHANGES_SAMPLED
+    }
+
     fn new(collect_changes: bool) -> Tally {
         Tally {
             summary: Summary::default(),

@@ -2,10 +2,11 @@
 //! and uploaded (`sink::deliver_run`). The change set stands whatever
 //! happens here; a failure says how to deliver the outputs again.
 
-use super::{Options, Report, RunError};
+use super::{Options, Progress, Report, RunError};
 use crate::plan::Plan;
 use crate::sink;
 use crate::store::Store;
+use crate::vocabulary::Phase;
 
 /// Writes and uploads the outputs of the committed run `run_id` into the
 /// report; a failure carries the report, since the change stands.
@@ -15,8 +16,11 @@ pub(super) fn write(
     run_id: i64,
     mut report: Report,
     options: &Options,
+    progress: &dyn Progress,
 ) -> Result<Report, RunError> {
-    match sink::deliver_run(plan, store, run_id, &report.changes, &options.outputs()) {
+    let uploading = || progress.phase(Phase::Uploading);
+    let outputs = options.outputs();
+    match sink::deliver_run(plan, store, run_id, &report.changes, &outputs, &uploading) {
         Ok(delivered) => {
             report.deliveries = delivered;
             Ok(report)

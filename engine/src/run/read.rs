@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Options, RunError};
 use crate::decode::Records;
 use crate::plan::Plan;
-use crate::source::{self, Located, SourceIdentity};
+use crate::source::{self, Located, RunningHash, SourceIdentity};
 use crate::vocabulary::Summary;
 
 /// The extract being read.
@@ -16,6 +16,8 @@ pub(super) struct Reading {
     pub identity: SourceIdentity,
     /// Its records, mapped, in source order.
     pub records: Records,
+    /// The raw bytes read so far, for progress.
+    pub bytes: RunningHash,
 }
 
 /// Opens the extract `locate` pinned, else the declared source (or
@@ -34,6 +36,7 @@ pub(super) fn start(
             options.limits.clone(),
         ),
     }?;
+    let bytes = opened.records.running_hash();
     // Decoding starts now, on its own thread, while the prior state loads.
     let records = Records::spawn(
         opened.records,
@@ -44,6 +47,7 @@ pub(super) fn start(
     Ok(Reading {
         identity: opened.identity,
         records,
+        bytes,
     })
 }
 
@@ -57,6 +61,7 @@ pub(super) fn finish(
     let Reading {
         mut identity,
         records,
+        ..
     } = reading;
     // An empty extract is almost always a failed export, and applying it
     // would read as "everyone left": refuse it before any threshold is asked.

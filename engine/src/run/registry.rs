@@ -75,7 +75,7 @@ pub(super) fn write(
             }
         }
     }
-    if tally.collect_changes && !(action == Action::Update && fields.is_empty()) {
+    if tally.keeps_change() && !(action == Action::Update && fields.is_empty()) {
         tally.changes.push(Change {
             action,
             key: key.to_owned(),
@@ -101,7 +101,7 @@ pub(super) fn resync(
         return Ok(());
     }
     tally.summary.updated += 1;
-    if tally.collect_changes {
+    if tally.keeps_change() {
         tally.changes.push(Change {
             action: Action::Update,
             key: key.to_owned(),
@@ -120,7 +120,7 @@ pub(super) fn remove(
 ) -> Result<(), RunError> {
     tally.summary.removed += 1;
     session.remove(key)?;
-    if tally.collect_changes {
+    if tally.keeps_change() {
         tally.changes.push(Change {
             action: Action::Remove,
             key: key.to_owned(),

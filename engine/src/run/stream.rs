@@ -24,7 +24,7 @@ use crate::registry::Session;
 use crate::source::{Located, SourceError};
 use crate::store::{DeferredIndexes, Tx};
 use crate::unique::Claims;
-use crate::vocabulary::Outcome;
+use crate::vocabulary::{Outcome, Phase};
 
 /// Reads the extract (`pinned` when `locate` found it) and works out, and
 /// with a `run_id` writes, what it changes.
@@ -36,17 +36,23 @@ pub(super) fn stream(
     pinned: Option<&Located>,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
+    progress.phase(Phase::Reading);
     let mut reading = read::start(plan, options, pinned)?;
     let previous_valid = tx.last_applied(&plan.name)?.map(|run| run.summary.valid);
     let phase = Instant::now();
     let mut pass = Pass::prepare(plan, tx, run_id, options, &reading.identity.uri, phase)?;
+    let total = reading.identity.size;
     while let Some(item) = reading.records.next() {
         crate::interrupt::check()?;
         pass.record(item, &mut reading.records, progress)?;
+        if pass.tally.summary.read.is_multiple_of(1024) {
+            progress.bytes(reading.bytes.bytes(), total);
+        }
     }
     progress.records(pass.tally.summary.read);
+    progress.bytes(reading.bytes.bytes(), total);
     phase_done(phase, "extract streamed");
-    pass.end(reading, run_id, previous_valid, phase)
+    pass.end(reading, run_id, previous_valid, phase, progress)
 }
 
 /// What the pass holds while records stream.
@@ -85,7 +91,9 @@ impl<'a, 't> Pass<'a, 't> {
             &plan.registry,
             run_id,
             options.now.unwrap_or_else(clock::Instant::wall),
-            options.collect_changes,
+            // The registry's findings are capped (`MAX_REPORTED`), so every
+            // run reports them: `run` shows what `plan` shows.
+            true,
         )?;
         // Overdue purges come first: `plan`, `run` and `purge` agree on them.
         let purged = session.purge_overdue()?;
@@ -192,7 +200,9 @@ impl<'a, 't> Pass<'a, 't> {
         run_id: Option<i64>,
         previous_valid: Option<u64>,
         phase: Instant,
+        progress: &dyn Progress,
     ) -> Result<Report, RunError> {
+        progress.phase(Phase::Diffing);
         if let Some(deferred) = self.deferred.take() {
             self.tx.rebuild_indexes(deferred)?;
             phase_done(phase, "indexes rebuilt");
@@ -209,6 +219,7 @@ impl<'a, 't> Pass<'a, 't> {
         }
         phase_done(phase, "removals applied");
         let mut tally = self.tally;
+        progress.phase(Phase::Registry);
         let registry = registry::finish(self.session, &mut tally.summary)?;
         phase_done(phase, "registry finished");
         let present_before = self.prior.state.present_before();

@@ -40,6 +40,9 @@ pub struct Delivered {
     pub records: u64,
     /// Where it was uploaded (empty when it has no upload or uploads were skipped).
     pub uploads: Vec<String>,
+    /// Uploads the sink declares that `--skip-upload` left undone; while
+    /// any is, the run is not recorded as delivered.
+    pub uploads_skipped: u64,
 }
 
 /// The file each sink would write (with `--out-dir`), touching nothing; a
@@ -105,8 +108,9 @@ pub fn deliver_run(
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
-    let delivered = deliver(plan, store, run, changes, options);
+    let delivered = deliver(plan, store, run, changes, options, uploading);
     if let Err(err) = &delivered {
         let noted = store.write().and_then(|tx| {
             tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
@@ -149,7 +153,10 @@ pub fn redeliver(
         .filter_map(change_of)
         .collect();
     tx.rollback()?;
-    Ok((found.id, deliver(plan, store, found.id, &changes, options)?))
+    Ok((
+        found.id,
+        deliver(plan, store, found.id, &changes, options, &|| {})?,
+    ))
 }
 
 /// A change log entry as the diff reported it.
@@ -186,17 +193,30 @@ fn change_of(row: &ChangeRow) -> Option<Change> {
 }
 
 /// Writes every sink for `run`, uploads each file, and records on the run
-/// that its outputs were delivered.
+/// that its outputs were delivered; with uploads skipped, records that
+/// instead, so `history` keeps showing the run's outputs as pending.
 fn deliver(
     plan: &Plan,
     store: &mut Store,
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
-    let delivered = write_and_upload(plan, store, run, changes, options)?;
+    let delivered = write_and_upload(plan, store, run, changes, options, uploading)?;
+    let skipped: u64 = delivered.iter().map(|d| d.uploads_skipped).sum();
     let marked = store.write().and_then(|tx| {
-        tx.mark_delivered(run, &now_text())?;
+        if skipped == 0 {
+            tx.mark_delivered(run, &now_text())?;
+        } else {
+            tx.note_run_error(
+                run,
+                &format!(
+                    "outputs written, {skipped} upload{} skipped (--skip-upload)",
+                    if skipped == 1 { "" } else { "s" }
+                ),
+            )?;
+        }
         tx.commit()
     });
     // The files are out; failing now would only hide that. `history` will
@@ -213,6 +233,7 @@ fn write_and_upload(
     run: i64,
     changes: &[Change],
     options: &OutputOptions,
+    uploading: &dyn Fn(),
 ) -> Result<Vec<Delivered>, SinkError> {
     if plan.sinks.is_empty() {
         return Ok(Vec::new());
@@ -241,8 +262,14 @@ fn write_and_upload(
         })?;
         tx.rollback()?;
         let mut uploads = Vec::new();
+        let uploads_skipped = if options.skip_uploads {
+            sink.uploads.len() as u64
+        } else {
+            0
+        };
         if !options.skip_uploads {
             for upload in &sink.uploads {
+                uploading();
                 let to = upload::upload(upload, &target).map_err(|source| SinkError::Upload {
                     path: target.display().to_string(),
                     source,
@@ -256,6 +283,7 @@ fn write_and_upload(
             path: target.display().to_string(),
             records,
             uploads,
+            uploads_skipped,
         });
     }
     Ok(delivered)

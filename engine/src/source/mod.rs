@@ -168,6 +168,12 @@ impl RecordReader {
         &self.name
     }
 
+    /// A handle on the count and hash of the raw bytes read, readable
+    /// while the records are decoded elsewhere.
+    pub fn running_hash(&self) -> RunningHash {
+        self.hash.clone()
+    }
+
     /// Size and hash of the raw bytes read so far.
     pub fn stats(&self) -> SourceStats {
         self.hash.stats()

@@ -21,7 +21,7 @@ pub struct RunRow {
     pub overridden: bool,
     /// Re-applied on request (`--force`, `--resync`).
     pub forced: bool,
-    /// The extract read.
+    /// The delivery read.
     pub source: SourceIdentity,
     /// Record counts.
     pub summary: Summary,
@@ -50,10 +50,10 @@ pub trait Runs {
     /// Rewrites a run's row and checks with its final figures.
     fn update_run(&self, id: i64, run: &RunRow) -> Result<()>;
 
-    /// The pipeline's latest run that applied an extract (or read one and
+    /// The pipeline's latest run that read an extract and applied it (or
     /// found nothing to change), the baseline for `min-ratio` and "no new
-    /// delivery"; a run that found its extract already applied and read
-    /// nothing is not one.
+    /// extract"; a run that found its extract already applied (0 read) is
+    /// not one.
     fn last_applied(&self, pipeline: &str) -> Result<Option<RunRow>>;
 
     /// The pipeline's newest applied run, when its outputs were never

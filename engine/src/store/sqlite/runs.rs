@@ -53,7 +53,8 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRow> {
 
 impl SqliteTx<'_> {
     /// The newest run of `pipeline` whose outcome is in `outcomes` (an SQL
-    /// list of literals), without its checks.
+    /// list of literals, optionally followed by `AND` more conditions),
+    /// without its checks.
     fn newest_run(&self, pipeline: &str, outcomes: &str) -> Result<Option<RunRow>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 AND outcome IN {outcomes}
@@ -170,8 +171,8 @@ impl Runs for SqliteTx<'_> {
     }
 
     fn last_applied(&self, pipeline: &str) -> Result<Option<RunRow>> {
-        // A `no-change` run that read nothing (its extract was applied
-        // before) is no baseline: the run that read those bytes is.
+        // A no-change run that read nothing found its extract already
+        // applied: the run that applied it is the baseline.
         let run = self.newest_run(
             pipeline,
             "('applied', 'no-change') AND NOT (outcome = 'no-change' AND records_read = 0)",
