@@ -693,6 +693,149 @@ fn a_taken_user_name_or_email_fails_that_user_alone_and_the_rest_apply() {
     assert_ne!(parts(&refused).0, 0, "{}", show(&refused));
 }
 
+/// One stored field of a Cora user, read back through `rollcall show`.
+fn stored(db: &Path, key: &str, field: &str) -> Value {
+    let output = support::run(&[
+        "show",
+        "cora-inbound",
+        key,
+        "--state",
+        arg(db),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+    stdout_json(&output)["record"]["fields"][field].clone()
+}
+
+#[test]
+fn an_update_without_user_groups_leaves_the_groups_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let output = inbound(&db, &out, &example("cora/inbound/users.json"));
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+
+    let output = inbound(
+        &db,
+        &out,
+        &example("cora/inbound/update-without-groups.json"),
+    );
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+    assert_eq!(stdout_json(&output)["summary"]["updated"], 2);
+    let kept = ["Group 1", "Group 2", "Group 3"];
+    // No UserGroups: the other fields change, the groups stay.
+    let key = "test.user@ideagen.com";
+    assert_eq!(stored(&db, key, "groups"), serde_json::json!(kept));
+    assert_eq!(stored(&db, key, "job_title"), "Senior Test User");
+    // UserGroups []: removed from every (non-system) group.
+    let key = "test2.user@ideagen.com";
+    assert_eq!(stored(&db, key, "groups"), serde_json::json!([]));
+}
+
+#[test]
+fn unknown_users_and_unknown_reassignment_targets_fail_per_user_and_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let output = inbound(&db, &out, &example("cora/inbound/users.json"));
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+
+    let output = inbound(&db, &out, &example("cora/inbound/unknown-users.json"));
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["outcome"], "applied");
+    let summary = &report["summary"];
+    assert_eq!(
+        (summary["created"].as_u64(), summary["removed"].as_u64()),
+        (Some(0), Some(0)),
+        "an unknown Update creates nobody, a refused Archive removes nobody: {summary}"
+    );
+    assert_eq!(summary["updated"], 1, "the valid Update still applies");
+    let refused: Vec<(u64, String, String)> = report["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let text = |f: &str| r[f].as_str().unwrap().to_owned();
+            (r["line"].as_u64().unwrap(), text("key"), text("reason"))
+        })
+        .collect();
+    let unknown = "the key is not known: there is nothing to change or remove";
+    assert_eq!(
+        refused,
+        [
+            (1, "ghost.user@ideagen.com".into(), unknown.into()),
+            (11, "nobody@ideagen.com".into(), unknown.into()),
+            (
+                16,
+                "test2.user@ideagen.com".into(),
+                "reassign_to \"tset.user@ideagen.com\" is not a known key".into()
+            ),
+        ]
+    );
+    assert_eq!(
+        stored(&db, "test.user@ideagen.com", "job_title"),
+        "Lead Test User"
+    );
+    let ghost = support::run(&[
+        "show",
+        "cora-inbound",
+        "ghost.user@ideagen.com",
+        "--state",
+        arg(&db),
+    ]);
+    assert_ne!(parts(&ghost).0, 0, "never created: {}", show(&ghost));
+    let still = support::run(&[
+        "show",
+        "cora-inbound",
+        "test2.user@ideagen.com",
+        "--state",
+        arg(&db),
+    ]);
+    assert!(!parts(&still).1.contains("Removed"), "{}", show(&still));
+
+    // The human report names each refused user.
+    let text = run_with(
+        &pipeline("cora-inbound.kdl"),
+        &db,
+        &out,
+        &["--input", arg(&example("cora/inbound/unknown-users.json"))],
+        &[],
+    );
+    let stderr = parts(&text).2;
+    assert!(
+        says(&stderr, "unknown-users.json:11 key \"nobody@ideagen.com\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_misspelt_reassignment_field_refuses_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let output = inbound(&db, &out, &example("cora/inbound/users.json"));
+    assert_eq!(parts(&output).0, 0, "{}", show(&output));
+    let before = state_dump(&db);
+
+    let output = inbound(
+        &db,
+        &out,
+        &example("cora/inbound/misspelt-reassignment.json"),
+    );
+    assert_eq!(parts(&output).0, 3, "refused as a whole: {}", show(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["outcome"], "rejected");
+    let problems = report["invalid"][0]["problems"].to_string();
+    assert!(
+        problems.contains("'ReasignedUserId' was unexpected"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("\\\"ReassignedUserId\\\" is a required property"),
+        "{problems}"
+    );
+    assert_eq!(state_dump(&db), before, "the valid Update was not applied");
+}
+
 // ------------------------------------------------- the other sinks, lookups
 
 /// A small pipeline in its own folder: people joined with a lookup, all four

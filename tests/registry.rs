@@ -2053,3 +2053,93 @@ fn identities_of<'p>(person: &'p Value, kind: &str) -> Vec<&'p str> {
         .map(|i| i["value"].as_str().unwrap())
         .collect()
 }
+
+#[test]
+fn a_value_a_record_no_longer_gives_stops_matching_but_other_records_values_stay() {
+    let reg = Registry::new();
+    let lists = |name: &str, match_by: &str| {
+        reg.pipeline(
+            name,
+            &format!(
+                r#"
+    key id
+    map {{
+        id id required=#true
+        emails emails {{
+            split ";"
+            trim
+        }}
+        numbers numbers {{
+            split ";"
+            trim
+        }}
+    }}
+    identity {{
+        email official emails verified=#true
+        identifier staff-number numbers
+    }}
+    {match_by}
+    "#
+            ),
+        )
+    };
+    let mail = lists("mail", "");
+    let desk = lists("desk", "match identifier staff-number");
+    let header = "id,emails,numbers\n";
+    let day1 = reg.csv(
+        "m1.csv",
+        &format!("{header}k-1,a@x.example;b@x.example,9;1\n"),
+    );
+    reg.run(&mail, &day1, NOW);
+    let person = reg.person_of("mail", "k-1");
+    // desk's record is the same person (staff number 9) and gives a@ and 9 too.
+    let desk1 = reg.csv("d1.csv", &format!("{header}d-1,a@x.example,9\n"));
+    reg.run(&desk, &desk1, NOW);
+    assert_eq!(reg.person_of("desk", "d-1"), person);
+
+    // mail's record now gives c@ and 1 only: b@ (its own alone) and its
+    // a@ and 9 are no longer its; desk's a@ and 9 are untouched.
+    let day2 = reg.csv("m2.csv", &format!("{header}k-1,c@x.example,1\n"));
+    reg.run(&mail, &day2, "2025-03-02T08:00:00Z");
+    let shown = reg.person(person);
+    let nines: Vec<bool> = shown["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["value"] == "9")
+        .map(|i| i["usable"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        nines,
+        [false, true],
+        "mail's 9 inactive, desk's kept: {shown:#}"
+    );
+    let emails = identities_of(&shown, "email");
+    assert_eq!(emails, ["a@x.example", "c@x.example"], "{shown:#}");
+    let probe_email = lists("probe-email", "match email official");
+    let probe_number = lists("probe-number", "match identifier staff-number");
+    let probes = reg.csv(
+        "p.csv",
+        &format!("{header}p-b,b@x.example,\np-a,a@x.example,\np-c,c@x.example,\n"),
+    );
+    reg.run(&probe_email, &probes, "2025-03-03T08:00:00Z");
+    assert_ne!(
+        reg.person_of("probe-email", "p-b"),
+        person,
+        "b@ is no longer given by anyone: it must not match"
+    );
+    assert_eq!(
+        reg.person_of("probe-email", "p-a"),
+        person,
+        "desk still gives a@"
+    );
+    assert_eq!(reg.person_of("probe-email", "p-c"), person);
+    let numbers = reg.csv("n.csv", &format!("{header}n-9,,9\nn-1,,1\n"));
+    reg.run(&probe_number, &numbers, "2025-03-03T08:00:00Z");
+    assert_eq!(
+        reg.person_of("probe-number", "n-9"),
+        person,
+        "desk still gives 9"
+    );
+    assert_eq!(reg.person_of("probe-number", "n-1"), person);
+}

@@ -207,6 +207,9 @@ impl<'a> Checker<'a> {
         for filter in &pipeline.lifecycle.remove_when {
             self.refer(&filter.field, "`remove-when`");
         }
+        for filter in &pipeline.lifecycle.known_when {
+            self.refer(&filter.field, "`known-when`");
+        }
         for binding in &pipeline.identity {
             self.refer(&binding.field, "`identity`");
         }

@@ -249,6 +249,13 @@ impl PriorState {
         Ok(entry.state() == PRESENT)
     }
 
+    /// Whether a key is known: present before this run, or new in this
+    /// extract and passed on to the diff.
+    pub fn knows(&mut self, key: &str) -> bool {
+        self.find(key_hash(key))
+            .is_some_and(|p| matches!(self.entries[p].state(), PRESENT | FIRST_SEEN))
+    }
+
     /// Keys present before and not seen in this extract, sorted so reports
     /// and change logs are deterministic.
     pub fn unseen_present(&self) -> Vec<&str> {

@@ -57,6 +57,13 @@ pub struct Plan {
     pub removal: Vec<Filters>,
     /// `(index, name)` of the `unique=#true` fields in the joined layout.
     pub unique: Vec<(usize, String)>,
+    /// `lifecycle { known-when ... }`: a record passing any one of these
+    /// tests needs its key to be present already.
+    pub known: Vec<Filters>,
+    /// `(index, name)` of the `refers-to-key=#true` fields.
+    pub references: Vec<(usize, String)>,
+    /// Indexes of the `keep-missing=#true` fields.
+    pub keep_missing: Vec<usize>,
     /// Outputs written after the change set is committed.
     pub sinks: Vec<Sink>,
     /// Messages sent about the run's outcome.
@@ -109,6 +116,30 @@ impl Plan {
             .iter()
             .map(|test| Filters::compile([test], joiner.field_names()))
             .collect::<Result<Vec<_>, _>>()?;
+        let known = pipeline
+            .lifecycle
+            .known_when
+            .iter()
+            .map(|test| Filters::compile([test], joiner.field_names()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let flagged = |flag: fn(&rollcall_model::Field) -> bool| -> Vec<(usize, String)> {
+            pipeline
+                .fields
+                .iter()
+                .chain(&pipeline.derived)
+                .filter(|field| flag(field))
+                .filter_map(|field| {
+                    let name = &field.name.value;
+                    let index = joiner.field_names().iter().position(|n| n == name)?;
+                    Some((index, name.clone()))
+                })
+                .collect()
+        };
+        let references = flagged(|field| field.refers_to_key);
+        let keep_missing = flagged(|field| field.keep_missing)
+            .into_iter()
+            .map(|(index, _)| index)
+            .collect();
         let registry = registry::Config::compile(pipeline, joiner.field_names())?;
         Ok(Plan {
             name: pipeline.name.value.clone(),
@@ -120,6 +151,9 @@ impl Plan {
             joiner,
             removal,
             unique,
+            known,
+            references,
+            keep_missing,
             sinks: pipeline.sinks.clone(),
             notifications: pipeline.notifications.clone(),
             integrity: pipeline.integrity.clone(),

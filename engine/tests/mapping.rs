@@ -30,6 +30,8 @@ mod mapping {
             default: None,
             required,
             unique: false,
+            keep_missing: false,
+            refers_to_key: false,
             span: Span::default(),
         }
     }

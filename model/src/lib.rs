@@ -308,6 +308,13 @@ pub struct Field {
     /// No two present records may hold the same value (compared ignoring
     /// case); a record that would is refused on its own and reported.
     pub unique: bool,
+    /// A missing (null) value keeps the value stored for the key: a change
+    /// file that omits a field leaves it as it is (`keep-missing=#true`).
+    pub keep_missing: bool,
+    /// A value names a key of the pipeline that must be present (stored, or
+    /// given earlier in this extract); a record naming another is refused
+    /// on its own and reported (`refers-to-key=#true`).
+    pub refers_to_key: bool,
     /// Where the field was declared.
     pub span: Span,
 }
@@ -697,6 +704,11 @@ pub struct Lifecycle {
     /// A record that passes any of these tests is the removal of its key
     /// (a change file's "archive" action); their `action` is always `keep`.
     pub remove_when: Vec<Filter>,
+    /// A record that passes any of these tests needs its key to be present
+    /// already (a change file's "update" or "archive"); one whose key is
+    /// unknown is refused on its own and reported, never silently created
+    /// or ignored.
+    pub known_when: Vec<Filter>,
     /// The status a role takes once its `valid-until` has passed.
     pub on_expiry: RoleStatus,
 }
@@ -721,6 +733,7 @@ impl Default for Lifecycle {
             reinstate: true,
             absent: Absent::Remove,
             remove_when: Vec::new(),
+            known_when: Vec::new(),
             on_expiry: RoleStatus::Expired,
         }
     }

@@ -28,6 +28,7 @@ pub struct PlanJson<'a> {
     registry: &'a RegistryReport,
     lookups: &'a [rollcall_engine::lookup::LookupReport],
     conflicts: &'a [rollcall_engine::unique::Conflict],
+    refused: &'a [rollcall_engine::run::Refusal],
     deliveries: &'a [rollcall_engine::sink::Delivered],
 }
 
@@ -47,6 +48,7 @@ pub fn plan_document(report: &Report) -> PlanJson<'_> {
         registry: &report.registry,
         lookups: &report.lookups,
         conflicts: &report.conflicts,
+        refused: &report.refused,
         deliveries: &report.deliveries,
     }
 }

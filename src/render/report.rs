@@ -95,6 +95,18 @@ fn feeds(report: &Report) -> Screen {
             report.conflicts.len()
         ));
     }
+    for refusal in &report.refused {
+        screen.err(&format!(
+            "refused: {}:{} key {:?}: {}\n",
+            report.source.uri, refusal.line, refusal.key, refusal.reason
+        ));
+    }
+    if !report.refused.is_empty() {
+        screen.out(&format!(
+            "  {} record(s) refused: a key they need is not known\n",
+            report.refused.len()
+        ));
+    }
     screen.out(&deliveries(&report.deliveries));
     screen
 }

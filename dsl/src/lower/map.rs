@@ -11,7 +11,15 @@ use crate::model::{Field, Origin, Otherwise, Span, Spanned, Template, Transform}
 use crate::suggest;
 use crate::values;
 
-const FIELD_PROPS: &[&str] = &["const", "template", "required", "default", "unique"];
+const FIELD_PROPS: &[&str] = &[
+    "const",
+    "template",
+    "required",
+    "default",
+    "unique",
+    "keep-missing",
+    "refers-to-key",
+];
 const TRANSFORMS: &[&str] = &[
     "trim",
     "nfc",
@@ -146,6 +154,14 @@ fn lower_field(cx: &mut Cx, node: &KdlNode, scope: &TemplateScope<'_>) -> Option
         .get("unique")
         .and_then(|e| cx.bool(e, "`unique`"))
         .unwrap_or(false);
+    let keep_missing = props
+        .get("keep-missing")
+        .and_then(|e| cx.bool(e, "`keep-missing`"))
+        .unwrap_or(false);
+    let refers_to_key = props
+        .get("refers-to-key")
+        .and_then(|e| cx.bool(e, "`refers-to-key`"))
+        .unwrap_or(false);
     let transforms = node
         .iter_children()
         .filter_map(|t| lower_transform(cx, t, &what))
@@ -162,6 +178,8 @@ fn lower_field(cx: &mut Cx, node: &KdlNode, scope: &TemplateScope<'_>) -> Option
         default,
         required,
         unique,
+        keep_missing,
+        refers_to_key,
         span: name_span(node),
     })
 }

@@ -102,6 +102,7 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
             "reinstate",
             "absent",
             "remove-when",
+            "known-when",
             "on-expiry",
         ],
     );
@@ -155,6 +156,15 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
     }
     // Several `remove-when` tests: a record passing any one is a removal.
     lifecycle.remove_when = Cx::all(&children, "remove-when")
+        .into_iter()
+        .filter_map(|node| super::filter::lower_rule(cx, node))
+        .map(|filter| Filter {
+            action: FilterAction::Keep,
+            ..filter
+        })
+        .collect();
+    // Several `known-when` tests: a record passing any one needs its key.
+    lifecycle.known_when = Cx::all(&children, "known-when")
         .into_iter()
         .filter_map(|node| super::filter::lower_rule(cx, node))
         .map(|filter| Filter {

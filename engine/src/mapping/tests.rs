@@ -71,6 +71,8 @@ fn field(name: &str, origin: Origin) -> Field {
         default: None,
         required: false,
         unique: false,
+        keep_missing: false,
+        refers_to_key: false,
         span: Span::default(),
     }
 }

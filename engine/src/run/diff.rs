@@ -110,6 +110,39 @@ pub(super) fn fields(
     })
 }
 
+/// Gives each missing (null) `keep-missing` field the value stored for the
+/// key, so a change file that omits a field leaves it as it is. True when
+/// a value was filled.
+pub(super) fn keep_missing(
+    tx: &Tx<'_>,
+    plan: &Plan,
+    key_index: usize,
+    values: &mut [Value],
+) -> Result<bool, RunError> {
+    if !plan
+        .keep_missing
+        .iter()
+        .any(|&index| values[index].is_null())
+    {
+        return Ok(false);
+    }
+    let key = mapping::value_text(&values[key_index]).into_owned();
+    let Some(before) = tx.record_fields(&plan.name, &key)? else {
+        return Ok(false);
+    };
+    let names = plan.field_names();
+    let mut filled = false;
+    for &index in &plan.keep_missing {
+        if values[index].is_null()
+            && let Some(stored) = before.get(&names[index]).filter(|v| !v.is_null())
+        {
+            values[index] = stored.clone();
+            filled = true;
+        }
+    }
+    Ok(filled)
+}
+
 /// The keys present before and not in this extract, which it removes;
 /// none when the pipeline says `absent keep` (an extract of changes only
 /// says nothing about the keys it lacks).

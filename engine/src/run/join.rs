@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::Refusal;
 use super::diff::Prior;
 use super::map::note_invalid;
 use super::{RunError, Tally};
@@ -64,6 +65,12 @@ pub(super) fn screen(
     claims: &mut Claims,
     tally: &mut Tally,
 ) -> Result<Screened, RunError> {
+    if let Some(reason) = unknown(plan, key, values, prior) {
+        tally.summary.held += u64::from(prior.hold(key, line)?);
+        let key = key.to_owned();
+        tally.refused.push(Refusal { line, key, reason });
+        return Ok(Screened::Skip);
+    }
     if plan.removal.iter().any(|test| test.keeps(values)) {
         return Ok(if prior.hold(key, line)? {
             Screened::Remove
@@ -77,4 +84,19 @@ pub(super) fn screen(
         return Ok(Screened::Skip);
     }
     Ok(Screened::Diff)
+}
+
+/// Why a record needs a key that is not known: its own (`known-when`), or
+/// one a `refers-to-key` field names; `None` when all are known.
+fn unknown(plan: &Plan, key: &str, values: &[Value], prior: &mut Prior) -> Option<String> {
+    if plan.known.iter().any(|test| test.keeps(values)) && !prior.state.knows(key) {
+        return Some("the key is not known: there is nothing to change or remove".into());
+    }
+    for (index, name) in &plan.references {
+        let target = crate::mapping::value_text(&values[*index]);
+        if !target.is_empty() && !prior.state.knows(&target) {
+            return Some(format!("{name} {target:?} is not a known key"));
+        }
+    }
+    None
 }

@@ -111,6 +111,7 @@ fn already_applied(
         registry: RegistryReport::default(),
         lookups: Vec::new(),
         conflicts: Vec::new(),
+        refused: Vec::new(),
         deliveries: Vec::new(),
     }))
 }

@@ -103,6 +103,19 @@ pub struct Silent;
 
 impl Progress for Silent {}
 
+/// A record refused on its own: the key it updates or removes, or the key
+/// one of its fields names, is not known (a change file's update of a user
+/// never created, or an archive handing work to nobody).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refusal {
+    /// Line of the refused record.
+    pub line: u64,
+    /// Its key.
+    pub key: String,
+    /// What is unknown.
+    pub reason: String,
+}
+
 /// What a run found and did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -132,6 +145,8 @@ pub struct Report {
     pub lookups: Vec<LookupReport>,
     /// Records refused because a unique value was taken (all of them).
     pub conflicts: Vec<Conflict>,
+    /// Records refused because the key they need is unknown (all of them).
+    pub refused: Vec<Refusal>,
     /// Files written and delivered after the commit.
     pub deliveries: Vec<Delivered>,
 }
@@ -207,6 +222,7 @@ struct Tally {
     changes: Vec<Change>,
     invalid: Vec<InvalidRecord>,
     conflicts: Vec<Conflict>,
+    refused: Vec<Refusal>,
     /// Invalid records whose key could not be read: any of them may be a
     /// key that is absent only in appearance, so they hold the removals.
     unkeyed: u64,
@@ -230,6 +246,7 @@ impl Tally {
             changes: Vec::new(),
             invalid: Vec::new(),
             conflicts: Vec::new(),
+            refused: Vec::new(),
             unkeyed: 0,
         }
     }

@@ -149,9 +149,10 @@ impl<'a, 't> Pass<'a, 't> {
             &mut self.prior,
             tally,
         )?;
-        let Some(record) = joined else {
+        let Some(mut record) = joined else {
             return Ok(());
         };
+        let filled = diff::keep_missing(self.tx, self.plan, self.key_index, &mut record.values)?;
         let key = mapping::value_text(&record.values[self.key_index]);
         let (prior, claims) = (&mut self.prior, &mut self.claims);
         match join::screen(self.plan, &key, &record.values, line, prior, claims, tally)? {
@@ -159,7 +160,9 @@ impl<'a, 't> Pass<'a, 't> {
             Screened::Remove => return registry::remove(&mut self.session, &key, tally),
             Screened::Skip => return Ok(()),
         }
-        let fingerprint = diff::fingerprint(decoded.fingerprint, &record.values, &mut self.encoded);
+        // A filled value was not in the decoding thread's fingerprint.
+        let decoded_fingerprint = decoded.fingerprint.filter(|_| !filled);
+        let fingerprint = diff::fingerprint(decoded_fingerprint, &record.values, &mut self.encoded);
         let action = match diff::compare(prior, &key, fingerprint, line, &mut self.resync)? {
             Compared::Write(action) => action,
             Compared::Resync => {
@@ -237,6 +240,7 @@ impl<'a, 't> Pass<'a, 't> {
             registry,
             lookups: self.joins.report(),
             conflicts: tally.conflicts,
+            refused: tally.refused,
             deliveries: Vec::new(),
         })
     }
