@@ -190,15 +190,17 @@ mod tests {
 
     #[test]
     fn a_limited_report_shows_the_first_lines_and_counts_the_rest() {
-        let mut registry = RegistryReport::default();
-        registry.purged = (1..=5)
-            .map(|person| Purged {
-                person,
-                inactive_since: None,
-                purge_at: None,
-                records: vec![format!("hr/A-{person}")],
-            })
-            .collect();
+        let registry = RegistryReport {
+            purged: (1..=5)
+                .map(|person| Purged {
+                    person,
+                    inactive_since: None,
+                    purge_at: None,
+                    records: vec![format!("hr/A-{person}")],
+                })
+                .collect(),
+            ..RegistryReport::default()
+        };
         let text = registry_text_limited(&registry, 2);
         assert_eq!(
             text,
