@@ -20,6 +20,33 @@ pub fn registry_text(registry: &RegistryReport) -> String {
     out
 }
 
+/// The findings with at most `limit` lines of each kind, then how many of
+/// each were left out: `run`'s text stays short in a scheduler's log.
+pub fn registry_text_limited(registry: &RegistryReport, limit: usize) -> String {
+    fn keep<T>(list: &mut Vec<T>, limit: usize) -> usize {
+        let more = list.len().saturating_sub(limit);
+        list.truncate(limit);
+        more
+    }
+    let mut shown = registry.clone();
+    let left_out = [
+        ("links", keep(&mut shown.links, limit)),
+        ("ambiguous matches", keep(&mut shown.ambiguous, limit)),
+        ("frozen values held", keep(&mut shown.frozen, limit)),
+        ("transitions", keep(&mut shown.transitions, limit)),
+        ("unresolved links", keep(&mut shown.unresolved, limit)),
+        ("purges", keep(&mut shown.purged, limit)),
+    ];
+    let mut out = registry_text(&shown);
+    for (kind, more) in left_out.into_iter().filter(|(_, more)| *more > 0) {
+        let _ = writeln!(
+            out,
+            "... and {more} more {kind} (`--format json` lists them)"
+        );
+    }
+    out
+}
+
 fn links(out: &mut String, registry: &RegistryReport) {
     for link in &registry.links {
         let chosen = link
@@ -152,5 +179,35 @@ fn purged(out: &mut String, registry: &RegistryReport) {
             p.purge_at.as_deref().unwrap_or("?"),
             p.records.join(", ")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_engine::registry::report::Purged;
+
+    use super::*;
+
+    #[test]
+    fn a_limited_report_shows_the_first_lines_and_counts_the_rest() {
+        let registry = RegistryReport {
+            purged: (1..=5)
+                .map(|person| Purged {
+                    person,
+                    inactive_since: None,
+                    purge_at: None,
+                    records: vec![format!("hr/A-{person}")],
+                })
+                .collect(),
+            ..RegistryReport::default()
+        };
+        let text = registry_text_limited(&registry, 2);
+        assert_eq!(
+            text,
+            "x purge     person 1 (inactive since ?, due ?): hr/A-1\n\
+             x purge     person 2 (inactive since ?, due ?): hr/A-2\n\
+             ... and 3 more purges (`--format json` lists them)\n"
+        );
+        assert_eq!(registry_text(&registry).lines().count(), 5);
     }
 }

@@ -5,7 +5,7 @@ use rollcall_engine::vocabulary::Outcome;
 
 use super::Screen;
 use super::plan::changes_text;
-use super::registry::registry_text;
+use super::registry::registry_text_limited;
 use super::report::tail;
 
 /// `run`'s outcome and summary; for an extract already applied, one line
@@ -31,7 +31,7 @@ pub fn run_text(report: &Report) -> Screen {
         return screen;
     }
     screen.out(&sampled_changes(report));
-    screen.out(&registry_text(&report.registry));
+    screen.out(&registry_text_limited(&report.registry, CHANGES_SAMPLED));
     let outcome = match report.outcome {
         Outcome::Applied if report.overridden => "applied (integrity breach overridden)",
         Outcome::Applied => "applied",
