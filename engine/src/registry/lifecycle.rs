@@ -15,8 +15,7 @@ use rollcall_model::{Duration, RoleStatus};
 use super::ledger::Ledger;
 use super::overlay::role_key;
 use super::report::{Cause, LimboChange, MAX_REPORTED, Purged, Transition};
-use super::roles::is_live;
-use super::{Result, public};
+use super::{Result, is_live, public};
 use crate::store::{ChangeRow, PersonState, PipelineLifecycle};
 
 /// Rank of a status: the best role decides the person's status.

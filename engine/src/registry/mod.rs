@@ -134,3 +134,11 @@ fn fields_object(fields: &[FieldChange], side: impl Fn(&FieldChange) -> &Value) 
             .collect(),
     )
 }
+
+/// Whether a role status keeps its person active: active, or waiting out a
+/// grace period. Here, above the modules that ask it (roles, relations,
+/// lifecycle), so none of them imports another for it.
+pub(crate) fn is_live(status: &str) -> bool {
+    status == rollcall_model::RoleStatus::Active.as_str()
+        || status == rollcall_model::RoleStatus::GracePeriod.as_str()
+}

@@ -8,17 +8,11 @@ use serde_json::{Map, Value};
 
 use super::Result;
 use super::config::{Config, Given};
-use super::writer::Writer;
+use super::writer::{IdentityKey, RoleKey, Writer};
 use crate::store::{
-    ChangeRow, Identity, IdentityKind, NewRecord, PersonState, PipelineLifecycle, Relation,
-    RoleRow, RoleStatusRow, RoleValues, Tx,
+    ChangeRow, Identity, NewRecord, PersonState, PipelineLifecycle, Relation, RoleRow,
+    RoleStatusRow, RoleValues, Tx,
 };
-
-/// A role as a plan left it: `(pipeline, key, ordinal, member)`.
-pub(super) type RoleKey = (String, String, i64, String);
-
-/// One identity as matching compares it: kind, type, match value.
-pub(super) type IdentityKey = (IdentityKind, String, String);
 
 /// The role key of a stored role.
 pub(super) fn role_key(role: &RoleRow) -> RoleKey {

@@ -5,8 +5,7 @@
 //! record. Earlier unresolved links of the pipeline are retried each run.
 
 use super::report::{MAX_REPORTED, Unresolved};
-use super::roles::is_live;
-use super::{Result, Session, public};
+use super::{Result, Session, is_live, public};
 use crate::store::{IdentityKind, LinkRef, Relation};
 
 /// A link to resolve at the end of the run.

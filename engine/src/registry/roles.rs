@@ -10,7 +10,7 @@ use super::ledger::Ledger;
 use super::overlay::role_key;
 use super::relations::Pending;
 use super::report::{Cause, Held, MAX_REPORTED, RoleRef, Transition};
-use super::{RegistryError, Result, Session, public};
+use super::{RegistryError, Result, Session, is_live, public};
 use crate::clock::Instant;
 use crate::diff::FieldChange;
 use crate::store::{
@@ -417,9 +417,4 @@ impl Ledger<'_, '_> {
             .map(|(_, status)| status.clone())
             .unwrap_or_else(|| row.status.clone())
     }
-}
-
-/// Whether a status keeps its person active: active, or waiting out a grace period.
-pub(super) fn is_live(status: &str) -> bool {
-    status == RoleStatus::Active.as_str() || status == RoleStatus::GracePeriod.as_str()
 }

@@ -13,11 +13,16 @@ use serde_json::{Map, Value};
 
 use super::Result;
 use super::config::{Config, Given};
-use super::overlay::{IdentityKey, RoleKey};
 use crate::store::{
-    ChangeRow, Identity, NewRecord, PersonState, PipelineLifecycle, Relation, RoleRow,
-    RoleStatusRow, RoleValues, Tx,
+    ChangeRow, Identity, IdentityKind, NewRecord, PersonState, PipelineLifecycle, Relation,
+    RoleRow, RoleStatusRow, RoleValues, Tx,
 };
+
+/// A role as a plan left it: `(pipeline, key, ordinal, member)`.
+pub(super) type RoleKey = (String, String, i64, String);
+
+/// One identity as matching compares it: kind, type, match value.
+pub(super) type IdentityKey = (IdentityKind, String, String);
 
 /// The registry's writes, and what of them the store does not show yet.
 pub(super) trait Writer {
