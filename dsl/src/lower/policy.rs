@@ -155,23 +155,9 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
         lifecycle.absent = absent;
     }
     // Several `remove-when` tests: a record passing any one is a removal.
-    lifecycle.remove_when = Cx::all(&children, "remove-when")
-        .into_iter()
-        .filter_map(|node| super::filter::lower_rule(cx, node))
-        .map(|filter| Filter {
-            action: FilterAction::Keep,
-            ..filter
-        })
-        .collect();
+    lifecycle.remove_when = record_tests(cx, &children, "remove-when");
     // Several `known-when` tests: a record passing any one needs its key.
-    lifecycle.known_when = Cx::all(&children, "known-when")
-        .into_iter()
-        .filter_map(|node| super::filter::lower_rule(cx, node))
-        .map(|filter| Filter {
-            action: FilterAction::Keep,
-            ..filter
-        })
-        .collect();
+    lifecycle.known_when = record_tests(cx, &children, "known-when");
     if let Some(node) = cx.single(&children, "on-expiry")
         && let Some(status) = word(
             cx,
@@ -187,4 +173,17 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
         lifecycle.on_expiry = status;
     }
     lifecycle
+}
+
+/// Every `name` child as a record test (a filter rule whose action does not
+/// apply: the lifecycle asks only whether a record passes it).
+fn record_tests(cx: &mut Cx, children: &[&KdlNode], name: &str) -> Vec<Filter> {
+    Cx::all(children, name)
+        .into_iter()
+        .filter_map(|node| super::filter::lower_rule(cx, node))
+        .map(|filter| Filter {
+            action: FilterAction::Keep,
+            ..filter
+        })
+        .collect()
 }
