@@ -6,18 +6,22 @@
 mod support;
 
 use rollcall_bench::generate::{self, Day, Spec};
-use rollcall_bench::report::{self, Config};
+use rollcall_bench::report::{self, Config, Profile};
 use support::repo;
 
 #[test]
-fn benchmark_runs_end_to_end_and_reports() {
+fn benchmark_runs_end_to_end_with_both_profiles_and_the_peer() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         sizes: vec![10_000],
         reps: 1,
-        churn: (0.001, 0.001, 0.01),
+        profiles: vec![Profile::TYPICAL, Profile::HEAVY],
+        linearity: Some(20_000),
         rollcall: env!("CARGO_BIN_EXE_rollcall").into(),
         pipeline: repo().join("pipelines/staff-sso.kdl"),
+        // CI installs DuckDB (.ci/install-test-servers); without it the peer
+        // fails the run and says so.
+        peer: Some(repo().join("bench/peer/duckdb_sync.py")),
         data: dir.path().to_owned(),
         clean: true,
     };
@@ -26,29 +30,61 @@ fn benchmark_runs_end_to_end_and_reports() {
     let text = String::from_utf8(out).unwrap();
     println!("{text}");
 
-    let [result] = results.as_slice() else {
-        panic!("one size measured: {results:?}")
+    let [result, once] = results.as_slice() else {
+        panic!("one size and the linearity run measured: {results:?}")
     };
-    assert_eq!(result.spec, report::spec_for(&config, 10_000));
-    let expected = result.spec.expected_day2();
+    assert!(!result.linearity && once.linearity);
+    let [(typical, spec, _), (heavy, heavy_spec, _)] = result.day_two.as_slice() else {
+        panic!("both profiles measured: {:?}", result.day_two)
+    };
+    assert_eq!((typical, heavy), (&Profile::TYPICAL, &Profile::HEAVY));
+    assert_eq!(spec, &report::spec_for(&Profile::TYPICAL, 10_000));
+    let churn = |s: &generate::Spec| {
+        let e = s.expected_day2();
+        (e.created, e.updated, e.removed)
+    };
+    assert_eq!(churn(spec), (10, 100, 10));
+    assert_eq!(churn(heavy_spec), (100, 500, 100));
     assert_eq!(
-        (expected.created, expected.updated, expected.removed),
-        (10, 100, 10)
+        once.day_two.len(),
+        1,
+        "the linearity run measures one profile"
     );
-    assert_eq!(result.first_load.records, 10_000);
-    assert_eq!(result.day_two.records, 10_000);
-    for phase in [&result.first_load, &result.day_two] {
+    let phases = std::iter::once(&result.first_load)
+        .chain(result.day_two.iter().map(|(_, _, p)| p))
+        .collect::<Vec<_>>();
+    for phase in &phases {
         assert_eq!(phase.runs.len(), 1);
         assert_eq!(phase.floors.len(), 1);
+        assert_eq!(phase.peers.len(), 1, "the peer ran beside rollcall");
         assert!(phase.median() > 0.0 && phase.floor() > 0.0);
+        // A store holds at least its keys, and far less than a megabyte a person.
+        let per = phase.bytes_per_record();
+        assert!(per > 36.0 && per < 1e6, "{per} bytes per person");
         // CI installs GNU time (.ci/install-test-servers), so RSS is measured there.
         if rollcall_bench::measure::rss_available() {
             assert!(phase.peak_rss_mb().is_some_and(|mb| mb > 1.0), "{phase:?}");
         }
     }
-    assert!(text.contains("| 10000 | first load | 10000 |"), "{text}");
-    assert!(text.contains("| 10000 | day 2 | 10000 |"), "{text}");
-    assert!(text.contains("### Targets (at N = 10000)"), "{text}");
+    assert_eq!(
+        result.plan.runs.len(),
+        1,
+        "plan of the first load was timed"
+    );
+    for row in [
+        "| 10000 | first load | 10000 |",
+        "| 10000 | day 2, typical | 10000 |",
+        "| 10000 | day 2, heavy | 10000 |",
+        "| 10000 | plan of the first load | 10000 |",
+        "| 20000 (once) | day 2, typical | 20000 |",
+        "### Targets (at N = 10000)",
+        "- day 2, heavy faster than the peer: ",
+        "- store ≤ 600 bytes per person: ",
+        "- peak RSS of plan of the first load",
+        "- per-record cost 10000 → 20000 (first load)",
+    ] {
+        assert!(text.contains(row), "{row:?} missing from:\n{text}");
+    }
     // `clean` removed the extracts; the scratch stores are always removed.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 

@@ -89,15 +89,24 @@ impl Spec {
     }
 
     /// A file name that changes whenever the spec or the generator does.
+    /// Day 1 does not depend on the churn, so every delta profile of one
+    /// size shares its day-1 file (and the store loaded from it).
     pub fn file_name(&self, day: Day) -> String {
-        let day = match day {
-            Day::One => 1,
-            Day::Two => 2,
-        };
-        format!(
-            "staff-sso-n{}-j{}-l{}-c{}-s{:x}-g{}-day{day}.jsonl.gz",
-            self.records, self.joiners, self.leavers, self.changes, self.seed, GENERATOR_VERSION
-        )
+        match day {
+            Day::One => format!(
+                "staff-sso-n{}-s{:x}-g{}-day1.jsonl.gz",
+                self.records, self.seed, GENERATOR_VERSION
+            ),
+            Day::Two => format!(
+                "staff-sso-n{}-j{}-l{}-c{}-s{:x}-g{}-day2.jsonl.gz",
+                self.records,
+                self.joiners,
+                self.leavers,
+                self.changes,
+                self.seed,
+                GENERATOR_VERSION
+            ),
+        }
     }
 
     fn check(&self) -> io::Result<()> {

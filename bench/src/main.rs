@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rollcall_bench::generate::{self, Day, Spec};
-use rollcall_bench::report::{self, Config};
+use rollcall_bench::report::{self, Config, Profile};
 
 /// rollcall's benchmark.
 #[derive(Parser)]
@@ -41,7 +41,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Time first loads and day-2 runs against `gzip -dc | wc -l`; print a Markdown report.
+    /// Time first loads and day-2 runs against `gzip -dc | wc -l` and the
+    /// DuckDB peer; print a Markdown report.
     Report {
         /// Day-1 record counts, comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = [100_000u64, 1_000_000])]
@@ -49,21 +50,25 @@ enum Command {
         /// Repetitions of each run (medians are reported).
         #[arg(long, default_value_t = 5)]
         reps: usize,
-        /// Day-2 joiners as a fraction of day 1.
-        #[arg(long, default_value_t = 0.001)]
-        joiners: f64,
-        /// Day-2 leavers as a fraction of day 1.
-        #[arg(long, default_value_t = 0.001)]
-        leavers: f64,
-        /// Day-2 users with changed mapped fields, as a fraction of day 1.
-        #[arg(long, default_value_t = 0.01)]
-        changes: f64,
+        /// Day-2 delta profiles: `typical` (0.1% joiners, 0.1% leavers, 1%
+        /// changed) and `heavy` (1%, 1%, 5%).
+        #[arg(long, value_delimiter = ',', default_values_t = ["typical".to_owned(), "heavy".to_owned()])]
+        profiles: Vec<String>,
+        /// One more size run once, to check that the per-record cost stays flat.
+        #[arg(long)]
+        linearity: Option<u64>,
         /// The rollcall binary.
         #[arg(long, default_value = "target/release/rollcall")]
         rollcall: PathBuf,
         /// The pipeline.
         #[arg(long, default_value = "pipelines/staff-sso.kdl")]
         pipeline: PathBuf,
+        /// The peer's script, run with python3 (`pip install duckdb`).
+        #[arg(long, default_value = "bench/peer/duckdb_sync.py")]
+        peer: PathBuf,
+        /// Measure rollcall alone, without the peer.
+        #[arg(long)]
+        no_peer: bool,
         /// Where generated extracts and stores go.
         #[arg(long, default_value = "bench/data")]
         data: PathBuf,
@@ -100,25 +105,38 @@ fn main() -> ExitCode {
         Command::Report {
             sizes,
             reps,
-            joiners,
-            leavers,
-            changes,
+            profiles,
+            linearity,
             rollcall,
             pipeline,
+            peer,
+            no_peer,
             data,
             clean,
-        } => {
-            let config = Config {
-                sizes,
-                reps: reps.max(1),
-                churn: (joiners, leavers, changes),
-                rollcall,
-                pipeline,
-                data,
-                clean,
-            };
-            report::run(&config, &mut std::io::stdout().lock()).map(drop)
-        }
+        } => profiles
+            .iter()
+            .map(|name| {
+                Profile::named(name).ok_or_else(|| {
+                    std::io::Error::other(format!(
+                        "unknown profile {name:?}: the profiles are typical and heavy"
+                    ))
+                })
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+            .and_then(|profiles| {
+                let config = Config {
+                    sizes,
+                    reps: reps.max(1),
+                    profiles,
+                    linearity,
+                    rollcall,
+                    pipeline,
+                    peer: (!no_peer).then_some(peer),
+                    data,
+                    clean,
+                };
+                report::run(&config, &mut std::io::stdout().lock()).map(drop)
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

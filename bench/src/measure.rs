@@ -111,6 +111,16 @@ pub fn copy_store(from: &Path, to: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A store's size on disk: the file and its WAL, if one was left.
+pub fn store_bytes(path: &Path) -> io::Result<u64> {
+    let mut total = std::fs::metadata(path)?.len();
+    let wal = with_suffix(path, "-wal");
+    if wal.exists() {
+        total += std::fs::metadata(&wal)?.len();
+    }
+    Ok(total)
+}
+
 /// Deletes a store and its WAL and shared-memory files, if present.
 pub fn remove_store(path: &Path) -> io::Result<()> {
     for file in [

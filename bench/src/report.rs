@@ -1,8 +1,10 @@
-//! The benchmark itself: for each size, generate day 1 and day 2, then
-//! time repeatedly (interleaved, so drift on a shared machine hits both
-//! alike) the `gzip -dc | wc -l` floor, a first load into an empty store,
-//! and a day-2 run on a fresh copy of day 1's state; print a Markdown report
-//! with medians, ratios to the floor, throughput, peak RSS and the targets.
+//! The benchmark itself: for each size, generate day 1 and, per delta
+//! profile, day 2; then time repeatedly (interleaved, so drift on a shared
+//! machine hits all alike) the `gzip -dc | wc -l` floor, a first load into
+//! an empty store, the DuckDB peer doing the same job, and a day-2 run on a
+//! fresh copy of day 1's state; print a Markdown report with medians,
+//! ratios to the floor and to the peer, throughput, peak RSS, store bytes
+//! per record and the targets.
 
 use std::ffi::OsStr;
 use std::io::{self, Write};
@@ -11,6 +13,45 @@ use std::path::{Path, PathBuf};
 use crate::generate::{self, Day, Expected, Spec};
 use crate::measure::{self, Sample, median};
 
+/// A day-2 delta: joiners, leavers and changed users as fractions of day 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Profile {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// Joiners as a fraction of day 1.
+    pub joiners: f64,
+    /// Leavers as a fraction of day 1.
+    pub leavers: f64,
+    /// Users with a changed mapped field, as a fraction of day 1.
+    pub changes: f64,
+}
+
+impl Profile {
+    /// A twice-daily delivery on a quiet day: 0.1% joiners, 0.1% leavers, 1% changed.
+    pub const TYPICAL: Profile = Profile {
+        name: "typical",
+        joiners: 0.001,
+        leavers: 0.001,
+        changes: 0.01,
+    };
+
+    /// A sync cycle as Entra Connect plans for it (1% created, 1% deleted,
+    /// 5% changed), which a reorganisation day reaches.
+    pub const HEAVY: Profile = Profile {
+        name: "heavy",
+        joiners: 0.01,
+        leavers: 0.01,
+        changes: 0.05,
+    };
+
+    /// The profile called `name`.
+    pub fn named(name: &str) -> Option<Profile> {
+        [Profile::TYPICAL, Profile::HEAVY]
+            .into_iter()
+            .find(|p| p.name == name)
+    }
+}
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -18,31 +59,41 @@ pub struct Config {
     pub sizes: Vec<u64>,
     /// Repetitions of every timed run (the median is reported).
     pub reps: usize,
-    /// Day-2 churn as fractions of the day-1 count: joiners, leavers, changes.
-    pub churn: (f64, f64, f64),
+    /// The day-2 deltas measured at every size.
+    pub profiles: Vec<Profile>,
+    /// One more size, run once with the first profile, to see whether the
+    /// per-record cost stays flat (4M in `bench/run`).
+    pub linearity: Option<u64>,
     /// The `rollcall` binary to time.
     pub rollcall: PathBuf,
     /// The pipeline to run (`pipelines/staff-sso.kdl`).
     pub pipeline: PathBuf,
+    /// The peer's script (`bench/peer/duckdb_sync.py`), run with python3;
+    /// `None` measures rollcall alone.
+    pub peer: Option<PathBuf>,
     /// Where extracts and stores go (reused extracts are never regenerated).
     pub data: PathBuf,
     /// Delete the generated extracts afterwards.
     pub clean: bool,
 }
 
-/// The targets of issue 7, checked at the largest size.
+/// The targets of issue 17, checked at the largest size of `sizes`.
 pub mod targets {
     /// Day-2 run time over the `gzip -dc | wc -l` time, at most.
     pub const DAY_TWO_RATIO: f64 = 0.5;
     /// First-load time over the floor, at most.
     pub const FIRST_LOAD_RATIO: f64 = 1.0;
-    /// Peak resident set size in MB (10^6 bytes), at most.
+    /// rollcall's time over the peer's, below.
+    pub const PEER_RATIO: f64 = 1.0;
+    /// Peak resident set size in MB (10^6 bytes), at most, for `run` and `plan`.
     pub const PEAK_RSS_MB: f64 = 160.0;
+    /// Store size per person after the first load, at most.
+    pub const STORE_BYTES_PER_RECORD: f64 = 600.0;
     /// Per-record time at the largest size over that at the smallest, at most.
     pub const SCALING: f64 = 1.2;
 }
 
-/// The repeated measurements of one phase (first load or day 2) at one size.
+/// The repeated measurements of one phase (first load or a day 2) at one size.
 #[derive(Debug, Clone, Default)]
 pub struct Phase {
     /// Records in the extract.
@@ -51,8 +102,14 @@ pub struct Phase {
     pub runs: Vec<f64>,
     /// `gzip -dc | wc -l` wall times on the same file, seconds.
     pub floors: Vec<f64>,
+    /// The peer's wall times on the same file, seconds (empty without one).
+    pub peers: Vec<f64>,
     /// Peak RSS per run, KiB (empty without GNU time).
     pub rss_kib: Vec<u64>,
+    /// The store's size in bytes after the first repetition (file and WAL).
+    pub store_bytes: u64,
+    /// Persons in the store then (day 1's records, day 2's after its churn).
+    pub store_records: u64,
 }
 
 impl Phase {
@@ -75,13 +132,13 @@ impl Phase {
     /// each pair shares the machine's load of the moment, so drift in the
     /// load between repetitions cancels out.
     pub fn ratio(&self) -> f64 {
-        let ratios: Vec<f64> = self
-            .runs
-            .iter()
-            .zip(&self.floors)
-            .map(|(run, floor)| run / floor)
-            .collect();
-        median(&ratios)
+        paired(&self.runs, &self.floors)
+    }
+
+    /// The median of each run's time over the peer's run just after it;
+    /// `None` without a peer.
+    pub fn peer_ratio(&self) -> Option<f64> {
+        (!self.peers.is_empty()).then(|| paired(&self.runs, &self.peers))
     }
 
     /// Records per second at the median time.
@@ -102,6 +159,11 @@ impl Phase {
             .map(|kib| *kib as f64 * 1024.0 / 1e6)
     }
 
+    /// Store bytes per person.
+    pub fn bytes_per_record(&self) -> f64 {
+        self.store_bytes as f64 / self.store_records.max(1) as f64
+    }
+
     fn record(&mut self, sample: &Sample, floor: f64) {
         self.runs.push(sample.seconds);
         self.floors.push(floor);
@@ -109,15 +171,25 @@ impl Phase {
     }
 }
 
+/// The median of `a[i] / b[i]`.
+fn paired(a: &[f64], b: &[f64]) -> f64 {
+    let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    median(&ratios)
+}
+
 /// Everything measured at one size.
 #[derive(Debug, Clone)]
 pub struct SizeResult {
-    /// The extracts' spec.
-    pub spec: Spec,
+    /// Day-1 users.
+    pub records: u64,
+    /// Run once for linearity only (not a target size).
+    pub linearity: bool,
     /// Day 1 into an empty store.
     pub first_load: Phase,
-    /// Day 2 into day 1's state.
-    pub day_two: Phase,
+    /// `rollcall plan` of day 1 against an empty store, once.
+    pub plan: Phase,
+    /// Day 2 into day 1's state, per profile, with the extracts' spec.
+    pub day_two: Vec<(Profile, Spec, Phase)>,
 }
 
 /// Runs the benchmark, writing progress to stderr and the report to `out`.
@@ -126,75 +198,226 @@ pub fn run(config: &Config, out: &mut dyn Write) -> io::Result<Vec<SizeResult>> 
     let load_before = load_average();
     let mut results = Vec::new();
     for &records in &config.sizes {
-        results.push(measure_size(config, records)?);
+        results.push(measure_size(config, records, false)?);
+    }
+    if let Some(records) = config.linearity {
+        let once = Config {
+            reps: 1,
+            profiles: config.profiles.iter().take(1).copied().collect(),
+            ..config.clone()
+        };
+        results.push(measure_size(&once, records, true)?);
     }
     let load_after = load_average();
     write_report(config, &results, (&load_before, &load_after), out)?;
     Ok(results)
 }
 
-/// The spec of the extracts for `records` day-1 users under `config`'s churn.
-pub fn spec_for(config: &Config, records: u64) -> Spec {
-    let (joiners, leavers, changes) = config.churn;
+/// The spec of the extracts for `records` day-1 users under `profile`.
+pub fn spec_for(profile: &Profile, records: u64) -> Spec {
     let part = |fraction: f64| ((records as f64 * fraction).round() as u64).max(1);
     Spec {
-        joiners: part(joiners),
-        leavers: part(leavers),
-        changes: part(changes),
+        joiners: part(profile.joiners),
+        leavers: part(profile.leavers),
+        changes: part(profile.changes),
         ..Spec::typical(records)
     }
 }
 
-fn measure_size(config: &Config, records: u64) -> io::Result<SizeResult> {
-    let spec = spec_for(config, records);
-    let day_one = extract(config, &spec, Day::One)?;
-    let day_two = extract(config, &spec, Day::Two)?;
+/// The stores and extracts of one size.
+struct Files {
+    scratch: PathBuf,
+    day_one: PathBuf,
+    /// Day 1's rollcall store and peer database, copied before each day 2.
+    base: PathBuf,
+    peer_base: PathBuf,
+    work: PathBuf,
+    peer_work: PathBuf,
+}
+
+fn measure_size(config: &Config, records: u64, linearity: bool) -> io::Result<SizeResult> {
+    let first_spec = spec_for(&config.profiles[0], records);
     let scratch = config.data.join(format!("run-{records}"));
     std::fs::create_dir_all(&scratch)?;
-    let base = scratch.join("day-1.db");
-    let work = scratch.join("work.db");
-
+    let files = Files {
+        day_one: extract(config, &first_spec, Day::One)?,
+        base: scratch.join("day-1.db"),
+        peer_base: scratch.join("day-1.duckdb"),
+        work: scratch.join("work.db"),
+        peer_work: scratch.join("work.duckdb"),
+        scratch,
+    };
+    let mut days = Vec::new();
+    for profile in &config.profiles {
+        let spec = spec_for(profile, records);
+        let path = extract(config, &spec, Day::Two)?;
+        let phase = Phase {
+            records: spec.lines(Day::Two),
+            ..Phase::default()
+        };
+        days.push((*profile, spec, path, phase));
+    }
     let mut first_load = Phase {
-        records: spec.lines(Day::One),
+        records,
         ..Phase::default()
     };
-    let mut second = Phase {
-        records: spec.lines(Day::Two),
-        ..Phase::default()
-    };
-    let first_expected = Expected {
-        read: spec.records,
-        created: spec.records,
+    for rep in 1..=config.reps {
+        measure_first_load(config, &files, &mut first_load, rep)?;
+        for (profile, spec, path, phase) in &mut days {
+            measure_day_two(config, &files, (profile, spec, path), phase, rep)?;
+        }
+    }
+    let plan = measure_plan(config, &files, records)?;
+    std::fs::remove_dir_all(&files.scratch)?;
+    if config.clean {
+        std::fs::remove_file(&files.day_one)?;
+        for (_, _, path, _) in &days {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(SizeResult {
+        records,
+        linearity,
+        first_load,
+        plan,
+        day_two: days
+            .into_iter()
+            .map(|(profile, spec, _, phase)| (profile, spec, phase))
+            .collect(),
+    })
+}
+
+fn measure_first_load(
+    config: &Config,
+    files: &Files,
+    phase: &mut Phase,
+    rep: usize,
+) -> io::Result<()> {
+    let records = phase.records;
+    let expected = Expected {
+        read: records,
+        created: records,
         updated: 0,
         removed: 0,
         unchanged: 0,
     };
-    for rep in 1..=config.reps {
-        let floor = floor_of(&day_one, first_load.records)?;
-        measure::remove_store(&work)?;
-        let sample = rollcall(config, &day_one, &work, &scratch, &first_expected)?;
-        first_load.record(&sample, floor);
-        progress(records, rep, "first load", &sample, floor);
-        if rep == 1 {
-            measure::copy_store(&work, &base)?;
+    let floor = floor_of(&files.day_one, records)?;
+    measure::remove_store(&files.work)?;
+    let sample = rollcall(
+        config,
+        &files.day_one,
+        &files.work,
+        &files.scratch,
+        &expected,
+    )?;
+    phase.record(&sample, floor);
+    progress(records, rep, "first load", &sample, floor);
+    if let Some(script) = &config.peer {
+        measure::remove_store(&files.peer_work)?;
+        let peer = peer(
+            script,
+            &files.day_one,
+            &files.peer_work,
+            &files.scratch,
+            &expected,
+        )?;
+        phase.peers.push(peer.seconds);
+        eprintln!(
+            "  N={records} rep {rep}: peer first load {:.3} s",
+            peer.seconds
+        );
+    }
+    if rep == 1 {
+        phase.store_bytes = measure::store_bytes(&files.work)?;
+        phase.store_records = records;
+        measure::copy_store(&files.work, &files.base)?;
+        if config.peer.is_some() {
+            std::fs::copy(&files.peer_work, &files.peer_base)?;
         }
+    }
+    Ok(())
+}
 
-        let floor = floor_of(&day_two, second.records)?;
-        measure::copy_store(&base, &work)?;
-        let sample = rollcall(config, &day_two, &work, &scratch, &spec.expected_day2())?;
-        second.record(&sample, floor);
-        progress(records, rep, "day 2", &sample, floor);
+fn measure_day_two(
+    config: &Config,
+    files: &Files,
+    (profile, spec, path): (&Profile, &Spec, &Path),
+    phase: &mut Phase,
+    rep: usize,
+) -> io::Result<()> {
+    let expected = spec.expected_day2();
+    let what = format!("day 2 ({})", profile.name);
+    let floor = floor_of(path, phase.records)?;
+    measure::copy_store(&files.base, &files.work)?;
+    let sample = rollcall(config, path, &files.work, &files.scratch, &expected)?;
+    phase.record(&sample, floor);
+    progress(spec.records, rep, &what, &sample, floor);
+    if let Some(script) = &config.peer {
+        std::fs::copy(&files.peer_base, &files.peer_work)?;
+        let peer = peer(script, path, &files.peer_work, &files.scratch, &expected)?;
+        phase.peers.push(peer.seconds);
+        eprintln!(
+            "  N={} rep {rep}: peer {what} {:.3} s",
+            spec.records, peer.seconds
+        );
     }
-    std::fs::remove_dir_all(&scratch)?;
-    if config.clean {
-        std::fs::remove_file(&day_one)?;
-        std::fs::remove_file(&day_two)?;
+    if rep == 1 {
+        phase.store_bytes = measure::store_bytes(&files.work)?;
+        phase.store_records = spec.records + spec.joiners;
     }
-    Ok(SizeResult {
-        spec,
-        first_load,
-        day_two: second,
-    })
+    Ok(())
+}
+
+/// `rollcall plan` of day 1 with no prior state: its peak RSS is the
+/// change set's memory (a target of its own). `--quiet`, so the harness
+/// does not hold a million rendered changes; the counts were checked on
+/// the first load of the same file.
+fn measure_plan(config: &Config, files: &Files, records: u64) -> io::Result<Phase> {
+    let state = files.scratch.join("empty.db");
+    measure::remove_store(&state)?;
+    let args: [&OsStr; 7] = [
+        "plan".as_ref(),
+        config.pipeline.as_os_str(),
+        "--input".as_ref(),
+        files.day_one.as_os_str(),
+        "--state".as_ref(),
+        state.as_os_str(),
+        "--quiet".as_ref(),
+    ];
+    let floor = floor_of(&files.day_one, records)?;
+    let sample = measure::run(&config.rollcall, &args, &files.scratch)?;
+    let mut phase = Phase {
+        records,
+        ..Phase::default()
+    };
+    phase.record(&sample, floor);
+    progress(records, 1, "plan (first load)", &sample, floor);
+    Ok(phase)
+}
+
+/// Runs the peer on `input` against its database `state` and checks that
+/// it found the same created, updated and removed counts as rollcall must.
+fn peer(
+    script: &Path,
+    input: &Path,
+    state: &Path,
+    scratch: &Path,
+    expected: &Expected,
+) -> io::Result<Sample> {
+    let args: [&OsStr; 3] = [script.as_os_str(), input.as_os_str(), state.as_os_str()];
+    let sample = measure::run(Path::new("python3"), &args, scratch)?;
+    let want = format!(
+        "created={} updated={} removed={} unchanged={}",
+        expected.created, expected.updated, expected.removed, expected.unchanged
+    );
+    if sample.stdout.trim() != want {
+        return Err(io::Error::other(format!(
+            "the peer on {} printed {:?}, expected {want:?}",
+            input.display(),
+            sample.stdout.trim()
+        )));
+    }
+    Ok(sample)
 }
 
 /// Times the floor once and checks that gzip saw every line.
@@ -333,121 +556,216 @@ fn write_report(
     )?;
     writeln!(
         out,
-        "- {} repetitions of each run, interleaved with the floor; medians reported",
+        "- {} repetitions of each run, interleaved with the floor and the peer; medians reported",
         config.reps
     )?;
-    let (j, l, c) = config.churn;
-    writeln!(
-        out,
-        "- day 2: {:.2}% joiners, {:.2}% leavers, {:.2}% changed mapped fields, lastAccessed new on every line",
-        j * 100.0,
-        l * 100.0,
-        c * 100.0
-    )?;
+    for profile in &config.profiles {
+        writeln!(
+            out,
+            "- day 2 ({}): {:.1}% joiners, {:.1}% leavers, {:.1}% changed mapped fields, lastAccessed new on every line",
+            profile.name,
+            profile.joiners * 100.0,
+            profile.leavers * 100.0,
+            profile.changes * 100.0
+        )?;
+    }
     writeln!(
         out,
         "- floor: `gzip -dc FILE | wc -l` on the same file, timed just before each run; \
-         ratio = median of the per-run ratios (run / its floor); also shown: median run / median floor"
+         ratio = median of the per-run ratios (run / its floor)"
+    )?;
+    match &config.peer {
+        Some(script) => writeln!(
+            out,
+            "- peer: `python3 {}` (DuckDB {}): the same mapping, diff and stored snapshot; \
+             vs peer = median of the per-run ratios (rollcall / the peer's run on the same file)",
+            script.display(),
+            peer_version()
+        )?,
+        None => writeln!(out, "- peer: not run")?,
+    }
+    writeln!(
+        out,
+        "- store: bytes on disk (file and WAL) per person after the first repetition"
     )?;
     writeln!(out)?;
     writeln!(
         out,
-        "| N | run | records | rollcall median (min–max) | floor median | ratio | ratio of medians | records/s | µs/record | peak RSS |"
+        "| N | run | records | rollcall median (min–max) | floor median | ratio | peer median | vs peer | µs/record | peak RSS | store B/person |"
     )?;
-    writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(
+        out,
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
     for result in results {
-        for (name, phase) in [
-            ("first load", &result.first_load),
-            ("day 2", &result.day_two),
-        ] {
-            let min = phase.runs.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = phase.runs.iter().copied().fold(0.0, f64::max);
-            writeln!(
-                out,
-                "| {} | {name} | {} | {:.3} s ({min:.3}–{max:.3}) | {:.3} s | {:.2}× | {:.2}× | {:.0} | {:.2} | {} |",
-                result.spec.records,
-                phase.records,
-                phase.median(),
-                phase.floor(),
-                phase.ratio(),
-                phase.ratio_of_medians(),
-                phase.records_per_second(),
-                phase.micros_per_record(),
-                phase
-                    .peak_rss_mb()
-                    .map_or_else(|| "n/a".into(), |mb| format!("{mb:.1} MB")),
-            )?;
+        let n = if result.linearity {
+            format!("{} (once)", result.records)
+        } else {
+            result.records.to_string()
+        };
+        write_row(out, &n, "first load", &result.first_load, true)?;
+        for (profile, _, phase) in &result.day_two {
+            write_row(out, &n, &format!("day 2, {}", profile.name), phase, true)?;
         }
+        write_row(out, &n, "plan of the first load", &result.plan, false)?;
     }
     writeln!(out)?;
     write_targets(results, out)
 }
 
+fn write_row(
+    out: &mut dyn Write,
+    n: &str,
+    name: &str,
+    phase: &Phase,
+    stored: bool,
+) -> io::Result<()> {
+    let min = phase.runs.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = phase.runs.iter().copied().fold(0.0, f64::max);
+    let peer = if phase.peers.is_empty() {
+        "n/a".to_owned()
+    } else {
+        format!("{:.3} s", median(&phase.peers))
+    };
+    writeln!(
+        out,
+        "| {n} | {name} | {} | {:.3} s ({min:.3}–{max:.3}) | {:.3} s | {:.2}× | {peer} | {} | {:.2} | {} | {} |",
+        phase.records,
+        phase.median(),
+        phase.floor(),
+        phase.ratio(),
+        phase
+            .peer_ratio()
+            .map_or_else(|| "n/a".into(), |r| format!("{r:.2}×")),
+        phase.micros_per_record(),
+        phase
+            .peak_rss_mb()
+            .map_or_else(|| "n/a".into(), |mb| format!("{mb:.1} MB")),
+        if stored {
+            format!("{:.0}", phase.bytes_per_record())
+        } else {
+            "n/a".into()
+        },
+    )
+}
+
+/// The DuckDB version the peer imports, for the report.
+fn peer_version() -> String {
+    std::process::Command::new("python3")
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
 fn write_targets(results: &[SizeResult], out: &mut dyn Write) -> io::Result<()> {
+    let sized = || results.iter().filter(|r| !r.linearity);
     let (Some(small), Some(large)) = (
-        results.iter().min_by_key(|r| r.spec.records),
-        results.iter().max_by_key(|r| r.spec.records),
+        results.iter().min_by_key(|r| r.records),
+        sized().max_by_key(|r| r.records),
     ) else {
         return Ok(());
     };
-    writeln!(out, "### Targets (at N = {})", large.spec.records)?;
+    writeln!(out, "### Targets (at N = {})", large.records)?;
     writeln!(out)?;
-    let verdict = |met: bool| if met { "met" } else { "NOT met" };
-    let day_two = large.day_two.ratio();
-    writeln!(
-        out,
-        "- day-2 run ≤ {}× floor: {day_two:.2}× (ratio of medians {:.2}×) — {}",
-        targets::DAY_TWO_RATIO,
-        large.day_two.ratio_of_medians(),
-        verdict(day_two <= targets::DAY_TWO_RATIO)
-    )?;
-    let first = large.first_load.ratio();
-    writeln!(
-        out,
-        "- first load ≤ {}× floor: {first:.2}× (ratio of medians {:.2}×) — {}",
-        targets::FIRST_LOAD_RATIO,
-        large.first_load.ratio_of_medians(),
-        verdict(first <= targets::FIRST_LOAD_RATIO)
-    )?;
-    let rss = [&large.first_load, &large.day_two]
-        .iter()
-        .filter_map(|phase| phase.peak_rss_mb())
-        .fold(None, |max: Option<f64>, mb| {
-            Some(max.map_or(mb, |m| m.max(mb)))
-        });
-    match rss {
-        Some(mb) => writeln!(
-            out,
-            "- peak RSS ≤ {} MB: {mb:.1} MB (highest of all runs) — {}",
-            targets::PEAK_RSS_MB,
-            verdict(mb <= targets::PEAK_RSS_MB)
-        )?,
-        None => writeln!(out, "- peak RSS: not measured (install GNU time)")?,
+    let first = &large.first_load;
+    let mut phases = vec![("first load".to_owned(), targets::FIRST_LOAD_RATIO, first)];
+    for (profile, _, phase) in &large.day_two {
+        let name = format!("day 2, {}", profile.name);
+        phases.push((name, targets::DAY_TWO_RATIO, phase));
     }
-    if small.spec.records < large.spec.records {
-        for (name, a, b) in [
-            ("first load", &small.first_load, &large.first_load),
-            ("day 2", &small.day_two, &large.day_two),
-        ] {
-            let scaling = b.micros_per_record() / a.micros_per_record();
-            // The floor is linear in the records, so the ratio to it is the
-            // per-record cost with the machine's load of the moment divided out.
-            let relative = b.ratio() / a.ratio();
+    for (name, limit, phase) in &phases {
+        writeln!(
+            out,
+            "- {name} ≤ {limit}× floor: {:.2}× (ratio of medians {:.2}×) — {}",
+            phase.ratio(),
+            phase.ratio_of_medians(),
+            verdict(phase.ratio() <= *limit)
+        )?;
+        if let Some(ratio) = phase.peer_ratio() {
             writeln!(
                 out,
-                "- per-record cost {} → {} ({name}) ≤ {}×: {scaling:.2}× in wall time ({:.2} → {:.2} µs/record) — {}; \
-                 {relative:.2}× relative to the floor ({:.2}× → {:.2}×) — {}",
-                small.spec.records,
-                large.spec.records,
-                targets::SCALING,
-                a.micros_per_record(),
-                b.micros_per_record(),
-                verdict(scaling <= targets::SCALING),
-                a.ratio(),
-                b.ratio(),
-                verdict(relative <= targets::SCALING)
+                "- {name} faster than the peer: {ratio:.2}× the peer's time — {}",
+                verdict(ratio < targets::PEER_RATIO)
             )?;
         }
+    }
+    writeln!(
+        out,
+        "- store ≤ {} bytes per person: {:.0} after the first load — {}",
+        targets::STORE_BYTES_PER_RECORD,
+        first.bytes_per_record(),
+        verdict(first.bytes_per_record() <= targets::STORE_BYTES_PER_RECORD)
+    )?;
+    write_rss_targets(large, out)?;
+    if small.records < large.records || results.iter().any(|r| r.linearity) {
+        write_scaling(small, results, out)?;
+    }
+    Ok(())
+}
+
+fn write_rss_targets(large: &SizeResult, out: &mut dyn Write) -> io::Result<()> {
+    let runs = std::iter::once(&large.first_load)
+        .chain(large.day_two.iter().map(|(_, _, phase)| phase))
+        .filter_map(Phase::peak_rss_mb)
+        .reduce(f64::max);
+    for (name, mb) in [
+        ("run", runs),
+        ("plan of the first load", large.plan.peak_rss_mb()),
+    ] {
+        match mb {
+            Some(mb) => writeln!(
+                out,
+                "- peak RSS of {name} ≤ {} MB: {mb:.1} MB — {}",
+                targets::PEAK_RSS_MB,
+                verdict(mb <= targets::PEAK_RSS_MB)
+            )?,
+            None => writeln!(out, "- peak RSS of {name}: not measured (install GNU time)")?,
+        }
+    }
+    Ok(())
+}
+
+/// Per-record cost from the smallest size to the largest one measured
+/// (the linearity run when there is one), for the first load and the
+/// first profile's day 2.
+fn write_scaling(
+    small: &SizeResult,
+    results: &[SizeResult],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(large) = results.iter().max_by_key(|r| r.records) else {
+        return Ok(());
+    };
+    let pairs = [
+        ("first load", &small.first_load, &large.first_load),
+        ("day 2", &small.day_two[0].2, &large.day_two[0].2),
+    ];
+    for (name, a, b) in pairs {
+        let scaling = b.micros_per_record() / a.micros_per_record();
+        // The floor is linear in the records, so the ratio to it is the
+        // per-record cost with the machine's load of the moment divided out.
+        let relative = b.ratio() / a.ratio();
+        writeln!(
+            out,
+            "- per-record cost {} → {} ({name}) ≤ {}×: {scaling:.2}× in wall time ({:.2} → {:.2} µs/record) — {}; \
+             {relative:.2}× relative to the floor ({:.2}× → {:.2}×) — {}",
+            small.records,
+            large.records,
+            targets::SCALING,
+            a.micros_per_record(),
+            b.micros_per_record(),
+            verdict(scaling <= targets::SCALING),
+            a.ratio(),
+            b.ratio(),
+            verdict(relative <= targets::SCALING)
+        )?;
     }
     Ok(())
 }
@@ -479,11 +797,16 @@ mod tests {
             records: 10,
             runs: vec![2.0, 4.0, 30.0],
             floors: vec![1.0, 4.0, 10.0],
+            peers: vec![4.0, 2.0, 15.0],
             rss_kib: vec![1000, 3000, 2000],
+            store_bytes: 5000,
+            store_records: 10,
         };
         assert_eq!(phase.ratio(), 2.0);
         assert_eq!(phase.ratio_of_medians(), 1.0);
         assert_eq!(phase.median(), 4.0);
         assert_eq!(phase.peak_rss_mb(), Some(3000.0 * 1024.0 / 1e6));
+        assert_eq!(phase.peer_ratio(), Some(2.0));
+        assert_eq!(phase.bytes_per_record(), 500.0);
     }
 }

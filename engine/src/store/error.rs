@@ -81,6 +81,23 @@ pub enum StoreError {
         /// Why the folder refused a file.
         why: String,
     },
+    /// Identities or roles written for a key the store holds no record
+    /// of: the registry writes the record first, so this is a bug.
+    #[error("state store {path}: {what} of {pipeline} key {key:?}, which has no record")]
+    #[diagnostic(
+        code("rollcall::store::no-record"),
+        help("this is a bug in rollcall: report it with the pipeline file and the run's log")
+    )]
+    NoRecord {
+        /// The store file.
+        path: PathBuf,
+        /// What was written (`identities`, `a role`).
+        what: &'static str,
+        /// The pipeline.
+        pipeline: String,
+        /// The source key.
+        key: String,
+    },
     /// A stored JSON value could not be read back.
     #[error("state store {path}: corrupt stored value: {source}")]
     #[diagnostic(code(rollcall::store::corrupt))]

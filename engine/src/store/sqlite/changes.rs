@@ -4,12 +4,16 @@ use rusqlite::params;
 use serde_json::Value;
 
 use super::SqliteTx;
-use crate::store::{ChangeRow, Changes, Result};
+use crate::store::changes::{restore_creations, stored_without_values};
+use crate::store::{ChangeRow, Changes, Records, Result};
 
 impl Changes for SqliteTx<'_> {
     fn log_change(&self, change: &ChangeRow) -> Result<()> {
         let before = change.before.as_ref().map(Value::to_string);
-        let after = change.after.as_ref().map(Value::to_string);
+        let after = match stored_without_values(change) {
+            true => None,
+            false => change.after.as_ref().map(Value::to_string),
+        };
         self.tx
             .prepare_cached(
                 "INSERT INTO changes (run_id, pipeline, source_key, person_id, action, before, after)
@@ -66,6 +70,13 @@ impl Changes for SqliteTx<'_> {
                 after: parse(after)?,
             });
         }
+        if out
+            .iter()
+            .any(|row| row.after.is_none() && stored_without_values(row))
+        {
+            let current = self.record_fields(pipeline, key)?;
+            restore_creations(&mut out, current.as_ref());
+        }
         Ok(out)
     }
 
@@ -95,7 +106,8 @@ impl Changes for SqliteTx<'_> {
             text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
                 .transpose()
         };
-        rows.into_iter()
+        let mut out = rows
+            .into_iter()
             .map(|(run_id, pipeline, source_key, action, before, after)| {
                 Ok(ChangeRow {
                     run_id,
@@ -107,6 +119,28 @@ impl Changes for SqliteTx<'_> {
                     after: parse(after)?,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        for row in &mut out {
+            row.after = self.creation_after(row)?;
+        }
+        Ok(out)
+    }
+}
+
+impl SqliteTx<'_> {
+    /// `row`'s `after`, or for a creation stored without values, the values
+    /// the record's own log gives back.
+    pub(super) fn creation_after(&self, row: &ChangeRow) -> Result<Option<Value>> {
+        let (Some(key), true) = (
+            &row.source_key,
+            row.after.is_none() && stored_without_values(row),
+        ) else {
+            return Ok(row.after.clone());
+        };
+        let log = self.changes_of(&row.pipeline, key)?;
+        Ok(log
+            .into_iter()
+            .find(|entry| entry.run_id == row.run_id && entry.action == "create")
+            .and_then(|entry| entry.after))
     }
 }

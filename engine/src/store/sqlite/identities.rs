@@ -3,7 +3,7 @@
 use rusqlite::params;
 
 use super::SqliteTx;
-use crate::store::{Identities, Identity, IdentityKind, Result, fold};
+use crate::store::{Identities, Identity, IdentityKind, Result, StoreError, fold};
 
 impl SqliteTx<'_> {
     /// Whether `person` holds the identity in a form matching may use: the
@@ -82,28 +82,21 @@ impl SqliteTx<'_> {
 
     /// Whether the record's identity rows are exactly `given`, all on
     /// `person`: then syncing would leave every row as it is.
-    fn identities_unchanged(
-        &self,
-        person: i64,
-        pipeline: &str,
-        key: &str,
-        given: &[Identity],
-    ) -> Result<bool> {
+    fn identities_unchanged(&self, person: i64, record: i64, given: &[Identity]) -> Result<bool> {
         let mut stored = Vec::with_capacity(given.len());
         for (kind, sql) in [
             (
                 IdentityKind::Email,
                 "SELECT type, address, verified, person_id FROM emails
-                  WHERE pipeline = ?1 AND source_key = ?2 ORDER BY id",
+                  WHERE record_id = ?1 ORDER BY id",
             ),
             (
                 IdentityKind::Identifier,
-                "SELECT type, value, active, person_id FROM identifiers
-                  WHERE pipeline = ?1 AND source_key = ?2",
+                "SELECT type, value, active, person_id FROM identifiers WHERE record_id = ?1",
             ),
         ] {
             let mut stmt = self.tx.prepare_cached(sql).map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([pipeline, key]).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([record]).map_err(|e| self.err(e))?;
             while let Some(row) = rows.next().map_err(|e| self.err(e))? {
                 if row.get::<_, i64>(3).map_err(|e| self.err(e))? != person {
                     return Ok(false);
@@ -131,20 +124,14 @@ impl SqliteTx<'_> {
         Ok(given_emails == stored_emails && given_ids == stored_ids)
     }
 
-    fn insert_identities(
-        &self,
-        person: i64,
-        pipeline: &str,
-        key: &str,
-        given: &[Identity],
-    ) -> Result<()> {
+    fn insert_identities(&self, person: i64, record: i64, given: &[Identity]) -> Result<()> {
         for identity in given {
             match identity.kind {
                 IdentityKind::Email => {
                     self.tx
                         .prepare_cached(
-                            "INSERT INTO emails (person_id, type, address, folded, verified, pipeline, source_key)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            "INSERT INTO emails (person_id, type, address, folded, verified, record_id)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         )
                         .and_then(|mut stmt| {
                             stmt.execute(params![
@@ -153,8 +140,7 @@ impl SqliteTx<'_> {
                                 identity.value,
                                 fold(&identity.value),
                                 identity.usable,
-                                pipeline,
-                                key
+                                record
                             ])
                         })
                         .map_err(|e| self.err(e))?;
@@ -163,16 +149,15 @@ impl SqliteTx<'_> {
                 IdentityKind::Identifier => {
                     self.tx
                         .prepare_cached(
-                            "INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
-                             VALUES (?1, ?2, ?3, 1, ?4, ?5)",
+                            "INSERT INTO identifiers (person_id, type, value, active, record_id)
+                             VALUES (?1, ?2, ?3, 1, ?4)",
                         )
                         .and_then(|mut stmt| {
                             stmt.execute(params![
                                 person,
                                 identity.type_name,
                                 identity.value,
-                                pipeline,
-                                key
+                                record
                             ])
                         })
                         .map_err(|e| self.err(e))?;
@@ -227,7 +212,10 @@ impl Identities for SqliteTx<'_> {
     }
 
     fn record_identities(&self, pipeline: &str, key: &str) -> Result<Vec<Identity>> {
-        self.identities_where("pipeline = ?1 AND source_key = ?2", params![pipeline, key])
+        match self.record_id(pipeline, key)? {
+            Some(record) => self.identities_where("record_id = ?1", params![record]),
+            None => Ok(Vec::new()),
+        }
     }
 
     fn person_identities(&self, person: i64) -> Result<Vec<Identity>> {
@@ -242,48 +230,50 @@ impl Identities for SqliteTx<'_> {
         given: &[Identity],
         fresh: bool,
     ) -> Result<()> {
+        let record = self
+            .record_id(pipeline, key)?
+            .ok_or_else(|| StoreError::NoRecord {
+                path: self.path.to_owned(),
+                what: "identities",
+                pipeline: pipeline.to_owned(),
+                key: key.to_owned(),
+            })?;
         if fresh {
-            return self.insert_identities(person, pipeline, key, given);
+            return self.insert_identities(person, record, given);
         }
         // Most updates change a name or a list, not an address: rewriting
         // identical rows would dirty a page of each identity index.
-        if self.identities_unchanged(person, pipeline, key, given)? {
+        if self.identities_unchanged(person, record, given)? {
             return Ok(());
         }
         self.tx
-            .prepare_cached("DELETE FROM emails WHERE pipeline = ?1 AND source_key = ?2")
-            .and_then(|mut stmt| stmt.execute([pipeline, key]))
+            .prepare_cached("DELETE FROM emails WHERE record_id = ?1")
+            .and_then(|mut stmt| stmt.execute([record]))
             .map_err(|e| self.err(e))?;
         self.tx
             .prepare_cached(
-                "UPDATE identifiers SET active = 0, person_id = ?3
-                  WHERE pipeline = ?1 AND source_key = ?2",
+                "UPDATE identifiers SET active = 0, person_id = ?2 WHERE record_id = ?1",
             )
-            .and_then(|mut stmt| stmt.execute(params![pipeline, key, person]))
+            .and_then(|mut stmt| stmt.execute(params![record, person]))
             .map_err(|e| self.err(e))?;
         for identity in given {
             match identity.kind {
                 IdentityKind::Email => {
-                    self.insert_identities(person, pipeline, key, std::slice::from_ref(identity))?;
+                    self.insert_identities(person, record, std::slice::from_ref(identity))?;
                 }
                 IdentityKind::Identifier => {
                     let updated = self
                         .tx
                         .prepare_cached(
                             "UPDATE identifiers SET active = 1
-                              WHERE pipeline = ?1 AND source_key = ?2 AND type = ?3 AND value = ?4",
+                              WHERE record_id = ?1 AND type = ?2 AND value = ?3",
                         )
                         .and_then(|mut stmt| {
-                            stmt.execute(params![pipeline, key, identity.type_name, identity.value])
+                            stmt.execute(params![record, identity.type_name, identity.value])
                         })
                         .map_err(|e| self.err(e))?;
                     if updated == 0 {
-                        self.insert_identities(
-                            person,
-                            pipeline,
-                            key,
-                            std::slice::from_ref(identity),
-                        )?;
+                        self.insert_identities(person, record, std::slice::from_ref(identity))?;
                     } else {
                         // Active again, and possibly on another person.
                         self.note_identity(person, identity);

@@ -186,6 +186,8 @@ impl SqliteStore {
             tx,
             path: &self.path,
             identity_lookup: RefCell::new(None),
+            last_record: RefCell::new(None),
+            last_person: RefCell::new(None),
         })
     }
 }
@@ -228,6 +230,13 @@ pub struct SqliteTx<'s> {
     path: &'s Path,
     /// Answers matching while a first load has dropped its indexes.
     identity_lookup: RefCell<Option<identity_lookup::IdentityLookup>>,
+    /// The record last inserted or updated, `(pipeline, key, id)`: the
+    /// identities that follow it name their record by id without a lookup,
+    /// which a first load could not afford (its key index is deferred).
+    last_record: RefCell<Option<(String, String, i64)>>,
+    /// The person last inserted and their attributes as stored, so the
+    /// record that follows can take them over when they are its fields.
+    last_person: RefCell<Option<(i64, String)>>,
 }
 
 impl SqliteTx<'_> {

@@ -56,11 +56,19 @@ impl Outputs for SqliteTx<'_> {
     }
 
     fn run_changes(&self, pipeline: &str, run: i64) -> Result<Vec<ChangeRow>> {
+        // A creation stored without values takes its record's fields when
+        // the record has not changed since (the usual case, one join);
+        // otherwise its own log gives them back.
         let mut stmt = self
             .tx
             .prepare_cached(
-                "SELECT source_key, person_id, action, before, after FROM changes
-                  WHERE pipeline = ?1 AND run_id = ?2 ORDER BY id",
+                "SELECT c.source_key, c.person_id, c.action, c.before, c.after,
+                        CASE WHEN r.changed_run = c.run_id THEN r.fields END
+                   FROM changes c
+                   LEFT JOIN source_records r
+                          ON c.after IS NULL AND c.action = 'create'
+                         AND r.pipeline = c.pipeline AND r.key = c.source_key
+                  WHERE c.pipeline = ?1 AND c.run_id = ?2 ORDER BY c.id",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -71,25 +79,29 @@ impl Outputs for SqliteTx<'_> {
                     row.get::<_, String>(2)?,
                     row.get::<_, Option<String>>(3)?,
                     row.get::<_, Option<String>>(4)?,
+                    row.get::<_, Option<String>>(5)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (source_key, person_id, action, before, after) = row.map_err(|e| self.err(e))?;
+            let (source_key, person_id, action, before, after, fields) =
+                row.map_err(|e| self.err(e))?;
             let parse = |text: Option<String>| {
                 text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
                     .transpose()
             };
-            out.push(ChangeRow {
+            let change = ChangeRow {
                 run_id: run,
                 pipeline: pipeline.to_owned(),
                 source_key,
                 person_id,
                 action,
                 before: parse(before)?,
-                after: parse(after)?,
-            });
+                after: parse(after.or(fields))?,
+            };
+            let after = self.creation_after(&change)?;
+            out.push(ChangeRow { after, ..change });
         }
         Ok(out)
     }

@@ -9,7 +9,7 @@ use crate::store::{PersonRow, PersonState, Persons, Records, Result};
 type PersonParts = (
     i64,
     String,
-    String,
+    Option<String>,
     Option<String>,
     i64,
     i64,
@@ -17,8 +17,14 @@ type PersonParts = (
     Option<String>,
 );
 
-const PERSON_COLUMNS: &str =
-    "id, status, attributes, limbo, created_run, updated_run, inactive_since, purge_at";
+/// A person's columns, read `FROM {PERSONS}`: attributes kept only in the
+/// record that created them (`attributes` = '') are that record's fields.
+const PERSON_COLUMNS: &str = "p.id, p.status,
+     CASE WHEN p.attributes = '' THEN a.fields ELSE p.attributes END,
+     p.limbo, p.created_run, p.updated_run, p.inactive_since, p.purge_at";
+
+/// Persons with the record their attributes may be kept in.
+const PERSONS: &str = "persons p LEFT JOIN source_records a ON a.id = p.attributes_from";
 
 fn person_parts(row: &Row<'_>) -> rusqlite::Result<PersonParts> {
     Ok((
@@ -40,7 +46,8 @@ impl SqliteTx<'_> {
         Ok(PersonRow {
             id,
             status,
-            attributes: serde_json::from_str(&attributes).map_err(|e| self.corrupt(e))?,
+            attributes: serde_json::from_str(attributes.as_deref().unwrap_or("{}"))
+                .map_err(|e| self.corrupt(e))?,
             limbo,
             created_run,
             updated_run,
@@ -50,22 +57,59 @@ impl SqliteTx<'_> {
     }
 }
 
+impl SqliteTx<'_> {
+    /// Keeps the attributes of the person just inserted in their first
+    /// record only, when they are exactly its fields: a first load then
+    /// writes each person's values once.
+    pub(super) fn share_attributes(&self, person: i64, record: i64, fields: &str) -> Result<()> {
+        let same = matches!(&*self.last_person.borrow(), Some((id, text)) if *id == person && text == fields);
+        if !same {
+            return Ok(());
+        }
+        self.tx
+            .prepare_cached(
+                "UPDATE persons SET attributes = '', attributes_from = ?2 WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(params![person, record]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Before a record's fields change: a person keeping their attributes
+    /// in it gets them written out in full, so they stay what they were
+    /// until the registry decides otherwise.
+    pub(super) fn unshare_attributes(&self, record: i64) -> Result<()> {
+        self.tx
+            .prepare_cached(
+                "UPDATE persons
+                    SET attributes = (SELECT fields FROM source_records WHERE id = ?1),
+                        attributes_from = NULL
+                  WHERE id = (SELECT person_id FROM source_records WHERE id = ?1)
+                    AND attributes = '' AND attributes_from = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute([record]))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
 impl Persons for SqliteTx<'_> {
     fn insert_person(&self, attributes: &Map<String, Value>, run: i64) -> Result<i64> {
+        let text = Value::Object(attributes.clone()).to_string();
         self.tx
             .prepare_cached(
                 "INSERT INTO persons (status, attributes, created_run, updated_run)
                  VALUES ('active', ?1, ?2, ?2)",
             )
-            .and_then(|mut stmt| {
-                stmt.execute(params![Value::Object(attributes.clone()).to_string(), run])
-            })
+            .and_then(|mut stmt| stmt.execute(params![text, run]))
             .map_err(|e| self.err(e))?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        *self.last_person.borrow_mut() = Some((id, text));
+        Ok(id)
     }
 
     fn person(&self, id: i64) -> Result<Option<PersonRow>> {
-        let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = ?1");
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM {PERSONS} WHERE p.id = ?1");
         let row = self
             .tx
             .prepare_cached(&sql)
@@ -81,7 +125,10 @@ impl Persons for SqliteTx<'_> {
         run: i64,
     ) -> Result<()> {
         self.tx
-            .prepare_cached("UPDATE persons SET attributes = ?2, updated_run = ?3 WHERE id = ?1")
+            .prepare_cached(
+                "UPDATE persons SET attributes = ?2, attributes_from = NULL, updated_run = ?3
+                  WHERE id = ?1",
+            )
             .and_then(|mut stmt| {
                 stmt.execute(params![
                     id,
@@ -116,12 +163,12 @@ impl Persons for SqliteTx<'_> {
 
     fn persons_due(&self, now: &str, system: Option<&str>) -> Result<Vec<PersonRow>> {
         let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM persons p
-              WHERE purge_at IS NOT NULL AND purge_at <= ?1
-                AND status NOT IN ('active', 'grace-period')
+            "SELECT {PERSON_COLUMNS} FROM {PERSONS}
+              WHERE p.purge_at IS NOT NULL AND p.purge_at <= ?1
+                AND p.status NOT IN ('active', 'grace-period')
                 AND (?2 IS NULL OR EXISTS (SELECT 1 FROM source_records r
                                             WHERE r.person_id = p.id AND r.system = ?2))
-              ORDER BY id"
+              ORDER BY p.id"
         );
         let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let parts = stmt

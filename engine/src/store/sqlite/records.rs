@@ -20,6 +20,25 @@ fn fingerprint_from_blob(blob: &[u8]) -> Fingerprint {
     Fingerprint::from_be_bytes(bytes)
 }
 
+impl SqliteTx<'_> {
+    fn remember_record(&self, pipeline: &str, key: &str, id: i64) {
+        *self.last_record.borrow_mut() = Some((pipeline.to_owned(), key.to_owned(), id));
+    }
+
+    /// The row id of a record: from the one just written, else looked up.
+    pub(super) fn record_id(&self, pipeline: &str, key: &str) -> Result<Option<i64>> {
+        if let Some((p, k, id)) = &*self.last_record.borrow() {
+            if p == pipeline && k == key {
+                return Ok(Some(*id));
+            }
+        }
+        self.tx
+            .prepare_cached("SELECT id FROM source_records WHERE pipeline = ?1 AND key = ?2")
+            .and_then(|mut stmt| stmt.query_row([pipeline, key], |row| row.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+}
+
 impl Records for SqliteTx<'_> {
     fn for_each_prior(&self, pipeline: &str, each: &mut dyn FnMut(PriorRecord<'_>)) -> Result<()> {
         let mut stmt = self
@@ -144,7 +163,9 @@ impl Records for SqliteTx<'_> {
                 ])
             })
             .map_err(|e| self.err(e))?;
-        Ok(())
+        let id = self.tx.last_insert_rowid();
+        self.remember_record(pipeline, record.key, id);
+        self.share_attributes(person, id, record.fields)
     }
 
     fn update_record(
@@ -154,25 +175,34 @@ impl Records for SqliteTx<'_> {
         run: i64,
         record: &NewRecord<'_>,
     ) -> Result<()> {
+        if let Some(id) = self.record_id(pipeline, record.key)? {
+            self.unshare_attributes(id)?;
+        }
         self.tx
             .prepare_cached(
                 "UPDATE source_records
                     SET fingerprint = ?3, fields = ?4, raw = ?5, state = 'present',
                         changed_run = ?6, removed_run = NULL, person_id = ?7
-                  WHERE pipeline = ?1 AND key = ?2",
+                  WHERE pipeline = ?1 AND key = ?2
+              RETURNING id",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![
-                    pipeline,
-                    record.key,
-                    &record.fingerprint.to_be_bytes()[..],
-                    record.fields,
-                    record.raw,
-                    run,
-                    person
-                ])
+                stmt.query_row(
+                    params![
+                        pipeline,
+                        record.key,
+                        &record.fingerprint.to_be_bytes()[..],
+                        record.fields,
+                        record.raw,
+                        run,
+                        person
+                    ],
+                    |row| row.get::<_, i64>(0),
+                )
+                .optional()
             })
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))?
+            .map(|id| self.remember_record(pipeline, record.key, id));
         Ok(())
     }
 
@@ -265,6 +295,8 @@ impl Records for SqliteTx<'_> {
             .prepare_cached("DELETE FROM source_records WHERE person_id = ?1")
             .and_then(|mut stmt| stmt.execute([person]))
             .map_err(|e| self.err(e))?;
+        // A key written again after this gets a new row id.
+        *self.last_record.borrow_mut() = None;
         Ok(())
     }
 }

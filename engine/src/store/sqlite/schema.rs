@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -307,6 +307,60 @@ CREATE INDEX roles_timed ON roles (pipeline)
     WHERE status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL);
 "#;
 
+/// A more compact layout (issue 17). Emails and identifiers name the
+/// record that gave them by its row id instead of repeating its pipeline
+/// and key as text (those columns and their indexes were 180 of a
+/// person's 2,100 bytes), and a person created by one record and not
+/// changed since keeps its attributes in that record only (320 bytes).
+/// Rows of a record no longer stored (none today: purge deletes the
+/// person's identities with its records) keep a NULL record.
+const V7: &str = r#"
+CREATE TABLE emails_v7 (
+    id         INTEGER PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    type       TEXT    NOT NULL,
+    address    TEXT    NOT NULL,
+    folded     TEXT    NOT NULL,
+    verified   INTEGER NOT NULL DEFAULT 0,
+    -- The source record (source_records.id) that gave the address.
+    record_id  INTEGER
+);
+INSERT INTO emails_v7 (id, person_id, type, address, folded, verified, record_id)
+     SELECT e.id, e.person_id, e.type, e.address, e.folded, e.verified, r.id
+       FROM emails e
+       LEFT JOIN source_records r ON r.pipeline = e.pipeline AND r.key = e.source_key;
+DROP TABLE emails;
+ALTER TABLE emails_v7 RENAME TO emails;
+CREATE INDEX emails_by_folded ON emails (type, folded);
+CREATE INDEX emails_by_person ON emails (person_id);
+CREATE INDEX emails_by_record ON emails (record_id);
+
+CREATE TABLE identifiers_v7 (
+    id         INTEGER PRIMARY KEY,
+    person_id  INTEGER NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+    type       TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    active     INTEGER NOT NULL DEFAULT 1,
+    -- The source record (source_records.id) that gave the identifier.
+    record_id  INTEGER
+);
+INSERT INTO identifiers_v7 (id, person_id, type, value, active, record_id)
+     SELECT i.id, i.person_id, i.type, i.value, i.active, r.id
+       FROM identifiers i
+       LEFT JOIN source_records r ON r.pipeline = i.pipeline AND r.key = i.source_key;
+DROP TABLE identifiers;
+ALTER TABLE identifiers_v7 RENAME TO identifiers;
+CREATE INDEX identifiers_by_value ON identifiers (type, value);
+CREATE INDEX identifiers_by_person ON identifiers (person_id);
+CREATE INDEX identifiers_by_record ON identifiers (record_id);
+
+-- A person whose attributes are exactly the fields of the record that
+-- created them keeps them there only: `attributes` is then '' and
+-- `attributes_from` names that record. Any write of the attributes stores
+-- them in full again (and clears `attributes_from`).
+ALTER TABLE persons ADD COLUMN attributes_from INTEGER;
+"#;
+
 /// Which roles the validity step re-checks each run: pending ones (waiting
 /// for `valid-from`) and active ones with a `valid-until`. The same words
 /// as `roles_timed`'s condition, so SQLite can use that partial index.
@@ -425,6 +479,33 @@ mod tests {
                 "roles_unresolved"
             ]
         );
+    }
+
+    #[test]
+    fn v7_points_identities_at_their_records_by_id() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in &super::MIGRATIONS[..6] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 6;
+             INSERT INTO persons (id, created_run, updated_run) VALUES (1, 1, 1);
+             INSERT INTO source_records (id, pipeline, key, system, person_id, state,
+                                         fingerprint, fields, first_seen_run, changed_run)
+                  VALUES (7, 'p', 'k1', 's', 1, 'present', x'00', '{}', 1, 1);
+             INSERT INTO emails (person_id, type, address, folded, verified, pipeline, source_key)
+                  VALUES (1, 'work', 'A@x.org', 'a@x.org', 1, 'p', 'k1');
+             INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
+                  VALUES (1, 'emp', 'E1', 0, 'p', 'k1'), (1, 'emp', 'E2', 1, 'p', 'gone');",
+        )
+        .unwrap();
+        let mut store = SqliteStore::configure(conn, std::path::Path::new(":memory:")).unwrap();
+        store.migrate().unwrap();
+        let tx = store.read().unwrap();
+        let given = tx.record_identities("p", "k1").unwrap();
+        let seen: Vec<(&str, bool)> = given.iter().map(|i| (i.value.as_str(), i.usable)).collect();
+        assert_eq!(seen, [("A@x.org", true), ("E1", false)]);
+        assert_eq!(tx.person_identities(1).unwrap().len(), 3, "no row lost");
     }
 
     #[test]
