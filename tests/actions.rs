@@ -176,6 +176,98 @@ fn several_rows_of_one_key_apply_in_file_order_and_each_key_shows_its_net_change
     assert_eq!(legacy.record("u-ada")["fields"]["action"], Value::Null);
     // u-alan was not in the file: an action file leaves it as it is.
     assert_eq!(legacy.record("u-alan")["state"], "present");
+
+    // A deleted key added again is reinstated, with the same person.
+    let person = legacy.record("u-edsger")["person_id"].clone();
+    let back = legacy.report("run", "legacy-5-back.tsv");
+    assert_eq!(changes(&back), ["reinstate u-edsger line 1"], "{back:#}");
+    assert_eq!(legacy.record("u-edsger")["state"], "present");
+    assert_eq!(legacy.record("u-edsger")["person_id"], person);
+}
+
+#[test]
+fn a_modify_keeps_the_keep_missing_values_of_the_row_before_it_or_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("cora.kdl");
+    std::fs::write(
+        &pipeline,
+        r#"pipeline cora {
+    source file "users-*.jsonl" { format jsonl; }
+    key id
+    map {
+        id id required=#true
+        status status required=#true
+        name name
+        groups groups keep-missing=#true
+    }
+    lifecycle {
+        actions status { add 0 3; modify 1; delete 2; }
+    }
+}
+"#,
+    )
+    .unwrap();
+    let run = |name: &str, text: &str| -> Value {
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        let output = rollcall()
+            .args([
+                "run",
+                arg(&pipeline),
+                "--input",
+                arg(&input),
+                "--format",
+                "json",
+            ])
+            .args(["--state", arg(&dir.path().join("state.db"))])
+            .env("ROLLCALL_NOW", NOW)
+            .output()
+            .unwrap();
+        let (code, _, stderr) = parts(&output);
+        assert_eq!(code, 0, "{stderr}");
+        checked(stdout_json(&output))
+    };
+    run(
+        "users-1.jsonl",
+        "{\"id\":\"b\",\"status\":0,\"name\":\"Bea\",\"groups\":[\"y\"]}\n",
+    );
+    let report = run(
+        "users-2.jsonl",
+        concat!(
+            "{\"id\":\"a\",\"status\":0,\"name\":\"Ann\",\"groups\":[\"x\"]}\n",
+            "{\"id\":\"a\",\"status\":1,\"name\":\"Anna\"}\n",
+            "{\"id\":\"b\",\"status\":1,\"name\":\"Beatrix\"}\n",
+        ),
+    );
+    let fields = |key: &str| -> Vec<(String, Value)> {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .unwrap()["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["field"].as_str().unwrap().to_owned(), f["after"].clone()))
+            .collect()
+    };
+    // a: created from both rows, the modify keeping the add's groups.
+    let created = fields("a");
+    assert!(
+        created.contains(&("name".into(), "Anna".into())),
+        "{report:#}"
+    );
+    assert!(
+        created.contains(&("groups".into(), serde_json::json!(["x"]))),
+        "{report:#}"
+    );
+    // b: only its name changes; its stored groups stay.
+    assert_eq!(
+        fields("b"),
+        [("name".to_owned(), Value::from("Beatrix"))],
+        "{report:#}"
+    );
 }
 
 #[test]
