@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
-    Field, IdentityKind, Lookup, MatchStrategy, Origin, PathSegment, Pipeline, Role, Sink,
-    SinkKind, Span, Spanned, Transform, Value,
+    Absent, Actions, Field, IdentityKind, Lookup, MatchStrategy, Origin, Otherwise, PathSegment,
+    Pipeline, Role, Sink, SinkKind, Span, Spanned, Transform, Value,
 };
 use crate::source_file::SourceFile;
 use crate::suggest;
@@ -23,6 +23,7 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
     checker.check_references();
     checker.check_match();
     checker.check_sink_paths();
+    checker.check_actions();
     checker.found
 }
 
@@ -210,6 +211,9 @@ impl<'a> Checker<'a> {
         for filter in &pipeline.lifecycle.known_when {
             self.refer(&filter.field, "`known-when`");
         }
+        if let Some(actions) = &pipeline.lifecycle.actions {
+            self.refer(&actions.field, "`actions`");
+        }
         for binding in &pipeline.identity {
             self.refer(&binding.field, "`identity`");
         }
@@ -384,6 +388,127 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+    }
+}
+
+impl Checker<'_> {
+    /// An action column: no lifecycle setting that contradicts it, each
+    /// value meaning one action, and every value one the field can give.
+    fn check_actions(&mut self) {
+        let lifecycle = &self.pipeline.lifecycle;
+        let Some(actions) = &lifecycle.actions else {
+            return;
+        };
+        if let Some(span) = lifecycle.absent_span
+            && lifecycle.absent == Absent::Remove
+        {
+            self.found.push(
+                Diagnostic::error(
+                    Code::ActionsContradiction,
+                    "an action column and `absent remove` contradict each other",
+                )
+                .with_label(span, "says a key missing from the extract is removed")
+                .with_label(actions.span, "says the extract holds changes only")
+                .with_help("a file of actions mentions only the keys it changes: remove `absent remove` (or write `absent keep`)"),
+            );
+        }
+        for (test, name) in lifecycle
+            .remove_when
+            .iter()
+            .map(|t| (t, "remove-when"))
+            .chain(lifecycle.known_when.iter().map(|t| (t, "known-when")))
+        {
+            self.found.push(
+                Diagnostic::error(
+                    Code::ActionsContradiction,
+                    format!("`{name}` beside an action column"),
+                )
+                .with_label(test.span, format!("`{name}` decides per record too"))
+                .with_label(actions.span, "the action column decides what each row does")
+                .with_help("say it with the action column: `delete` removes a key, and `unknown-key error` refuses a modify or delete of a key that is not present"),
+            );
+        }
+        self.check_action_values(actions);
+    }
+
+    /// Each action value once, and (when the field's last transform is a
+    /// `values` table that replaces every value) one the table gives.
+    fn check_action_values(&mut self, actions: &Actions) {
+        let mut seen: HashMap<&str, (Span, &str)> = HashMap::new();
+        let declared = [
+            ("add", &actions.add),
+            ("modify", &actions.modify),
+            ("delete", &actions.delete),
+        ];
+        let given = self.table_outputs(&actions.field.value);
+        for (action, values) in declared {
+            for value in values {
+                if let Some((first, other)) =
+                    seen.insert(value.value.as_str(), (value.span, action))
+                {
+                    self.found.push(
+                        Diagnostic::error(
+                            Code::DuplicateActionValue,
+                            format!(
+                                "the value {:?} is declared for `{other}` and `{action}`",
+                                value.value
+                            ),
+                        )
+                        .with_label(value.span, format!("declared for `{action}` here"))
+                        .with_label(first, format!("first declared for `{other}` here"))
+                        .with_help("a row does one thing: give each value to one action"),
+                    );
+                }
+                if let Some((field_span, outputs)) = &given
+                    && !outputs.contains(&value.value)
+                {
+                    let names: Vec<&str> = outputs.iter().map(String::as_str).collect();
+                    self.found.push(
+                        Diagnostic::error(
+                            Code::UnreachableActionValue,
+                            format!(
+                                "`{action} {:?}`: field `{}` never gives this value",
+                                value.value, actions.field.value
+                            ),
+                        )
+                        .with_label(value.span, "never given")
+                        .with_label(*field_span, "its `values` table replaces every value")
+                        .with_help(suggest::help_for(
+                            &value.value,
+                            "action values are matched after the field's mapping; it gives",
+                            &names,
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The values a field can give when its last transform is a `values`
+    /// table that replaces every value (`otherwise=error`, `null` or a
+    /// default), with the field's span; `None` when it may keep others.
+    fn table_outputs(&self, name: &str) -> Option<(Span, Vec<String>)> {
+        let field = self
+            .pipeline
+            .fields
+            .iter()
+            .chain(&self.pipeline.derived)
+            .find(|f| f.name.value == name)?;
+        let Transform::Values { table, otherwise } = &field.transforms.last()?.value else {
+            return None;
+        };
+        let text = |value: &serde_json::Value| match value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut outputs: Vec<String> = table.iter().map(|(_, to)| text(to)).collect();
+        match otherwise {
+            Otherwise::Keep => return None,
+            Otherwise::Value(value) => outputs.push(text(value)),
+            Otherwise::Null | Otherwise::Error => {}
+        }
+        outputs.dedup();
+        Some((field.name.span, outputs))
     }
 }
 

@@ -122,6 +122,12 @@ codes! {
     MissingColumns => "rollcall::missing-columns", "a CSV source without a header row needs `columns`";
     /// A secret written in the file instead of read from the environment.
     InlineSecret => "rollcall::inline-secret", "a secret written in the file instead of `(env)\"NAME\"`";
+    /// An action column beside a lifecycle setting that says otherwise.
+    ActionsContradiction => "rollcall::actions-contradiction", "an action column beside `absent remove`, `remove-when` or `known-when`";
+    /// One value declared for two actions, or twice.
+    DuplicateActionValue => "rollcall::duplicate-action-value", "one value declared for two actions";
+    /// An action value the field's `values` table can never give.
+    UnreachableActionValue => "rollcall::unreachable-action-value", "an action value the field's `values` table never gives";
     /// The `key` field is not `required=#true` (a warning).
     KeyNotRequired => "rollcall::key-not-required", "the `key` field should be `required=#true`";
 }

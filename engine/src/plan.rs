@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::Diagnostic;
-use rollcall_model::{Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source};
+use rollcall_model::{
+    ActionPolicy, Integrity, Lifecycle, Location, Notify, Pipeline, Sink, Source,
+};
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::lookup::Joiner;
@@ -64,6 +67,9 @@ pub struct Plan {
     pub references: Vec<(usize, String)>,
     /// Indexes of the `keep-missing=#true` fields.
     pub keep_missing: Vec<usize>,
+    /// `lifecycle { actions ... }`: the extract is a change file whose rows
+    /// say what they do to their key.
+    pub actions: Option<ActionColumn>,
     /// Outputs written after the change set is committed.
     pub sinks: Vec<Sink>,
     /// Messages sent about the run's outcome.
@@ -141,6 +147,12 @@ impl Plan {
             .map(|(index, _)| index)
             .collect();
         let registry = registry::Config::compile(pipeline, joiner.field_names())?;
+        let actions = pipeline
+            .lifecycle
+            .actions
+            .as_ref()
+            .map(|declared| ActionColumn::compile(declared, joiner.field_names()))
+            .transpose()?;
         Ok(Plan {
             name: pipeline.name.value.clone(),
             system: pipeline.system.clone(),
@@ -154,6 +166,7 @@ impl Plan {
             known,
             references,
             keep_missing,
+            actions,
             sinks: pipeline.sinks.clone(),
             notifications: pipeline.notifications.clone(),
             integrity: pipeline.integrity.clone(),
@@ -175,6 +188,84 @@ impl Plan {
             Location::File { path } => path.value.clone(),
             Location::S3(s3) => format!("s3 prefix {}", s3.prefix),
         }
+    }
+}
+
+/// What one row of a change file does to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Act {
+    /// A new key (or a removed one back).
+    Add,
+    /// New values for a present key.
+    Modify,
+    /// The key is gone.
+    Delete,
+}
+
+impl Act {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Act::Add => "add",
+            Act::Modify => "modify",
+            Act::Delete => "delete",
+        }
+    }
+}
+
+/// `lifecycle { actions FIELD { ... } }` compiled against the joined layout.
+#[derive(Debug, Clone)]
+pub struct ActionColumn {
+    /// Index of the action field.
+    pub index: usize,
+    /// The action field's name, for messages.
+    pub field: String,
+    /// Each declared value (as text) and what it means.
+    pub values: Vec<(String, Act)>,
+    /// An add of a key already present.
+    pub add_existing: ActionPolicy,
+    /// A modify or delete of a key not present.
+    pub unknown_key: ActionPolicy,
+}
+
+impl ActionColumn {
+    fn compile(
+        declared: &rollcall_model::Actions,
+        names: &[String],
+    ) -> Result<ActionColumn, CompileError> {
+        let field = &declared.field.value;
+        let index = names.iter().position(|name| name == field).ok_or_else(|| {
+            CompileError::RegistryField {
+                place: "lifecycle actions".into(),
+                field: field.clone(),
+            }
+        })?;
+        let values = [
+            (&declared.add, Act::Add),
+            (&declared.modify, Act::Modify),
+            (&declared.delete, Act::Delete),
+        ]
+        .into_iter()
+        .flat_map(|(values, act)| values.iter().map(move |v| (v.value.clone(), act)))
+        .collect();
+        Ok(ActionColumn {
+            index,
+            field: field.clone(),
+            values,
+            add_existing: declared.add_existing,
+            unknown_key: declared.unknown_key,
+        })
+    }
+
+    /// What a row with these values does; `None` when its action value is
+    /// none of the declared ones.
+    pub fn act(&self, values: &[serde_json::Value]) -> Option<Act> {
+        let text = crate::mapping::value_text(&values[self.index]);
+        self.values
+            .iter()
+            .find(|(value, _)| *value == text)
+            .map(|(_, act)| *act)
     }
 }
 

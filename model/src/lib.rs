@@ -709,8 +709,47 @@ pub struct Lifecycle {
     /// unknown is refused on its own and reported, never silently created
     /// or ignored.
     pub known_when: Vec<Filter>,
+    /// A change file's action column: each row adds, modifies or deletes
+    /// its key, several rows of one key apply in file order.
+    pub actions: Option<Actions>,
+    /// Where `absent` was written, when it was (so a contradiction with
+    /// `actions` can point at it).
+    pub absent_span: Option<Span>,
     /// The status a role takes once its `valid-until` has passed.
     pub on_expiry: RoleStatus,
+}
+
+/// `lifecycle { actions FIELD { ... } }`: which values of a mapped field
+/// say that a row adds, modifies or deletes its key, and what a row that
+/// does not fit the key's state does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Actions {
+    /// The mapped field holding the action.
+    pub field: Spanned<String>,
+    /// Values meaning "add" (compared on the mapped value's text).
+    pub add: Vec<Spanned<String>>,
+    /// Values meaning "modify".
+    pub modify: Vec<Spanned<String>>,
+    /// Values meaning "delete".
+    pub delete: Vec<Spanned<String>>,
+    /// An add of a key that is already present.
+    pub add_existing: ActionPolicy,
+    /// A modify or delete of a key that is not present.
+    pub unknown_key: ActionPolicy,
+    /// Where the `actions` node was written.
+    pub span: Span,
+}
+
+/// What a row whose action does not fit its key's state does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionPolicy {
+    /// The row is refused on its own and reported; the rest applies.
+    Error,
+    /// The row is applied as the action that fits (an add of a present key
+    /// as a modify, a modify of an unknown key as an add, a delete of an
+    /// unknown key as nothing) and reported.
+    Accept,
 }
 
 /// What a key missing from a delivery means.
@@ -734,6 +773,8 @@ impl Default for Lifecycle {
             absent: Absent::Remove,
             remove_when: Vec::new(),
             known_when: Vec::new(),
+            actions: None,
+            absent_span: None,
             on_expiry: RoleStatus::Expired,
         }
     }

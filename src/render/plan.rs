@@ -29,6 +29,7 @@ pub struct PlanJson<'a> {
     lookups: &'a [rollcall_engine::lookup::LookupReport],
     conflicts: &'a [rollcall_engine::unique::Conflict],
     refused: &'a [rollcall_engine::run::Refusal],
+    actions: &'a [rollcall_engine::run::ActionNote],
     deliveries: &'a [rollcall_engine::sink::Delivered],
 }
 
@@ -49,6 +50,7 @@ pub fn plan_document(report: &Report) -> PlanJson<'_> {
         lookups: &report.lookups,
         conflicts: &report.conflicts,
         refused: &report.refused,
+        actions: &report.actions,
         deliveries: &report.deliveries,
     }
 }

@@ -107,7 +107,38 @@ fn feeds(report: &Report) -> Screen {
             report.refused.len()
         ));
     }
+    screen.append(actions(report));
     screen.out(&deliveries(&report.deliveries));
+    screen
+}
+
+/// A change file's rows whose action did not fit their key: each on
+/// stderr, with the policy that decided it, and a count after the others.
+fn actions(report: &Report) -> Screen {
+    let mut screen = Screen::default();
+    for note in &report.actions {
+        let policy = if note.outcome == "refused" {
+            "error"
+        } else {
+            "accept"
+        };
+        screen.err(&format!(
+            "{}: {}:{} key {:?}: {} ({} {policy})\n",
+            note.outcome, report.source.uri, note.line, note.key, note.detail, note.problem
+        ));
+    }
+    let refused = report
+        .actions
+        .iter()
+        .filter(|note| note.outcome == "refused")
+        .count();
+    let accepted = report.actions.len() - refused;
+    if !report.actions.is_empty() {
+        screen.out(&format!(
+            "  {} row(s) did not fit their key: {refused} refused, {accepted} accepted\n",
+            report.actions.len()
+        ));
+    }
     screen
 }
 

@@ -4,6 +4,7 @@
 //! reports what does not fit and carries on with what does, so one run of
 //! `rollcall validate` shows every error in a file.
 
+mod actions;
 mod cx;
 mod filter;
 mod identity;

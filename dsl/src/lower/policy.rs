@@ -103,6 +103,7 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
             "absent",
             "remove-when",
             "known-when",
+            "actions",
             "on-expiry",
         ],
     );
@@ -153,11 +154,20 @@ pub(crate) fn lower_lifecycle(cx: &mut Cx, node: &KdlNode) -> Lifecycle {
         )
     {
         lifecycle.absent = absent;
+        lifecycle.absent_span = Some(super::cx::name_span(node));
     }
     // Several `remove-when` tests: a record passing any one is a removal.
     lifecycle.remove_when = record_tests(cx, &children, "remove-when");
     // Several `known-when` tests: a record passing any one needs its key.
     lifecycle.known_when = record_tests(cx, &children, "known-when");
+    lifecycle.actions = cx
+        .single(&children, "actions")
+        .and_then(|node| super::actions::lower_actions(cx, node));
+    // An action column makes the extract a change file: keys it does not
+    // mention stay as they are (a written `absent remove` is a check error).
+    if lifecycle.actions.is_some() && lifecycle.absent_span.is_none() {
+        lifecycle.absent = Absent::Keep;
+    }
     if let Some(node) = cx.single(&children, "on-expiry")
         && let Some(status) = word(
             cx,

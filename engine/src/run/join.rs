@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::Refusal;
+use super::actions::Fold;
 use super::diff::Prior;
 use super::map::note_invalid;
 use super::{RunError, Tally};
@@ -22,6 +23,7 @@ pub(super) fn join(
     mapped: Mapped,
     line: u64,
     prior: &mut Prior,
+    fold: Option<&mut Fold<'_>>,
     tally: &mut Tally,
 ) -> Result<Option<MappedRecord>, RunError> {
     let record = match joins.join(mapped, line) {
@@ -31,15 +33,22 @@ pub(super) fn join(
         }
         Mapped::Invalid(bad) => {
             tally.summary.invalid += 1;
-            match &bad.key {
-                Some(key) => tally.summary.held += u64::from(prior.hold(key, line)?),
-                None => tally.unkeyed += 1,
+            match (&bad.key, fold) {
+                // A change file's key is held once its rows are folded.
+                (Some(key), Some(fold)) => fold.hold(key, line, prior),
+                (Some(key), None) => tally.summary.held += u64::from(prior.hold(key, line)?),
+                (None, _) => tally.unkeyed += 1,
             }
             note_invalid(&mut tally.invalid, line, bad.key, bad.problems);
             return Ok(None);
         }
         Mapped::Record(record) => record,
     };
+    if let Some(fold) = fold
+        && !fold.check(&record.values, line, prior, tally)
+    {
+        return Ok(None);
+    }
     tally.summary.valid += 1;
     Ok(Some(record))
 }

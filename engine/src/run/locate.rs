@@ -112,6 +112,7 @@ fn already_applied(
         lookups: Vec::new(),
         conflicts: Vec::new(),
         refused: Vec::new(),
+        actions: Vec::new(),
         deliveries: Vec::new(),
     }))
 }

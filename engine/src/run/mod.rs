@@ -19,6 +19,7 @@
 //! visible to anyone, or durable, until the gate has passed and the
 //! transaction commits.
 
+mod actions;
 mod commit;
 mod diff;
 mod error;
@@ -46,6 +47,7 @@ use crate::store::{Store, now_text};
 use crate::unique::Conflict;
 use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
+pub use actions::ActionNote;
 pub use error::RunError;
 pub use map::InvalidRecord;
 
@@ -147,6 +149,10 @@ pub struct Report {
     pub conflicts: Vec<Conflict>,
     /// Records refused because the key they need is unknown (all of them).
     pub refused: Vec<Refusal>,
+    /// Rows of a change file whose action did not fit their key (an add of
+    /// a present key, a modify or delete of an unknown one), refused or
+    /// accepted (all of them).
+    pub actions: Vec<ActionNote>,
     /// Files written and delivered after the commit.
     pub deliveries: Vec<Delivered>,
 }
@@ -223,6 +229,7 @@ struct Tally {
     invalid: Vec<InvalidRecord>,
     conflicts: Vec<Conflict>,
     refused: Vec<Refusal>,
+    actions: Vec<ActionNote>,
     /// Invalid records whose key could not be read: any of them may be a
     /// key that is absent only in appearance, so they hold the removals.
     unkeyed: u64,
@@ -247,6 +254,7 @@ impl Tally {
             invalid: Vec::new(),
             conflicts: Vec::new(),
             refused: Vec::new(),
+            actions: Vec::new(),
             unkeyed: 0,
         }
     }

@@ -112,10 +112,12 @@ pub(super) fn resync(
     Ok(())
 }
 
-/// Removes a key: counted, handed to the registry and collected.
+/// Removes a key: counted, handed to the registry and collected (with the
+/// line of the row that removed it, when a row did).
 pub(super) fn remove(
     session: &mut Session<'_, '_>,
     key: &str,
+    line: Option<u64>,
     tally: &mut Tally,
 ) -> Result<(), RunError> {
     tally.summary.removed += 1;
@@ -124,7 +126,7 @@ pub(super) fn remove(
         tally.changes.push(Change {
             action: Action::Remove,
             key: key.to_owned(),
-            line: None,
+            line,
             fields: Vec::new(),
         });
     }

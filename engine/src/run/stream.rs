@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use super::actions::{self, Fold};
 use super::diff::{Compared, Prior, Resync};
 use super::join::Screened;
 use super::read::Reading;
@@ -18,7 +19,7 @@ use crate::clock;
 use crate::decode::{Decoded, Records};
 use crate::diff::PriorState;
 use crate::lookup::Joins;
-use crate::mapping;
+use crate::mapping::{self, MappedRecord};
 use crate::plan::Plan;
 use crate::registry::Session;
 use crate::source::{Located, SourceError};
@@ -55,6 +56,18 @@ pub(super) fn stream(
     pass.end(reading, run_id, previous_valid, phase, progress)
 }
 
+/// Where a record to apply came from.
+struct Applied<'r> {
+    /// Its line (a change file's key: the line of the row that decided it).
+    line: u64,
+    /// The record as read, when the pipeline keeps it.
+    raw: Option<&'r serde_json::Value>,
+    /// Its fingerprint from the decoding thread, when taken there.
+    fingerprint: Option<crate::vocabulary::Fingerprint>,
+    /// `keep-missing` fields left null take the stored value.
+    from_store: bool,
+}
+
 /// What the pass holds while records stream.
 struct Pass<'a, 't> {
     plan: &'a Plan,
@@ -64,6 +77,8 @@ struct Pass<'a, 't> {
     deferred: Option<DeferredIndexes>,
     joins: Joins<'a>,
     claims: Claims,
+    /// A change file's rows, folded per key (`lifecycle { actions ... }`).
+    fold: Option<Fold<'a>>,
     session: Session<'a, 't>,
     resync: Resync,
     /// `--allow-empty`: an extract without records is not an error.
@@ -118,6 +133,10 @@ impl<'a, 't> Pass<'a, 't> {
             deferred,
             joins,
             claims,
+            fold: plan
+                .actions
+                .as_ref()
+                .map(|column| Fold::new(column, &plan.keep_missing, plan.mapper.key_index())),
             session,
             resync: Resync::new(options.resync.as_deref()),
             allow_empty: options.allow_empty,
@@ -147,32 +166,68 @@ impl<'a, 't> Pass<'a, 't> {
             decoded.mapped,
             line,
             &mut self.prior,
+            self.fold.as_mut(),
             tally,
         )?;
-        let Some(mut record) = joined else {
+        let Some(record) = joined else {
             return Ok(());
         };
-        let filled = diff::keep_missing(self.tx, self.plan, self.key_index, &mut record.values)?;
+        if let Some(fold) = &mut self.fold {
+            fold.row(record.values, decoded.raw, line, &mut self.prior, tally);
+            return Ok(());
+        }
+        let applied = Applied {
+            line,
+            raw: decoded.raw.as_ref(),
+            fingerprint: decoded.fingerprint,
+            from_store: true,
+        };
+        if let Some(record) = self.apply(record, applied)? {
+            // Freed by the thread that allocated it, where that is cheap.
+            records.dispose(record);
+        }
+        Ok(())
+    }
+
+    /// Takes a joined record through the screen, the diff and the
+    /// registry. Gives the record back when nothing was written, so its
+    /// memory can go back to the thread that made it.
+    fn apply(
+        &mut self,
+        mut record: MappedRecord,
+        applied: Applied<'_>,
+    ) -> Result<Option<MappedRecord>, RunError> {
+        let Applied {
+            line,
+            raw,
+            fingerprint: decoded_fingerprint,
+            from_store,
+        } = applied;
+        let tally = &mut self.tally;
+        let filled = from_store
+            && diff::keep_missing(self.tx, self.plan, self.key_index, &mut record.values)?;
         let key = mapping::value_text(&record.values[self.key_index]);
         let (prior, claims) = (&mut self.prior, &mut self.claims);
         match join::screen(self.plan, &key, &record.values, line, prior, claims, tally)? {
             Screened::Diff => {}
-            Screened::Remove => return registry::remove(&mut self.session, &key, tally),
-            Screened::Skip => return Ok(()),
+            Screened::Remove => {
+                registry::remove(&mut self.session, &key, None, tally)?;
+                return Ok(None);
+            }
+            Screened::Skip => return Ok(None),
         }
         // A filled value was not in the decoding thread's fingerprint.
-        let decoded_fingerprint = decoded.fingerprint.filter(|_| !filled);
+        let decoded_fingerprint = decoded_fingerprint.filter(|_| !filled);
         let fingerprint = diff::fingerprint(decoded_fingerprint, &record.values, &mut self.encoded);
         let action = match diff::compare(prior, &key, fingerprint, line, &mut self.resync)? {
             Compared::Write(action) => action,
             Compared::Resync => {
-                return registry::resync(&mut self.session, &key, &record.values, line, tally);
+                registry::resync(&mut self.session, &key, &record.values, line, tally)?;
+                return Ok(None);
             }
             Compared::Unchanged => {
                 tally.summary.unchanged += 1;
-                // Freed by the thread that allocated it, where that is cheap.
-                records.dispose(record);
-                return Ok(());
+                return Ok(Some(record));
             }
         };
         let write = Write {
@@ -180,7 +235,7 @@ impl<'a, 't> Pass<'a, 't> {
             key: &key,
             line,
             values: &record.values,
-            raw: decoded.raw.as_ref(),
+            raw,
             fingerprint,
             fields: diff::fields(action, self.tx, self.plan, &key, &record.values)?,
         };
@@ -191,7 +246,43 @@ impl<'a, 't> Pass<'a, 't> {
             write,
             &mut self.fields_json,
             tally,
-        )
+        )?;
+        Ok(None)
+    }
+
+    /// A change file's keys, once every row is read: each key's net
+    /// change goes through the screen, diff and registry like a record of
+    /// a full extract; a deleted key that was present is removed.
+    fn apply_actions(&mut self) -> Result<(), RunError> {
+        let Some(fold) = self.fold.take() else {
+            return Ok(());
+        };
+        for (key, line, known_before, outcome) in fold.finish() {
+            match outcome {
+                actions::Outcome::Hold => {
+                    self.tally.summary.held += u64::from(self.prior.hold(&key, line)?);
+                }
+                actions::Outcome::Deleted => {
+                    if known_before && self.prior.hold(&key, line)? {
+                        registry::remove(&mut self.session, &key, Some(line), &mut self.tally)?;
+                    }
+                }
+                actions::Outcome::Present {
+                    values,
+                    raw,
+                    from_store,
+                } => {
+                    let applied = Applied {
+                        line,
+                        raw: raw.as_ref(),
+                        fingerprint: None,
+                        from_store,
+                    };
+                    self.apply(MappedRecord { values }, applied)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// After the last record: rebuilds deferred indexes, completes the
@@ -206,6 +297,7 @@ impl<'a, 't> Pass<'a, 't> {
         progress: &dyn Progress,
     ) -> Result<Report, RunError> {
         progress.phase(Phase::Diffing);
+        self.apply_actions()?;
         if let Some(deferred) = self.deferred.take() {
             self.tx.rebuild_indexes(deferred)?;
             phase_done(phase, "indexes rebuilt");
@@ -217,7 +309,7 @@ impl<'a, 't> Pass<'a, 't> {
             map::hold_removals(&mut self.tally, unseen.len() as u64);
         } else {
             for key in unseen {
-                registry::remove(&mut self.session, key, &mut self.tally)?;
+                registry::remove(&mut self.session, key, None, &mut self.tally)?;
             }
         }
         phase_done(phase, "removals applied");
@@ -241,6 +333,7 @@ impl<'a, 't> Pass<'a, 't> {
             lookups: self.joins.report(),
             conflicts: tally.conflicts,
             refused: tally.refused,
+            actions: tally.actions,
             deliveries: Vec::new(),
         })
     }
