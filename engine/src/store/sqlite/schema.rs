@@ -482,21 +482,26 @@ mod tests {
     }
 
     #[test]
-    fn v7_points_identities_at_their_records_by_id() {
+    fn v7_points_identities_at_their_records_by_id_and_reads_older_rows_as_they_were() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         for migration in &super::MIGRATIONS[..6] {
             conn.execute_batch(migration).unwrap();
         }
         conn.execute_batch(
-            "PRAGMA user_version = 6;
-             INSERT INTO persons (id, created_run, updated_run) VALUES (1, 1, 1);
+            r#"PRAGMA user_version = 6;
+             INSERT INTO persons (id, attributes, created_run, updated_run)
+                  VALUES (1, '{"name":"Ada"}', 1, 1);
              INSERT INTO source_records (id, pipeline, key, system, person_id, state,
                                          fingerprint, fields, first_seen_run, changed_run)
-                  VALUES (7, 'p', 'k1', 's', 1, 'present', x'00', '{}', 1, 1);
+                  VALUES (7, 'p', 'k1', 's', 1, 'present', x'00', '{"name":"Ada"}', 1, 1);
+             INSERT INTO runs (id, pipeline, started_at, finished_at, outcome)
+                  VALUES (1, 'p', 't0', 't1', 'applied');
+             INSERT INTO changes (run_id, pipeline, source_key, person_id, action, after)
+                  VALUES (1, 'p', 'k1', 1, 'create', '{"name":"Ada"}');
              INSERT INTO emails (person_id, type, address, folded, verified, pipeline, source_key)
                   VALUES (1, 'work', 'A@x.org', 'a@x.org', 1, 'p', 'k1');
              INSERT INTO identifiers (person_id, type, value, active, pipeline, source_key)
-                  VALUES (1, 'emp', 'E1', 0, 'p', 'k1'), (1, 'emp', 'E2', 1, 'p', 'gone');",
+                  VALUES (1, 'emp', 'E1', 0, 'p', 'k1'), (1, 'emp', 'E2', 1, 'p', 'gone');"#,
         )
         .unwrap();
         let mut store = SqliteStore::configure(conn, std::path::Path::new(":memory:")).unwrap();
@@ -506,6 +511,11 @@ mod tests {
         let seen: Vec<(&str, bool)> = given.iter().map(|i| (i.value.as_str(), i.usable)).collect();
         assert_eq!(seen, [("A@x.org", true), ("E1", false)]);
         assert_eq!(tx.person_identities(1).unwrap().len(), 3, "no row lost");
+        // What an older store holds in full is read as it was.
+        let person = tx.person(1).unwrap().unwrap();
+        assert_eq!(person.attributes["name"], "Ada");
+        let log = tx.changes_of("p", "k1").unwrap();
+        assert_eq!(log[0].after, Some(serde_json::json!({"name": "Ada"})));
     }
 
     #[test]
