@@ -9,7 +9,7 @@ use rollcall_bench::report::{self, Config, Profile};
 
 /// rollcall's benchmark.
 #[derive(Parser)]
-#[command(name = "rollcall-bench")]
+#[command(name = "rollcall-bench", args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,7 +54,8 @@ enum Command {
         /// changed) and `heavy` (1%, 1%, 5%).
         #[arg(long, value_delimiter = ',', default_values_t = ["typical".to_owned(), "heavy".to_owned()])]
         profiles: Vec<String>,
-        /// One more size run once, to check that the per-record cost stays flat.
+        /// One more size run once, to check that the per-record cost stays
+        /// flat (0: none).
         #[arg(long)]
         linearity: Option<u64>,
         /// The rollcall binary.
@@ -128,7 +129,7 @@ fn main() -> ExitCode {
                     sizes,
                     reps: reps.max(1),
                     profiles,
-                    linearity,
+                    linearity: linearity.filter(|&n| n > 0),
                     rollcall,
                     pipeline,
                     peer: (!no_peer).then_some(peer),
