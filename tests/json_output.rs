@@ -301,6 +301,27 @@ fn every_reading_and_operator_command_prints_its_schema() {
     assert_eq!(purge["transitions"], 1);
     document(&json_run(&state, &["purge"]), "purge-output.schema.json");
 
+    // Every person's and one record's history, whatever rules they show.
+    let mut rules = std::collections::BTreeSet::new();
+    for person in 1..=4 {
+        let explained = document(
+            &json_run(&state, &["explain", &person.to_string()]),
+            "explain-output.schema.json",
+        );
+        for step in explained["steps"].as_array().unwrap() {
+            for change in step["changes"].as_array().unwrap() {
+                if let Some(rule) = change["why"]["rule"].as_str() {
+                    rules.insert(rule.to_owned());
+                }
+            }
+        }
+    }
+    assert!(rules.contains("operator") && rules.contains("on-removal"), "{rules:?}");
+    document(
+        &json_run(&state, &["explain", "hr-appointments", "A-1002"]),
+        "explain-output.schema.json",
+    );
+
     let valid = document(
         &json_run(&state, &["validate", "pipelines"]),
         "validate-output.schema.json",

@@ -294,6 +294,73 @@ fn ucs_school_move_between_schools() {
     snapshot("ucs-person-6", &s.run(&["person", "6"]));
 }
 
+/// `explain`'s step lines start with the run's wall-clock start: written
+/// `[started]` (times inside the lines are decision times, kept).
+fn mask_started_times(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once("  run ") {
+            Some((time, rest)) if time.len() == 24 && time.ends_with('Z') => {
+                format!("[started]  run {rest}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The README's UCS@school walkthrough, each import at its own date, then
+/// `explain` of Mia (person 3), the pupil who moved from gym-mitte to
+/// rs-nord: removed by gym-mitte's run with the rule that put her in limbo
+/// and her purge date, reinstated by rs-nord's, each with run and extract hash.
+#[test]
+fn ucs_school_explain_the_pupil_who_moved() {
+    let s = Scenario::new();
+    let steps = [
+        ("gym-mitte", "2025-03-03"),
+        ("rs-nord", "2025-03-04"),
+        ("gym-mitte", "2025-03-10"),
+        ("rs-nord", "2025-03-12"),
+    ];
+    for (school, date) in steps {
+        let pipeline = format!("pipelines/ucs-school-{school}.kdl");
+        let input = format!("examples/ucs-school/export-{date}.csv");
+        let out = s.run_at(date, &["run", &pipeline, "--input", &input, "--quiet"]);
+        assert!(out.contains("exit: 0"), "{out}");
+    }
+    let person = mask_started_times(&s.run(&["explain", "3"]));
+    let sha = |date: &str| {
+        let bytes = std::fs::read(repo().join(format!("examples/ucs-school/export-{date}.csv")))
+            .expect("the export");
+        use sha2::Digest as _;
+        format!("{:x}", sha2::Sha256::digest(bytes))
+    };
+    // The removal, in run 3 from the 10th's extract, with its rule ...
+    let removal = format!(
+        "[started]  run 3  applied  ucs-school-gym-mitte\n    extract examples/ucs-school/export-2025-03-10.csv  sha256 {}\n    - remove        ucs-school-gym-mitte/uid-0003\n        why: the record left the source: on-removal suspended, no grace period\n",
+        sha("2025-03-10")
+    );
+    assert!(person.contains(&removal), "{person}");
+    // ... the rule that put her in limbo, with the purge date ...
+    assert!(person.contains(
+        "    > person-status person 3  active -> suspended, into limbo \"limbo\", purge at 2025-04-09T00:00:00.000Z\n        why: no live role left since 2025-03-10T00:00:00.000Z: limbo \"limbo\", purge-after 30d (purge at 2025-04-09T00:00:00.000Z)\n"
+    ), "{person}");
+    // ... and the reinstatement, in run 4 from the 12th's extract.
+    let reinstated = format!(
+        "[started]  run 4  applied  ucs-school-rs-nord\n    extract examples/ucs-school/export-2025-03-12.csv  sha256 {}\n",
+        sha("2025-03-12")
+    );
+    assert!(person.contains(&reinstated), "{person}");
+    assert!(person.contains(
+        "    > person-status person 3  suspended -> active, out of limbo \"limbo\"\n        why: a live role again"
+    ), "{person}");
+    snapshot("ucs-explain-person-3", &person);
+    snapshot(
+        "ucs-explain-record",
+        &mask_started_times(&s.run(&["explain", "ucs-school-rs-nord", "uid-0003"])),
+    );
+}
+
 /// Errors as a person sees them: a JSON syntax error on its line, a folder
 /// where one pipeline is expected, an unreadable time, a missing store.
 #[test]

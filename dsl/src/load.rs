@@ -189,7 +189,10 @@ fn collect_kdl_files(
     for entry in entries {
         if entry.is_dir() {
             collect_kdl_files(&entry, files, visited)?;
-        } else if entry.extension().is_some_and(|ext| ext == "kdl") {
+        } else if entry.extension().is_some_and(|ext| ext == "kdl")
+            && !crate::test_file::is_test_file(&entry)
+        {
+            // Test files (`NAME.test.kdl`) hold tests, not pipelines.
             files.push(entry);
         }
     }

@@ -4,7 +4,7 @@
 //! reports what does not fit and carries on with what does, so one run of
 //! `rollcall validate` shows every error in a file.
 
-mod cx;
+pub(crate) mod cx;
 mod filter;
 mod identity;
 mod lookup;

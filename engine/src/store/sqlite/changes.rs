@@ -1,19 +1,88 @@
 //! [`Changes`] in SQLite.
 
-use rusqlite::params;
+use rusqlite::{Row, params};
 use serde_json::Value;
 
 use super::SqliteTx;
 use crate::store::{ChangeRow, Changes, Result};
 
+/// The columns [`ChangeRow`]s are read from, in [`SqliteTx::change_rows`]'s order.
+const CHANGE_COLUMNS: &str = "run_id, pipeline, source_key, person_id, action, before, after, why";
+
+/// One row as text, before its JSON is parsed.
+type RawChange = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    String,
+    [Option<String>; 3],
+);
+
+fn raw_change(row: &Row<'_>) -> rusqlite::Result<RawChange> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        [row.get(5)?, row.get(6)?, row.get(7)?],
+    ))
+}
+
+impl SqliteTx<'_> {
+    /// The change log entries `condition` selects (on `?1`, `?2`), oldest first.
+    fn change_rows(
+        &self,
+        condition: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<ChangeRow>> {
+        let sql = format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE {condition} ORDER BY id");
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params, raw_change)
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        let parse = |text: Option<String>| -> Result<Option<Value>> {
+            text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
+                .transpose()
+        };
+        rows.into_iter()
+            .map(
+                |(run_id, pipeline, source_key, person_id, action, [before, after, why])| {
+                    let why = why
+                        .map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
+                        .transpose()?;
+                    Ok(ChangeRow {
+                        run_id,
+                        pipeline,
+                        source_key,
+                        person_id,
+                        action,
+                        before: parse(before)?,
+                        after: parse(after)?,
+                        why,
+                    })
+                },
+            )
+            .collect()
+    }
+}
+
 impl Changes for SqliteTx<'_> {
     fn log_change(&self, change: &ChangeRow) -> Result<()> {
         let before = change.before.as_ref().map(Value::to_string);
         let after = change.after.as_ref().map(Value::to_string);
+        let why = change
+            .why
+            .as_ref()
+            .map(|why| serde_json::to_string(why).map_err(|e| self.corrupt(e)))
+            .transpose()?;
         self.tx
             .prepare_cached(
-                "INSERT INTO changes (run_id, pipeline, source_key, person_id, action, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO changes (run_id, pipeline, source_key, person_id, action, before, after, why)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .and_then(|mut stmt| {
                 stmt.execute(params![
@@ -23,7 +92,8 @@ impl Changes for SqliteTx<'_> {
                     change.person_id,
                     change.action,
                     before,
-                    after
+                    after,
+                    why
                 ])
             })
             .map_err(|e| self.err(e))?;
@@ -31,82 +101,10 @@ impl Changes for SqliteTx<'_> {
     }
 
     fn changes_of(&self, pipeline: &str, key: &str) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT run_id, person_id, action, before, after FROM changes
-                  WHERE pipeline = ?1 AND source_key = ?2 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([pipeline, key], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, Option<i64>>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (run_id, person_id, action, before, after) = row.map_err(|e| self.err(e))?;
-            let parse = |text: Option<String>| {
-                text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
-                    .transpose()
-            };
-            out.push(ChangeRow {
-                run_id,
-                pipeline: pipeline.to_owned(),
-                source_key: Some(key.to_owned()),
-                person_id,
-                action,
-                before: parse(before)?,
-                after: parse(after)?,
-            });
-        }
-        Ok(out)
+        self.change_rows("pipeline = ?1 AND source_key = ?2", params![pipeline, key])
     }
 
     fn changes_of_person(&self, person: i64) -> Result<Vec<ChangeRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT run_id, pipeline, source_key, action, before, after FROM changes
-                  WHERE person_id = ?1 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([person], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                    row.get::<_, Option<String>>(5)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        let parse = |text: Option<String>| {
-            text.map(|t| serde_json::from_str(&t).map_err(|e| self.corrupt(e)))
-                .transpose()
-        };
-        rows.into_iter()
-            .map(|(run_id, pipeline, source_key, action, before, after)| {
-                Ok(ChangeRow {
-                    run_id,
-                    pipeline,
-                    source_key,
-                    person_id: Some(person),
-                    action,
-                    before: parse(before)?,
-                    after: parse(after)?,
-                })
-            })
-            .collect()
+        self.change_rows("person_id = ?1", params![person])
     }
 }

@@ -89,6 +89,7 @@ impl Outputs for SqliteTx<'_> {
                 action,
                 before: parse(before)?,
                 after: parse(after)?,
+                why: None,
             });
         }
         Ok(out)

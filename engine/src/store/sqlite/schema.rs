@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -305,6 +305,12 @@ CREATE UNIQUE INDEX roles_by_record ON roles (pipeline, source_key, ordinal, mem
 const V6: &str = r#"
 CREATE INDEX roles_timed ON roles (pipeline)
     WHERE status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL);
+"#;
+
+/// The rule behind a change (`store::Why`, as JSON), for `rollcall
+/// explain`; NULL where the record itself said so, and on older entries.
+const V7: &str = r#"
+ALTER TABLE changes ADD COLUMN why TEXT;
 "#;
 
 /// Which roles the validity step re-checks each run: pending ones (waiting
