@@ -316,7 +316,10 @@ fn every_reading_and_operator_command_prints_its_schema() {
             }
         }
     }
-    assert!(rules.contains("operator") && rules.contains("on-removal"), "{rules:?}");
+    assert!(
+        rules.contains("operator") && rules.contains("on-removal"),
+        "{rules:?}"
+    );
     document(
         &json_run(&state, &["explain", "hr-appointments", "A-1002"]),
         "explain-output.schema.json",

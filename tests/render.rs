@@ -44,9 +44,18 @@ impl Scenario {
 
     fn run_at(&self, now: &str, args: &[&str]) -> String {
         let state = self.state();
+        self.run_with(now, args, &["--state", &state])
+    }
+
+    /// A command that takes no state store (`test` makes its own).
+    fn run_storeless(&self, args: &[&str]) -> String {
+        self.run_with(NOW, args, &[])
+    }
+
+    fn run_with(&self, now: &str, args: &[&str], more: &[&str]) -> String {
         let output = rollcall()
             .args(args)
-            .args(["--state", &state])
+            .args(more)
             .current_dir(repo())
             .env("ROLLCALL_NOW", now)
             // Log lines carry the wall-clock time; rendering is what is tested.
@@ -359,6 +368,81 @@ fn ucs_school_explain_the_pupil_who_moved() {
         "ucs-explain-record",
         &mask_started_times(&s.run(&["explain", "ucs-school-rs-nord", "uid-0003"])),
     );
+}
+
+/// `rollcall test`: the reference pipelines' tests pass; a test file with
+/// wrong expectations (a field value, a change, a transition, a count, an
+/// outcome, a rejection) fails with a diff of each, naming its line, exit 1.
+#[test]
+fn pipeline_tests_pass_and_wrong_expectations_show_a_diff() {
+    let s = Scenario::new();
+    let passing = s.run_storeless(&["test", "pipelines/"]);
+    assert!(
+        passing.starts_with("$ rollcall test pipelines/\nexit: 0\n"),
+        "{passing}"
+    );
+    assert!(passing.contains(" passed, 0 failed\n"), "{passing}");
+    snapshot("test-reference-pipelines", &passing);
+
+    let pipeline = repo().join("pipelines/hr-appointments.kdl");
+    let day =
+        |date: &str| arg(&repo().join(format!("examples/hr/appointments-{date}.csv"))).to_owned();
+    let wrong = format!(
+        r#"pipeline "{pipeline}"
+
+test "the first week is as expected" {{
+    extract file="{day1}" now="2025-03-01" {{
+        expect {{
+            counts created=8
+        }}
+    }}
+}}
+
+test "wrong on purpose" {{
+    extract file="{day1}" now="2025-03-01" {{
+        expect {{
+            counts created=7 invalid=0
+            mapped A-1002 {{
+                job_title "Research Consultant IV"
+                telephone "+44 20 7946 0100"
+            }}
+        }}
+    }}
+    extract file="{day2}" now="2025-03-08" {{
+        expect {{
+            changes {{
+                update A-1002 {{ telephone "+44 20 7946 0199" }}
+                remove A-1004
+                update A-1004 {{ job_title "Research Fellow" }}
+                create A-1009
+            }}
+            transitions {{
+                role A-1003 from=active to=suspended
+            }}
+            rejected A-1009 code="rollcall::record::invalid"
+        }}
+    }}
+    extract file="{day2}" now="2025-03-23" {{
+        expect {{
+            outcome no-change
+        }}
+    }}
+}}
+"#,
+        pipeline = arg(&pipeline),
+        day1 = day("2025-03-01"),
+        day2 = day("2025-03-08"),
+    );
+    let file = s.tmp().join("hr.test.kdl");
+    std::fs::write(&file, wrong).expect("the test file");
+    let failing = s.run_storeless(&["test", arg(&file)]);
+    assert!(failing.contains("\nexit: 1\n"), "{failing}");
+    assert!(
+        failing.contains("  FAIL  wrong on purpose (line 11)\n"),
+        "{failing}"
+    );
+    assert!(failing.contains("          - update A-1004 { job_title \"Research Fellow\" }\n          + update A-1004 { job_title \"Senior Research Fellow\" }\n"), "{failing}");
+    snapshot("test-wrong-expectations", &failing);
 }
 
 /// Errors as a person sees them: a JSON syntax error on its line, a folder

@@ -323,13 +323,18 @@ pub const COUNTS: &[&str] = &[
 fn counts(cx: &mut Cx, node: &KdlNode) -> Option<Expect> {
     cx.no_children(node);
     cx.args(node, 0, Some(0), "`counts created=4 removed=0`");
-    let props = cx.props(node, COUNTS, "`counts`");
-    let figures = COUNTS
+    cx.props(node, COUNTS, "`counts`");
+    // In the order written, so a failure lists them as the file does.
+    let figures = node
+        .entries()
         .iter()
-        .filter_map(|name| {
-            let entry = props.get(name)?;
+        .filter_map(|entry| {
+            let name = entry.name()?.value();
+            if !COUNTS.contains(&name) {
+                return None;
+            }
             cx.count(entry, &format!("`{name}=`"))
-                .map(|n| ((*name).to_owned(), n.value))
+                .map(|n| (name.to_owned(), n.value))
         })
         .collect();
     Some(Expect::Counts(figures))

@@ -71,8 +71,8 @@ fn run_file(file: LoadedTests, console: &mut Console) -> Result<FileResult, Fail
     };
     let mut plans: BTreeMap<PathBuf, Plan> = BTreeMap::new();
     for pipeline in tests.pipelines() {
-        let (_, plan) = super::load::compile(&pipeline, console)?;
-        plans.insert(pipeline, plan);
+        let (loaded, _) = super::load::compile(&pipeline, console)?;
+        plans.insert(pipeline, testing::compile(&loaded)?);
     }
     let cases = testing::run_file(&tests, &plans)?;
     Ok(FileResult {

@@ -9,12 +9,12 @@ mod input;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use rollcall_model::Span;
 use rollcall_model::pipeline_test::{TestCase, TestFile, TestInput};
+use rollcall_model::{Pipeline, Span};
 use serde::Serialize;
 
 use crate::clock::Instant;
-use crate::plan::Plan;
+use crate::plan::{InvariantError, Plan};
 use crate::run::{self, Options, Silent};
 use crate::store::{Store, StoreError};
 
@@ -78,6 +78,16 @@ pub struct Failure {
     pub found: Vec<String>,
 }
 
+/// A pipeline compiled for its tests: without sinks and notifications, so
+/// a test checks what a run records and delivers nothing anywhere (and
+/// needs none of the outputs' `(env)` settings).
+pub fn compile(pipeline: &Pipeline) -> Result<Plan, InvariantError> {
+    let mut pipeline = pipeline.clone();
+    pipeline.sinks.clear();
+    pipeline.notifications.clear();
+    Plan::compile(&pipeline)
+}
+
 /// Runs every case of a test file, each against a store of its own.
 pub fn run_file(
     tests: &TestFile,
@@ -126,7 +136,6 @@ pub fn run_case(case: &TestCase, plans: &BTreeMap<PathBuf, Plan>) -> Result<Case
             collect_changes: true,
             allow_empty: true,
             now,
-            out_dir: Some(dir.path().join("out")),
             skip_uploads: true,
             ..Options::default()
         };
