@@ -348,6 +348,38 @@ fn every_reading_and_operator_command_prints_its_schema() {
     assert_eq!(fmt["outcome"], "formatted-already");
 }
 
+/// `rollcall test` prints one document whether its tests pass or fail.
+#[test]
+fn pipeline_tests_print_their_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = |path: &Path| {
+        rollcall()
+            .args(["test", arg(path), "--format", "json"])
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    let passed = document(&test(Path::new("pipelines")), "test-output.schema.json");
+    assert_eq!(passed["outcome"], "passed");
+    assert_eq!(passed["files"].as_array().unwrap().len(), 7);
+    let wrong = dir.path().join("staff.test.kdl");
+    let text = format!(
+        "pipeline \"{}\"\ntest \"wrong\" {{\n    extract file=\"{}\" {{\n        expect {{\n            counts created=1\n        }}\n    }}\n}}\n",
+        arg(&repo().join("pipelines/staff-sso.kdl")),
+        arg(&repo().join("examples/staff-sso/day-1.jsonl")),
+    );
+    std::fs::write(&wrong, text).unwrap();
+    let failed = document(&test(&wrong), "test-output.schema.json");
+    assert_eq!(
+        (failed["outcome"].as_str(), failed["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+    let failure = &failed["files"][0]["cases"][0]["failures"][0];
+    assert_eq!(failure["line"], 5);
+    assert_eq!(failure["expected"], serde_json::json!(["created=1"]));
+    assert_eq!(failure["found"], serde_json::json!(["created=200"]));
+}
+
 /// `--skip-upload` writes the files but records the run's outputs as
 /// pending, not delivered: `history` keeps naming the run until a
 /// `deliver` that uploads.

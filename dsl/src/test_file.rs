@@ -533,3 +533,172 @@ fn check_files(cx: &mut Cx, tests: &TestFile) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folder holding `hr.kdl` (empty: only its presence is checked
+    /// here) and the test file `text` as `hr.test.kdl`.
+    fn load(text: &str) -> (tempfile::TempDir, LoadedTests) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hr.kdl"), "").unwrap();
+        std::fs::write(dir.path().join("day-1.csv"), "").unwrap();
+        let loaded = load_test_str(&dir.path().join("hr.test.kdl"), text);
+        (dir, loaded)
+    }
+
+    fn codes(loaded: &LoadedTests) -> Vec<&'static str> {
+        loaded.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_test_file_becomes_its_cases_steps_and_expectations() {
+        let (dir, loaded) = load(
+            r##"
+test "moves" {
+    extract now="2025-03-01" {
+        record id=A-1 name=" Ada " age=36
+        json #"{"id": "A-2"}"#
+        expect {
+            mapped A-1 { name Ada; tags a b; empty json="[]" }
+            rejected A-2 code="rollcall::record::invalid" contains="name"
+            counts created=1 invalid=1
+        }
+    }
+    extract file="day-1.csv" {
+        expect {
+            outcome rejected
+            changes { update A-1 { name Ada }; remove A-2 }
+            transitions {
+                person A-1 from=active to=suspended limbo=limbo
+                role A-1 scope=x from=active to=grace-period
+                person A-2 from=suspended to=active limbo=#null
+            }
+        }
+    }
+}
+"##,
+        );
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let tests = loaded.tests.unwrap();
+        assert_eq!(tests.pipeline, dir.path().join("hr.kdl"));
+        let case = &tests.cases[0];
+        assert_eq!(case.name, "moves");
+        let [first, second] = &case.steps[..] else {
+            panic!("two steps")
+        };
+        assert_eq!(first.now.as_deref(), Some("2025-03-01"));
+        let TestInput::Records(records) = &first.input else {
+            panic!("inline records")
+        };
+        assert_eq!(
+            records[0],
+            InlineRecord::Fields(
+                serde_json::json!({"id": "A-1", "name": " Ada ", "age": 36})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            )
+        );
+        assert_eq!(
+            records[1],
+            InlineRecord::Json(serde_json::json!({"id": "A-2"}))
+        );
+        assert_eq!(
+            first.expect[0].expect,
+            Expect::Mapped {
+                key: "A-1".into(),
+                fields: vec![
+                    ("name".into(), "Ada".into()),
+                    ("tags".into(), serde_json::json!(["a", "b"])),
+                    ("empty".into(), serde_json::json!([])),
+                ],
+            }
+        );
+        assert_eq!(
+            first.expect[2].expect,
+            Expect::Counts(vec![("created".into(), 1), ("invalid".into(), 1)])
+        );
+        assert_eq!(second.input, TestInput::File(dir.path().join("day-1.csv")));
+        let Expect::Transitions(moves) = &second.expect[2].expect else {
+            panic!("transitions")
+        };
+        assert_eq!(moves[0].limbo, Some(Some("limbo".into())));
+        assert_eq!(moves[2].limbo, Some(None));
+        assert_eq!(
+            moves[1].subject,
+            TransitionSubject::Role {
+                key: "A-1".into(),
+                scope: Some("x".into())
+            }
+        );
+    }
+
+    #[test]
+    fn mistakes_are_reported_with_their_place_and_a_suggestion() {
+        let (_dir, loaded) = load(
+            r#"
+test "t" {
+    extract fiel="x.csv" {
+        expect { mappd A-1 }
+        rejected A-1 code="rollcall::record::invalid"
+    }
+}
+"#,
+        );
+        assert!(loaded.tests.is_none());
+        assert_eq!(
+            codes(&loaded),
+            [
+                "rollcall::unknown-property",
+                "rollcall::unknown-node",
+                "rollcall::unknown-node"
+            ]
+        );
+        let property = &loaded.diagnostics[0];
+        assert_eq!(property.position().unwrap().line, 3);
+        assert!(
+            property
+                .help
+                .as_ref()
+                .unwrap()
+                .contains("did you mean `file`?")
+        );
+    }
+
+    #[test]
+    fn missing_files_codes_and_conflicting_inputs_are_errors() {
+        let (_dir, loaded) = load(
+            r#"
+pipeline "other.kdl"
+test "t" {
+    extract file="day-1.csv" {
+        record id=1
+        expect { rejected 1 code="rollcall::record::invalidd" }
+    }
+}
+"#,
+        );
+        assert_eq!(
+            codes(&loaded),
+            [
+                "rollcall::invalid-value",
+                "rollcall::conflict",
+                "rollcall::io"
+            ]
+        );
+        let (_dir, empty) = load("// nothing yet\n");
+        assert_eq!(codes(&empty), ["rollcall::missing-node"]);
+    }
+
+    #[test]
+    fn the_default_pipeline_is_the_file_beside() {
+        assert_eq!(
+            default_pipeline(Path::new("pipelines/hr.test.kdl")),
+            Path::new("pipelines/hr.kdl")
+        );
+        assert!(is_test_file(Path::new("a/hr.test.kdl")));
+        assert!(!is_test_file(Path::new("a/hr.kdl")));
+    }
+}

@@ -47,6 +47,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let mut report = TestReport {
         files: Vec::new(),
         untested,
+        outcome: "passed",
     };
     for file in loaded {
         report.files.push(run_file(file, console)?);
@@ -54,6 +55,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let exit = if report.passed() {
         Exit::Ok
     } else {
+        report.outcome = "failed";
         Exit::Error
     };
     if console.json() {

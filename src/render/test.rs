@@ -20,6 +20,8 @@ pub struct TestReport {
     pub files: Vec<FileResult>,
     /// Pipeline files given that have no test file beside them.
     pub untested: Vec<PathBuf>,
+    /// `passed` or `failed`.
+    pub outcome: &'static str,
 }
 
 impl TestReport {
