@@ -364,6 +364,17 @@ fn ucs_school_explain_the_pupil_who_moved() {
         "    > person-status person 3  suspended -> active, out of limbo \"limbo\"\n        why: a live role again"
     ), "{person}");
     snapshot("ucs-explain-person-3", &person);
+    // Lukas, in limbo since the 12th, purged by an operator after 30 days.
+    let purge = s.run_at("2025-06-01", &["purge", "--by", "carol", "--quiet"]);
+    assert!(purge.contains("exit: 0"), "{purge}");
+    let purged = mask_started_times(&s.run(&["explain", "6"]));
+    assert!(
+        purged.starts_with("$ rollcall explain 6\nexit: 0\n--- stdout\nperson 6: purged\n"),
+        "{purged}"
+    );
+    assert!(purged.contains(
+        "[started]  run 5  applied  @purge\n    - purge         ucs-school-gym-mitte/uid-0006  was suspended, inactive since 2025-03-12T00:00:00.000Z\n        why: purge-after passed: inactive since 2025-03-12T00:00:00.000Z, due at 2025-04-11T00:00:00.000Z; `rollcall purge` by carol\n"
+    ), "{purged}");
     snapshot(
         "ucs-explain-record",
         &mask_started_times(&s.run(&["explain", "ucs-school-rs-nord", "uid-0003"])),

@@ -224,10 +224,14 @@ pub fn why_text(why: &Why) -> String {
         Why::PurgeAfter {
             inactive_since,
             purge_at,
+            by,
         } => format!(
-            "purge-after passed: inactive since {}, due at {}",
+            "purge-after passed: inactive since {}, due at {}{}",
             inactive_since.as_deref().unwrap_or("?"),
-            purge_at.as_deref().unwrap_or("?")
+            purge_at.as_deref().unwrap_or("?"),
+            by.as_deref()
+                .map(|by| format!("; `rollcall purge` by {}", terminal_safe(by)))
+                .unwrap_or_default()
         ),
         Why::FrozenHeld { held } => held
             .iter()

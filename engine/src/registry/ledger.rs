@@ -51,6 +51,8 @@ pub(super) struct Ledger<'a, 't> {
     pub held_now: Vec<HeldValue>,
     /// How the new key in hand found its existing person, for its entry.
     pub linked_by: Option<&'static str>,
+    /// Who runs this session, when an operator does (`rollcall purge`).
+    pub operator: Option<String>,
 }
 
 /// A person's records that this run removed or brought back.
@@ -88,6 +90,7 @@ impl<'a, 't> Ledger<'a, 't> {
             counts: Counts::default(),
             held_now: Vec::new(),
             linked_by: None,
+            operator: None,
         }
     }
 

@@ -261,6 +261,7 @@ impl Ledger<'_, '_> {
                     why: Some(Why::PurgeAfter {
                         inactive_since: state.inactive_since.clone(),
                         purge_at: state.purge_at.clone(),
+                        by: self.operator.clone(),
                     }),
                 })?;
             }

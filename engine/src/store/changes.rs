@@ -86,6 +86,8 @@ pub enum Why {
         inactive_since: Option<String>,
         /// When they were due.
         purge_at: Option<String>,
+        /// Who ran `rollcall purge` (`None`: a pipeline's run purged them).
+        by: Option<String>,
     },
     /// Frozen values a sync kept although the source says otherwise.
     FrozenHeld {

@@ -108,3 +108,61 @@ impl Changes for SqliteTx<'_> {
         self.change_rows("person_id = ?1", params![person])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{ChangeRow, RunRow, Store, Why};
+
+    fn change(run: i64, person: i64, key: &str, why: Option<Why>) -> ChangeRow {
+        ChangeRow {
+            run_id: run,
+            pipeline: "p".into(),
+            source_key: Some(key.into()),
+            person_id: Some(person),
+            action: "remove".into(),
+            before: None,
+            after: None,
+            why,
+        }
+    }
+
+    #[test]
+    fn the_rule_of_a_change_is_kept_and_read_back() {
+        let mut store = Store::in_memory().unwrap();
+        let tx = store.write().unwrap();
+        let run = tx
+            .insert_run(&RunRow {
+                id: 0,
+                pipeline: "p".into(),
+                started_at: "t0".into(),
+                finished_at: "t0".into(),
+                outcome: "applied".into(),
+                overridden: false,
+                forced: false,
+                source: Default::default(),
+                summary: Default::default(),
+                error: None,
+                checks: Vec::new(),
+                delivered_at: None,
+            })
+            .unwrap();
+        let person = tx.insert_person(&Default::default(), run).unwrap();
+        let rule = Why::OnRemoval {
+            status: "suspended".into(),
+            grace_period: Some(14 * 86_400),
+            grace_until: Some("2025-03-22T00:00:00.000Z".into()),
+        };
+        tx.log_change(&change(run, person, "k1", Some(rule.clone())))
+            .unwrap();
+        tx.log_change(&change(run, person, "k2", None)).unwrap();
+        assert_eq!(tx.changes_of("p", "k1").unwrap()[0].why, Some(rule.clone()));
+        assert_eq!(tx.changes_of("p", "k2").unwrap()[0].why, None);
+        let of_person: Vec<Option<Why>> = tx
+            .changes_of_person(person)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.why)
+            .collect();
+        assert_eq!(of_person, [Some(rule), None]);
+    }
+}
