@@ -381,6 +381,44 @@ fn ucs_school_explain_the_pupil_who_moved() {
     );
 }
 
+/// A value an operator froze and a later extract changes: `explain` shows
+/// the record's update with the value held, who froze it and why, and the
+/// freeze itself as the `@freeze` run with its operator.
+#[test]
+fn explain_shows_a_frozen_value_held_and_the_freeze() {
+    let s = Scenario::new();
+    let hr = "pipelines/hr-appointments.kdl";
+    let day = |date: &str| format!("examples/hr/appointments-{date}.csv");
+    let first = s.run_at(
+        "2025-03-01",
+        &["run", hr, "--input", &day("2025-03-01"), "-q"],
+    );
+    assert!(first.contains("exit: 0"), "{first}");
+    let freeze = s.run(&[
+        "freeze",
+        "2",
+        "telephone",
+        "--reason",
+        "asked by HR",
+        "--by",
+        "alice",
+        "-q",
+    ]);
+    assert!(freeze.contains("exit: 0"), "{freeze}");
+    let second = s.run_at(
+        "2025-03-08",
+        &["run", hr, "--input", &day("2025-03-08"), "-q"],
+    );
+    assert!(second.contains("exit: 0"), "{second}");
+    let explained = mask_started_times(&s.run(&["explain", "hr-appointments", "A-1002"]));
+    assert!(explained.contains(
+        "[started]  run 2  applied  @freeze\n    * freeze        person 2  telephone \"+44 20 7946 0102\", frozen_by \"alice\", reason \"asked by HR\", until null\n        why: operator command by alice: \"asked by HR\"\n"
+    ), "{explained}");
+    assert!(explained.contains(
+        "        why: frozen value held: telephone kept \"+44 20 7946 0102\" (the source says \"+44 20 7946 0199\"), frozen by alice: \"asked by HR\"\n"
+    ), "{explained}");
+}
+
 /// `rollcall test`: the reference pipelines' tests pass; a test file with
 /// wrong expectations (a field value, a change, a transition, a count, an
 /// outcome, a rejection) fails with a diff of each, naming its line, exit 1.
