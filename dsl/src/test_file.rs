@@ -172,6 +172,7 @@ fn lower_step(cx: &mut Cx, node: &KdlNode, pipeline: &Path) -> TestStep {
     let now = props
         .get("now")
         .and_then(|e| cx.string(e, "`now=`"))
+        .filter(|now| is_time(cx, now))
         .map(|s| s.value);
     let children = cx.children(node, STEP);
     let mut records = Vec::new();
@@ -215,6 +216,22 @@ fn lower_step(cx: &mut Cx, node: &KdlNode, pipeline: &Path) -> TestStep {
         input,
         expect,
     }
+}
+
+/// Whether `now=` is a time `--now` takes (RFC 3339 or a date); reported if not.
+fn is_time(cx: &mut Cx, now: &crate::model::Spanned<String>) -> bool {
+    let text = now.value.trim();
+    if chrono::DateTime::parse_from_rfc3339(text).is_ok()
+        || chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+    {
+        return true;
+    }
+    cx.report(
+        Diagnostic::error(Code::InvalidValue, format!("`{text}` is not a time"))
+            .with_label(now.span, "not RFC 3339 or a date")
+            .with_help("write `now=\"2025-03-01\"` or `now=\"2025-03-01T08:00:00Z\"`"),
+    );
+    false
 }
 
 /// `record name=value ...`: a flat record.
@@ -673,7 +690,7 @@ test "t" {
             r#"
 pipeline "other.kdl"
 test "t" {
-    extract file="day-1.csv" {
+    extract file="day-1.csv" now="1 March" {
         record id=1
         expect { rejected 1 code="rollcall::record::invalidd" }
     }
@@ -683,6 +700,7 @@ test "t" {
         assert_eq!(
             codes(&loaded),
             [
+                "rollcall::invalid-value",
                 "rollcall::invalid-value",
                 "rollcall::conflict",
                 "rollcall::io"
