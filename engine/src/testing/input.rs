@@ -104,3 +104,44 @@ fn csv_row(values: &[String], options: &rollcall_model::CsvOptions) -> std::io::
         .into_inner()
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use rollcall_model::{CsvOptions, Encoding};
+    use serde_json::json;
+
+    use super::*;
+
+    fn fields(value: Value) -> InlineRecord {
+        InlineRecord::Fields(value.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn csv_records_get_a_header_of_every_name_and_the_source_delimiter() {
+        let options = CsvOptions {
+            delimiter: b';',
+            quote: b'"',
+            header: true,
+            columns: Vec::new(),
+            encoding: Encoding::Utf8,
+            ragged_rows: false,
+        };
+        let records = [
+            fields(json!({"id": "1", "name": "Ada; Countess"})),
+            fields(json!({"id": "2", "age": 36})),
+            InlineRecord::Line("broken;row;with;too;many".into()),
+        ];
+        let text = String::from_utf8(csv_rows(&records, &options).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "id;name;age\n1;\"Ada; Countess\";\n2;;36\nbroken;row;with;too;many\n"
+        );
+    }
+
+    #[test]
+    fn json_records_are_lines_or_one_array() {
+        let records = [fields(json!({"id": "1"})), InlineRecord::Json(json!([1]))];
+        assert_eq!(json_lines(&records), b"{\"id\":\"1\"}\n[1]\n");
+        assert_eq!(json_array(&records), b"[\n{\"id\":\"1\"},\n[1]\n]\n");
+    }
+}
