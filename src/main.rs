@@ -117,6 +117,11 @@ enum Command {
         after_help = "Examples:\n  rollcall show hr-appointments A-1002\n  rollcall show staff-sso u-000001 --format json"
     )]
     Show(commands::show::Args),
+    /// Explain a person or a record: each run that changed them, and why.
+    #[command(
+        after_help = "Examples:\n  rollcall explain 3                      # person 3\n  rollcall explain ucs-school-gym-mitte uid-0003\n  rollcall explain 3 --format json"
+    )]
+    Explain(commands::explain::Args),
     /// Show one person: status, limbo, attributes, identities, roles, freezes.
     #[command(after_help = "Examples:\n  rollcall person 3\n  rollcall person 3 --format json")]
     Person(commands::person::Args),
@@ -140,6 +145,11 @@ enum Command {
         after_help = "Examples:\n  rollcall purge --dry-run\n  rollcall purge --now 2025-06-01 --format json"
     )]
     Purge(commands::purge::Args),
+    /// Run pipeline tests (`NAME.test.kdl` beside `NAME.kdl`) in throwaway stores.
+    #[command(
+        after_help = "Examples:\n  rollcall test                           # every *.test.kdl under pipelines/\n  rollcall test pipelines/staff-sso.kdl   # the tests beside it\n  rollcall test pipelines/ --format json"
+    )]
+    Test(commands::test::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(
         after_help = "Examples:\n  rollcall completions bash > /etc/bash_completion.d/rollcall\n  rollcall completions zsh > \"${fpath[1]}/_rollcall\"\n  rollcall completions fish > ~/.config/fish/completions/rollcall.fish"
@@ -164,10 +174,12 @@ impl Command {
             Command::History(_) => "history",
             Command::Show(_) => "show",
             Command::Person(_) => "person",
+            Command::Explain(_) => "explain",
             Command::Freeze(_) => "freeze",
             Command::Unfreeze(_) => "unfreeze",
             Command::Frozen(_) => "frozen",
             Command::Purge(_) => "purge",
+            Command::Test(_) => "test",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -204,10 +216,12 @@ fn main() -> ExitCode {
         Command::History(args) => commands::history::run(args, console),
         Command::Show(args) => commands::show::run(args, console),
         Command::Person(args) => commands::person::run(args, console),
+        Command::Explain(args) => commands::explain::run(args, console),
         Command::Freeze(args) => commands::freeze::run(args, console),
         Command::Unfreeze(args) => commands::unfreeze::run(args, console),
         Command::Frozen(args) => commands::frozen::run(args, console),
         Command::Purge(args) => commands::purge::run(args, console),
+        Command::Test(args) => commands::test::run(args, console),
         Command::Completions(args) => {
             commands::completions::completions(args, Cli::command(), console)
         }

@@ -301,6 +301,30 @@ fn every_reading_and_operator_command_prints_its_schema() {
     assert_eq!(purge["transitions"], 1);
     document(&json_run(&state, &["purge"]), "purge-output.schema.json");
 
+    // Every person's and one record's history, whatever rules they show.
+    let mut rules = std::collections::BTreeSet::new();
+    for person in 1..=4 {
+        let explained = document(
+            &json_run(&state, &["explain", &person.to_string()]),
+            "explain-output.schema.json",
+        );
+        for step in explained["steps"].as_array().unwrap() {
+            for change in step["changes"].as_array().unwrap() {
+                if let Some(rule) = change["why"]["rule"].as_str() {
+                    rules.insert(rule.to_owned());
+                }
+            }
+        }
+    }
+    assert!(
+        rules.contains("operator") && rules.contains("on-removal"),
+        "{rules:?}"
+    );
+    document(
+        &json_run(&state, &["explain", "hr-appointments", "A-1002"]),
+        "explain-output.schema.json",
+    );
+
     let valid = document(
         &json_run(&state, &["validate", "pipelines"]),
         "validate-output.schema.json",
@@ -322,6 +346,38 @@ fn every_reading_and_operator_command_prints_its_schema() {
         "fmt-output.schema.json",
     );
     assert_eq!(fmt["outcome"], "formatted-already");
+}
+
+/// `rollcall test` prints one document whether its tests pass or fail.
+#[test]
+fn pipeline_tests_print_their_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = |path: &Path| {
+        rollcall()
+            .args(["test", arg(path), "--format", "json"])
+            .current_dir(repo())
+            .output()
+            .unwrap()
+    };
+    let passed = document(&test(Path::new("pipelines")), "test-output.schema.json");
+    assert_eq!(passed["outcome"], "passed");
+    assert_eq!(passed["files"].as_array().unwrap().len(), 7);
+    let wrong = dir.path().join("staff.test.kdl");
+    let text = format!(
+        "pipeline \"{}\"\ntest \"wrong\" {{\n    extract file=\"{}\" {{\n        expect {{\n            counts created=1\n        }}\n    }}\n}}\n",
+        arg(&repo().join("pipelines/staff-sso.kdl")),
+        arg(&repo().join("examples/staff-sso/day-1.jsonl")),
+    );
+    std::fs::write(&wrong, text).unwrap();
+    let failed = document(&test(&wrong), "test-output.schema.json");
+    assert_eq!(
+        (failed["outcome"].as_str(), failed["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
+    let failure = &failed["files"][0]["cases"][0]["failures"][0];
+    assert_eq!(failure["line"], 5);
+    assert_eq!(failure["expected"], serde_json::json!(["created=1"]));
+    assert_eq!(failure["found"], serde_json::json!(["created=200"]));
 }
 
 /// `--skip-upload` writes the files but records the run's outputs as

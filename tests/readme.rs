@@ -121,7 +121,10 @@ fn the_pre_commit_hooks_run_as_documented() {
         .iter()
         .filter_map(|l| l.trim().strip_prefix("entry: "))
         .collect();
-    assert_eq!(entries, ["rollcall validate", "rollcall fmt --check"]);
+    assert_eq!(
+        entries,
+        ["rollcall validate", "rollcall fmt --check", "rollcall test"]
+    );
     // pre-commit passes the staged `*.kdl` files to the entry.
     let mut files: Vec<String> = std::fs::read_dir(repo().join("pipelines"))
         .unwrap()
@@ -139,6 +142,8 @@ fn the_pre_commit_hooks_run_as_documented() {
     // The hook definitions beside it name the same entries.
     let hooks = std::fs::read_to_string(repo().join(".pre-commit-hooks.yaml")).unwrap();
     assert!(
-        hooks.contains("entry: rollcall validate") && hooks.contains("entry: rollcall fmt --check")
+        hooks.contains("entry: rollcall validate")
+            && hooks.contains("entry: rollcall fmt --check")
+            && hooks.contains("entry: rollcall test")
     );
 }

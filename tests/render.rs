@@ -44,9 +44,18 @@ impl Scenario {
 
     fn run_at(&self, now: &str, args: &[&str]) -> String {
         let state = self.state();
+        self.run_with(now, args, &["--state", &state])
+    }
+
+    /// A command that takes no state store (`test` makes its own).
+    fn run_storeless(&self, args: &[&str]) -> String {
+        self.run_with(NOW, args, &[])
+    }
+
+    fn run_with(&self, now: &str, args: &[&str], more: &[&str]) -> String {
         let output = rollcall()
             .args(args)
-            .args(["--state", &state])
+            .args(more)
             .current_dir(repo())
             .env("ROLLCALL_NOW", now)
             // Log lines carry the wall-clock time; rendering is what is tested.
@@ -292,6 +301,197 @@ fn ucs_school_move_between_schools() {
     snapshot("ucs-person-3", &s.run(&["person", "3"]));
     // Lukas, a pupil of both schools, left one and then the other.
     snapshot("ucs-person-6", &s.run(&["person", "6"]));
+}
+
+/// `explain`'s step lines start with the run's wall-clock start: written
+/// `[started]` (times inside the lines are decision times, kept).
+fn mask_started_times(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once("  run ") {
+            Some((time, rest)) if time.len() == 24 && time.ends_with('Z') => {
+                format!("[started]  run {rest}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// The README's UCS@school walkthrough, each import at its own date, then
+/// `explain` of Mia (person 3), the pupil who moved from gym-mitte to
+/// rs-nord: removed by gym-mitte's run with the rule that put her in limbo
+/// and her purge date, reinstated by rs-nord's, each with run and extract hash.
+#[test]
+fn ucs_school_explain_the_pupil_who_moved() {
+    let s = Scenario::new();
+    let steps = [
+        ("gym-mitte", "2025-03-03"),
+        ("rs-nord", "2025-03-04"),
+        ("gym-mitte", "2025-03-10"),
+        ("rs-nord", "2025-03-12"),
+    ];
+    for (school, date) in steps {
+        let pipeline = format!("pipelines/ucs-school-{school}.kdl");
+        let input = format!("examples/ucs-school/export-{date}.csv");
+        let out = s.run_at(date, &["run", &pipeline, "--input", &input, "--quiet"]);
+        assert!(out.contains("exit: 0"), "{out}");
+    }
+    let person = mask_started_times(&s.run(&["explain", "3"]));
+    let sha = |date: &str| {
+        let bytes = std::fs::read(repo().join(format!("examples/ucs-school/export-{date}.csv")))
+            .expect("the export");
+        use sha2::Digest as _;
+        format!("{:x}", sha2::Sha256::digest(bytes))
+    };
+    // The removal, in run 3 from the 10th's extract, with its rule ...
+    let removal = format!(
+        "[started]  run 3  applied  ucs-school-gym-mitte\n    extract examples/ucs-school/export-2025-03-10.csv  sha256 {}\n    - remove        ucs-school-gym-mitte/uid-0003\n        why: the record left the source: on-removal suspended, no grace period\n",
+        sha("2025-03-10")
+    );
+    assert!(person.contains(&removal), "{person}");
+    // ... the rule that put her in limbo, with the purge date ...
+    assert!(person.contains(
+        "    > person-status person 3  active -> suspended, into limbo \"limbo\", purge at 2025-04-09T00:00:00.000Z\n        why: no live role left since 2025-03-10T00:00:00.000Z: limbo \"limbo\", purge-after 30d (purge at 2025-04-09T00:00:00.000Z)\n"
+    ), "{person}");
+    // ... and the reinstatement, in run 4 from the 12th's extract.
+    let reinstated = format!(
+        "[started]  run 4  applied  ucs-school-rs-nord\n    extract examples/ucs-school/export-2025-03-12.csv  sha256 {}\n",
+        sha("2025-03-12")
+    );
+    assert!(person.contains(&reinstated), "{person}");
+    assert!(person.contains(
+        "    > person-status person 3  suspended -> active, out of limbo \"limbo\"\n        why: a live role again"
+    ), "{person}");
+    snapshot("ucs-explain-person-3", &person);
+    // Lukas, in limbo since the 12th, purged by an operator after 30 days.
+    let purge = s.run_at("2025-06-01", &["purge", "--by", "carol", "--quiet"]);
+    assert!(purge.contains("exit: 0"), "{purge}");
+    let purged = mask_started_times(&s.run(&["explain", "6"]));
+    assert!(
+        purged.starts_with("$ rollcall explain 6\nexit: 0\n--- stdout\nperson 6: purged\n"),
+        "{purged}"
+    );
+    assert!(purged.contains(
+        "[started]  run 5  applied  @purge\n    - purge         ucs-school-gym-mitte/uid-0006  was suspended, inactive since 2025-03-12T00:00:00.000Z\n        why: purge-after passed: inactive since 2025-03-12T00:00:00.000Z, due at 2025-04-11T00:00:00.000Z; `rollcall purge` by carol\n"
+    ), "{purged}");
+    snapshot(
+        "ucs-explain-record",
+        &mask_started_times(&s.run(&["explain", "ucs-school-rs-nord", "uid-0003"])),
+    );
+}
+
+/// A value an operator froze and a later extract changes: `explain` shows
+/// the record's update with the value held, who froze it and why, and the
+/// freeze itself as the `@freeze` run with its operator.
+#[test]
+fn explain_shows_a_frozen_value_held_and_the_freeze() {
+    let s = Scenario::new();
+    let hr = "pipelines/hr-appointments.kdl";
+    let day = |date: &str| format!("examples/hr/appointments-{date}.csv");
+    let first = s.run_at(
+        "2025-03-01",
+        &["run", hr, "--input", &day("2025-03-01"), "-q"],
+    );
+    assert!(first.contains("exit: 0"), "{first}");
+    let freeze = s.run(&[
+        "freeze",
+        "2",
+        "telephone",
+        "--reason",
+        "asked by HR",
+        "--by",
+        "alice",
+        "-q",
+    ]);
+    assert!(freeze.contains("exit: 0"), "{freeze}");
+    let second = s.run_at(
+        "2025-03-08",
+        &["run", hr, "--input", &day("2025-03-08"), "-q"],
+    );
+    assert!(second.contains("exit: 0"), "{second}");
+    let explained = mask_started_times(&s.run(&["explain", "hr-appointments", "A-1002"]));
+    assert!(explained.contains(
+        "[started]  run 2  applied  @freeze\n    * freeze        person 2  telephone \"+44 20 7946 0102\", frozen_by \"alice\", reason \"asked by HR\", until null\n        why: operator command by alice: \"asked by HR\"\n"
+    ), "{explained}");
+    assert!(explained.contains(
+        "        why: frozen value held: telephone kept \"+44 20 7946 0102\" (the source says \"+44 20 7946 0199\"), frozen by alice: \"asked by HR\"\n"
+    ), "{explained}");
+}
+
+/// `rollcall test`: the reference pipelines' tests pass; a test file with
+/// wrong expectations (a field value, a change, a transition, a count, an
+/// outcome, a rejection) fails with a diff of each, naming its line, exit 1.
+#[test]
+fn pipeline_tests_pass_and_wrong_expectations_show_a_diff() {
+    let s = Scenario::new();
+    let passing = s.run_storeless(&["test", "pipelines/"]);
+    assert!(
+        passing.starts_with("$ rollcall test pipelines/\nexit: 0\n"),
+        "{passing}"
+    );
+    assert!(passing.contains(" passed, 0 failed\n"), "{passing}");
+    snapshot("test-reference-pipelines", &passing);
+
+    let pipeline = repo().join("pipelines/hr-appointments.kdl");
+    let day =
+        |date: &str| arg(&repo().join(format!("examples/hr/appointments-{date}.csv"))).to_owned();
+    let wrong = format!(
+        r#"pipeline "{pipeline}"
+
+test "the first week is as expected" {{
+    extract file="{day1}" now="2025-03-01" {{
+        expect {{
+            counts created=8
+        }}
+    }}
+}}
+
+test "wrong on purpose" {{
+    extract file="{day1}" now="2025-03-01" {{
+        expect {{
+            counts created=7 invalid=0
+            mapped A-1002 {{
+                job_title "Research Consultant IV"
+                telephone "+44 20 7946 0100"
+            }}
+        }}
+    }}
+    extract file="{day2}" now="2025-03-08" {{
+        expect {{
+            changes {{
+                update A-1002 {{ telephone "+44 20 7946 0199" }}
+                remove A-1004
+                update A-1004 {{ job_title "Research Fellow" }}
+                create A-1009
+            }}
+            transitions {{
+                role A-1003 from=active to=suspended
+            }}
+            rejected A-1009 code="rollcall::record::invalid"
+        }}
+    }}
+    extract file="{day2}" now="2025-03-23" {{
+        expect {{
+            outcome no-change
+        }}
+    }}
+}}
+"#,
+        pipeline = arg(&pipeline),
+        day1 = day("2025-03-01"),
+        day2 = day("2025-03-08"),
+    );
+    let file = s.tmp().join("hr.test.kdl");
+    std::fs::write(&file, wrong).expect("the test file");
+    let failing = s.run_storeless(&["test", arg(&file)]);
+    assert!(failing.contains("\nexit: 1\n"), "{failing}");
+    assert!(
+        failing.contains("  FAIL  wrong on purpose (line 11)\n"),
+        "{failing}"
+    );
+    assert!(failing.contains("          - update A-1004 { job_title \"Research Fellow\" }\n          + update A-1004 { job_title \"Senior Research Fellow\" }\n"), "{failing}");
+    snapshot("test-wrong-expectations", &failing);
 }
 
 /// Errors as a person sees them: a JSON syntax error on its line, a folder

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod secrets;
 pub mod source_file;
 pub mod suggest;
+pub mod test_file;
 pub mod values;
 
 /// The typed pipeline this crate produces, re-exported so `model::` paths

@@ -80,6 +80,16 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
     // A file named twice (itself and through its folder) is checked once.
     let mut seen = std::collections::HashSet::new();
     files.retain(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())));
+    // Test files (`NAME.test.kdl`) hold tests, not pipelines: checked as such.
+    let (tests, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| crate::test_file::is_test_file(f));
+    for test in &tests {
+        match crate::test_file::load_test_file(test) {
+            Ok(loaded) => diagnostics.extend(loaded.diagnostics),
+            Err(unreadable) => diagnostics.push(unreadable),
+        }
+    }
 
     let mut sources = Vec::new();
     for path in files {

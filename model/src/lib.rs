@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod json_schema;
+pub mod pipeline_test;
 
 use std::path::PathBuf;
 

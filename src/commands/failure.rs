@@ -71,6 +71,15 @@ pub enum Failure {
     /// `history` was given a pipeline the store has never run.
     #[error("the state store has no runs of a pipeline named {0:?}")]
     UnknownPipeline(String),
+    /// `explain` was given one word that is not a person id.
+    #[error("`rollcall explain` takes a person id, or a pipeline and a key; {0:?} is neither")]
+    ExplainWhat(String),
+    /// `test` found no test file where it was pointed.
+    #[error("no pipeline tests at {}", .0.display())]
+    NoTests(PathBuf),
+    /// A pipeline test could not be run (its throwaway store, its records).
+    #[error(transparent)]
+    Test(#[from] rollcall_engine::testing::TestError),
     /// The text could not be written to stdout or stderr.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -85,9 +94,10 @@ impl Failure {
             | Failure::Freeze(FreezeError::Store(err))
             | Failure::Registry(RegistryError::Store(err)) => store_exit(err),
             Failure::Run(err) => run_exit(err),
-            Failure::NotOnePipeline { .. } | Failure::Time(_) | Failure::UnknownCommand(_) => {
-                Exit::Usage
-            }
+            Failure::NotOnePipeline { .. }
+            | Failure::Time(_)
+            | Failure::UnknownCommand(_)
+            | Failure::ExplainWhat(_) => Exit::Usage,
             _ => Exit::Error,
         }
     }
@@ -171,6 +181,19 @@ impl Failure {
                 self.to_string(),
                 Some("`rollcall help` lists the commands"),
             ),
+            Failure::ExplainWhat(_) => ErrorJson::new(
+                "rollcall::cli::usage",
+                self.to_string(),
+                Some("`rollcall explain 3` or `rollcall explain PIPELINE KEY`"),
+            ),
+            Failure::NoTests(_) => ErrorJson::new(
+                "rollcall::cli::no-tests",
+                self.to_string(),
+                Some(
+                    "tests of `NAME.kdl` live beside it in `NAME.test.kdl`; give test files, pipeline files or folders",
+                ),
+            ),
+            Failure::Test(err) => ErrorJson::of(err),
             Failure::Output(_) => ErrorJson::new("rollcall::cli::output", self.to_string(), None),
         }
     }
@@ -191,11 +214,14 @@ impl Failure {
             Failure::Freeze(err) => diagnostic(err),
             Failure::Registry(err) => diagnostic(err),
             Failure::Sink(err) => diagnostic(err),
+            Failure::Test(err) => diagnostic(err),
             err @ (Failure::NoStore(_)
             | Failure::NoRecord { .. }
             | Failure::NoPerson(_)
             | Failure::UnknownPipeline(_)
             | Failure::UnknownCommand(_)
+            | Failure::ExplainWhat(_)
+            | Failure::NoTests(_)
             | Failure::Output(_)) => format!("error: {err}\n"),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod completions;
 pub mod deliver;
+pub mod explain;
 mod failure;
 pub mod fmt;
 pub mod freeze;
@@ -16,6 +17,7 @@ pub mod purge;
 pub mod run;
 pub mod show;
 pub mod state;
+pub mod test;
 pub mod unfreeze;
 pub mod validate;
 

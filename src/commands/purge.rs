@@ -20,6 +20,9 @@ pub struct Args {
     pub state: StateArgs,
     #[command(flatten)]
     pub clock: ClockArgs,
+    /// Who purges (recorded with each purge): else `ROLLCALL_USER`, else the login name.
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
@@ -31,7 +34,8 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         Some(Store::open(&args.state.state)?)
     };
     let mut store = store.ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
-    let report = registry::purge(&mut store, now, args.dry_run)?;
+    let by = super::state::operator(args.by.as_deref());
+    let report = registry::purge(&mut store, now, args.dry_run, &by)?;
     if console.json() {
         console.document(&report, Exit::Ok, None)?;
     } else {

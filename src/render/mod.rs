@@ -3,6 +3,7 @@
 //! testable exactly. `main` hands the text to the [`Console`](crate::console::Console).
 
 pub mod error;
+pub mod explain;
 pub mod frozen;
 pub mod history;
 pub mod operator;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod run;
 mod screen;
 pub mod show;
+pub mod test;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

@@ -5,7 +5,7 @@
 //! `rollcall validate` shows every error in a file.
 
 mod actions;
-mod cx;
+pub(crate) mod cx;
 mod filter;
 mod identity;
 mod lookup;

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::Result;
 use super::ledger::Ledger;
 use crate::clock::Instant;
-use crate::store::{ChangeRow, FrozenRow, ROLE_ATTRIBUTES, StoreError, Tx};
+use crate::store::{ChangeRow, FrozenRow, ROLE_ATTRIBUTES, StoreError, Tx, Why};
 
 /// What a frozen attribute address names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +264,10 @@ pub fn freeze(
             "reason": request.reason,
             "until": row.until,
         })),
+        why: Some(Why::Operator {
+            by: request.by.clone(),
+            reason: request.reason.clone(),
+        }),
     })?;
     Ok(row)
 }
@@ -295,6 +299,10 @@ pub fn unfreeze(
         action: "unfreeze".into(),
         before: Some(serde_json::json!({ attribute: row.value, "frozen_by": row.frozen_by })),
         after: Some(serde_json::json!({ "unfrozen_by": by })),
+        why: Some(Why::Operator {
+            by: by.to_owned(),
+            reason: None,
+        }),
     })?;
     Ok(row)
 }

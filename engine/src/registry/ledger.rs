@@ -13,7 +13,7 @@ use super::{Counts, Result};
 use rollcall_model::RoleStatus;
 
 use crate::clock::Instant;
-use crate::store::{ChangeRow, PipelineLifecycle, Tx};
+use crate::store::{ChangeRow, HeldValue, PipelineLifecycle, Tx};
 
 /// The state of one registry session.
 pub(super) struct Ledger<'a, 't> {
@@ -47,6 +47,12 @@ pub(super) struct Ledger<'a, 't> {
     pub report: RegistryReport,
     /// Its figures.
     pub counts: Counts,
+    /// Values freezes held for the record in hand, for its change log entry.
+    pub held_now: Vec<HeldValue>,
+    /// How the new key in hand found its existing person, for its entry.
+    pub linked_by: Option<&'static str>,
+    /// Who runs this session, when an operator does (`rollcall purge`).
+    pub operator: Option<String>,
 }
 
 /// A person's records that this run removed or brought back.
@@ -82,11 +88,21 @@ impl<'a, 't> Ledger<'a, 't> {
             purged_records: Vec::new(),
             report: RegistryReport::default(),
             counts: Counts::default(),
+            held_now: Vec::new(),
+            linked_by: None,
+            operator: None,
         }
     }
 
     /// Reports a value a freeze held.
     pub fn held(&mut self, held: Held) {
+        self.held_now.push(HeldValue {
+            attribute: held.attribute.clone(),
+            frozen: held.frozen.clone(),
+            incoming: held.incoming.clone(),
+            frozen_by: held.frozen_by.clone(),
+            reason: held.reason.clone(),
+        });
         if self.collect && self.report.frozen.len() < MAX_REPORTED {
             self.report.frozen.push(held);
         }

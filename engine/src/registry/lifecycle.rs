@@ -16,7 +16,7 @@ use super::ledger::Ledger;
 use super::overlay::role_key;
 use super::report::{Cause, LimboChange, MAX_REPORTED, Purged, Transition};
 use super::{Result, is_live, public};
-use crate::store::{ChangeRow, PersonState, PipelineLifecycle};
+use crate::store::{ChangeRow, PersonState, PipelineLifecycle, Why};
 
 /// Rank of a status: the best role decides the person's status.
 fn rank(status: &str) -> u8 {
@@ -124,6 +124,18 @@ impl Ledger<'_, '_> {
             cause
         };
         self.writer.set_person_state(person, &after)?;
+        let why = match cause {
+            Cause::Removed => Why::Limbo {
+                limbo: after.limbo.clone(),
+                purge_after: lifecycle.purge_after,
+                purge_at: after.purge_at.clone(),
+                inactive_since: after.inactive_since.clone(),
+            },
+            Cause::Reappeared => Why::Reinstated,
+            Cause::Status => Why::RecordStatus,
+            Cause::Validity => Why::Validity,
+            Cause::Roles | Cause::GraceEnded => Why::Roles,
+        };
         self.log(ChangeRow {
             run_id: 0,
             pipeline: self.pipeline.clone(),
@@ -136,6 +148,7 @@ impl Ledger<'_, '_> {
                 "limbo": after.limbo,
                 "purge_at": after.purge_at,
             })),
+            why: Some(why),
         })?;
         self.counts.transitions += 1;
         if self.collect && self.report.transitions.len() < MAX_REPORTED {
@@ -245,6 +258,11 @@ impl Ledger<'_, '_> {
                         "inactive_since": state.inactive_since,
                     })),
                     after: None,
+                    why: Some(Why::PurgeAfter {
+                        inactive_since: state.inactive_since.clone(),
+                        purge_at: state.purge_at.clone(),
+                        by: self.operator.clone(),
+                    }),
                 })?;
             }
             self.writer.delete_person(person)?;

@@ -164,6 +164,7 @@ impl Session<'_, '_> {
         chosen: Option<&'static str>,
     ) {
         let ledger = &mut self.ledger;
+        ledger.linked_by = Some(by.as_str());
         if ledger.collect && ledger.report.links.len() < MAX_REPORTED {
             ledger.report.links.push(Link {
                 key: key.to_owned(),

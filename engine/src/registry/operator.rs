@@ -59,12 +59,12 @@ pub struct PurgeSession<'a, 't> {
 }
 
 impl<'a, 't> PurgeSession<'a, 't> {
-    /// A purge session. With `run`, changes are written into `tx`; without,
-    /// they are only reported (`--dry-run`).
-    pub fn new(tx: &'a Tx<'t>, run: Option<i64>, now: Instant) -> Self {
-        PurgeSession {
-            ledger: Ledger::new(tx, operator_pipeline("purge"), run, now),
-        }
+    /// A purge session run by `by`. With `run`, changes are written into
+    /// `tx`; without, they are only reported (`--dry-run`).
+    pub fn new(tx: &'a Tx<'t>, run: Option<i64>, now: Instant, by: &str) -> Self {
+        let mut ledger = Ledger::new(tx, operator_pipeline("purge"), run, now);
+        ledger.operator = Some(by.to_owned());
+        PurgeSession { ledger }
     }
 
     /// Ends the grace periods that ended, recalculates the persons that
@@ -90,8 +90,9 @@ pub struct PurgeReport {
     pub registry: RegistryReport,
 }
 
-/// Ends grace periods and purges persons due at `now`, across every system.
-pub fn purge(store: &mut Store, now: Instant, dry_run: bool) -> Result<PurgeReport> {
+/// Ends grace periods and purges persons due at `now`, across every system;
+/// `by` (who runs it) is recorded with each purge.
+pub fn purge(store: &mut Store, now: Instant, dry_run: bool, by: &str) -> Result<PurgeReport> {
     let finish = |(registry, counts): (RegistryReport, Counts), run_id| PurgeReport {
         run_id,
         transitions: counts.transitions,
@@ -100,12 +101,12 @@ pub fn purge(store: &mut Store, now: Instant, dry_run: bool) -> Result<PurgeRepo
     };
     if dry_run {
         let tx = store.read()?;
-        let found = PurgeSession::new(&tx, None, now).finish()?;
+        let found = PurgeSession::new(&tx, None, now, by).finish()?;
         tx.rollback()?;
         return Ok(finish(found, None));
     }
     let (found, run) = operator_run(store, "purge", |tx, run| {
-        let found = PurgeSession::new(tx, Some(run), now).finish()?;
+        let found = PurgeSession::new(tx, Some(run), now, by).finish()?;
         let summary = Summary {
             transitions: found.1.transitions,
             purged: found.1.purged,

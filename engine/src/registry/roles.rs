@@ -15,6 +15,7 @@ use crate::clock::Instant;
 use crate::diff::FieldChange;
 use crate::store::{
     ChangeRow, PipelineLifecycle, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues,
+    Why,
 };
 use rollcall_model::{Duration, RoleStatus};
 
@@ -385,6 +386,10 @@ impl Ledger<'_, '_> {
                     "status": to,
                     "grace_until": grace.as_ref().map(|g| g.0.clone()),
                 })),
+                why: Some(Why::GracePeriodEnded {
+                    grace_until: row.grace_until.clone(),
+                    status: to.to_owned(),
+                }),
             })?;
         }
         self.counts.transitions += 1;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rollcall_model::RoleStatus;
 use serde_json::{Map, Value};
 
 use super::config::{self, Config};
@@ -13,7 +14,7 @@ use super::report::{Cause, Held, RegistryReport};
 use super::{Counts, Linked, Result, fields_object, matching, relations};
 use crate::clock::Instant;
 use crate::diff::FieldChange;
-use crate::store::{ChangeRow, Identity, NewRecord, PipelineLifecycle, Tx};
+use crate::store::{ChangeRow, Identity, NewRecord, PipelineLifecycle, Tx, Why};
 
 /// The registry's part of one pipeline's run.
 pub struct Session<'a, 't> {
@@ -80,6 +81,7 @@ impl<'a, 't> Session<'a, 't> {
         fields: &[FieldChange],
     ) -> Result<Linked> {
         let identities = self.config.identities(values);
+        self.ledger.linked_by = None;
         let person = match self.find_person(key, line, values, &identities)? {
             matching::Found::Held => return Ok(Linked::Held),
             matching::Found::Person(person) => {
@@ -98,12 +100,14 @@ impl<'a, 't> Session<'a, 't> {
             .insert_record(&config.pipeline, &config.system, person, record)?;
         self.sync_identities(person, key, &identities, true)?;
         self.apply_roles(person, key, values, &[])?;
+        let linked = self.ledger.linked_by.take();
         self.log(
             key,
             Some(person),
             "create",
             None,
             Some(fields_object(fields, |f| &f.after)),
+            linked.map(|by| Why::Linked { by: by.to_owned() }),
         )?;
         Ok(Linked::Person(person))
     }
@@ -145,8 +149,10 @@ impl<'a, 't> Session<'a, 't> {
                 if returning { "reinstate" } else { "update" },
                 Some(fields_object(fields, |f| &f.before)),
                 Some(fields_object(fields, |f| &f.after)),
+                None,
             )?;
         }
+        self.ledger.held_now.clear();
         Ok(person)
     }
 
@@ -170,8 +176,10 @@ impl<'a, 't> Session<'a, 't> {
                 "resync",
                 Some(fields_object(&changed, |f| &f.before)),
                 Some(fields_object(&changed, |f| &f.after)),
+                None,
             )?;
         }
+        self.ledger.held_now.clear();
         Ok(changed)
     }
 
@@ -194,7 +202,8 @@ impl<'a, 't> Session<'a, 't> {
                 .push((self.config.pipeline.clone(), key.to_owned()));
             moves.removal = Some(removal);
         }
-        self.log(key, person, "remove", None, None)?;
+        let why = self.removal_rule();
+        self.log(key, person, "remove", None, None, Some(why))?;
         Ok(person)
     }
 
@@ -231,6 +240,22 @@ impl<'a, 't> Session<'a, 't> {
             &own_lifecycle(config),
         )?;
         Ok((self.ledger.report, self.ledger.counts))
+    }
+
+    /// The rule a removal follows: the lifecycle's `on-removal` status,
+    /// after its grace period when there is one.
+    fn removal_rule(&self) -> Why {
+        let lifecycle = &self.config.lifecycle;
+        let status = match lifecycle.on_removal {
+            RoleStatus::GracePeriod | RoleStatus::Active => RoleStatus::Suspended,
+            other => other,
+        };
+        let grace = lifecycle.grace_period;
+        Why::OnRemoval {
+            status: status.as_str().to_owned(),
+            grace_period: (grace.seconds > 0).then_some(grace.seconds),
+            grace_until: (grace.seconds > 0).then(|| self.ledger.now.plus(grace).text()),
+        }
     }
 
     /// A new person with the record's attributes.
@@ -328,7 +353,12 @@ impl<'a, 't> Session<'a, 't> {
         action: &str,
         before: Option<Value>,
         after: Option<Value>,
+        why: Option<Why>,
     ) -> Result<()> {
+        // Values a freeze held while this record was applied explain it
+        // when nothing else does.
+        let held = std::mem::take(&mut self.ledger.held_now);
+        let why = why.or((!held.is_empty()).then_some(Why::FrozenHeld { held }));
         self.ledger.log(ChangeRow {
             run_id: 0,
             pipeline: self.config.pipeline.clone(),
@@ -337,6 +367,7 @@ impl<'a, 't> Session<'a, 't> {
             action: action.into(),
             before,
             after,
+            why,
         })
     }
 }

@@ -35,7 +35,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 pub use bulk::{BulkLoad, DeferredIndexes};
-pub use changes::{ChangeRow, Changes};
+pub use changes::{ChangeRow, Changes, HeldValue, Why};
 pub use error::{BackendError, Result, StoreError};
 pub use frozen::{Frozen, FrozenRow};
 pub use identities::{Identities, Identity, IdentityKind, fold};

@@ -63,6 +63,9 @@ pub trait Runs {
     /// Records that a run's outputs were written and uploaded at `at`.
     fn mark_delivered(&self, run: i64, at: &str) -> Result<()>;
 
+    /// One run by its id, with its checks.
+    fn run(&self, id: i64) -> Result<Option<RunRow>>;
+
     /// The pipeline's runs, newest first.
     fn history(&self, pipeline: &str, limit: usize) -> Result<Vec<RunRow>>;
 }

@@ -99,6 +99,7 @@ impl Outputs for SqliteTx<'_> {
                 action,
                 before: parse(before)?,
                 after: parse(after.or(fields))?,
+                why: None,
             };
             let after = self.creation_after(&change)?;
             out.push(ChangeRow { after, ..change });

@@ -194,6 +194,16 @@ impl Runs for SqliteTx<'_> {
         Ok(())
     }
 
+    fn run(&self, id: i64) -> Result<Option<RunRow>> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1");
+        let run = self
+            .tx
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row([id], run_from_row).optional())
+            .map_err(|e| self.err(e))?;
+        run.map(|run| self.with_checks(run)).transpose()
+    }
+
     fn history(&self, pipeline: &str, limit: usize) -> Result<Vec<RunRow>> {
         let sql =
             format!("SELECT {RUN_COLUMNS} FROM runs WHERE pipeline = ?1 ORDER BY id DESC LIMIT ?2");

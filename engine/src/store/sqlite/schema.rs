@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -359,6 +359,12 @@ CREATE INDEX identifiers_by_record ON identifiers (record_id);
 -- `attributes_from` names that record. Any write of the attributes stores
 -- them in full again (and clears `attributes_from`).
 ALTER TABLE persons ADD COLUMN attributes_from INTEGER;
+"#;
+
+/// The rule behind a change (`store::Why`, as JSON), for `rollcall
+/// explain`; NULL where the record itself said so, and on older entries.
+const V8: &str = r#"
+ALTER TABLE changes ADD COLUMN why TEXT;
 "#;
 
 /// Which roles the validity step re-checks each run: pending ones (waiting
