@@ -1,6 +1,9 @@
 //! `rollcall plan`: what a run would change, writing nothing.
 
-use rollcall_engine::run::{self, Options};
+use std::path::PathBuf;
+
+use rollcall_engine::review::SavedPlan;
+use rollcall_engine::run::{self, Options, Report};
 use rollcall_engine::store::Store;
 
 use super::Failure;
@@ -16,12 +19,23 @@ use crate::render::report::{breach_error, breach_explanation};
 pub struct Args {
     #[command(flatten)]
     pub common: PipelineArgs,
+    /// Also write the plan to this file, for `rollcall apply PLAN` (and
+    /// `rollcall show-plan PLAN`). It holds personal data (record values)
+    /// and is written readable by its owner only.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// With `--out`: leave the record values out of the file (counts and
+    /// the change set's digest stay), for CI artifacts; `apply` recomputes
+    /// the change set and must reach the same digest.
+    #[arg(long, requires = "out")]
+    pub digest_only: bool,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let common = args.common;
     let now = common.clock.instant()?;
     let (_, plan) = super::load::compile(&common.pipeline, console)?;
+    super::check::warn_missing(&plan, console)?;
     let mut store = Store::open_read_only(&common.state.state)?;
     let options = Options {
         input: common.input,
@@ -32,7 +46,18 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         ..Options::default()
     };
     let bar = Bar::new(console.style.quiet);
-    let report = run::plan(&plan, store.as_mut(), &options, &bar);
+    let report = match &args.out {
+        None => run::plan(&plan, store.as_mut(), &options, &bar).map_err(Failure::from),
+        Some(out) => {
+            let saved = (
+                &plan,
+                &common.pipeline,
+                &common.state.state,
+                args.digest_only,
+            );
+            save(saved, store.as_mut(), &options, now, out, &bar)
+        }
+    };
     bar.finish();
     let report = report?;
     let breach = !report.integrity.passed;
@@ -49,8 +74,35 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     } else {
         console.show(&plan_text(&report))?;
     }
+    if let Some(out) = &args.out
+        && !console.style.quiet
+    {
+        console.err(&crate::render::review::saved_note(out, args.digest_only))?;
+    }
     if breach {
         console.problem(&breach_explanation(&report, false), error.as_ref())?;
     }
     Ok(exit)
+}
+
+/// `--out`: plans bound to its inputs, writes the plan file and says so;
+/// the report is what `plan` shows.
+fn save(
+    (plan, file, state, digest_only): (&rollcall_engine::plan::Plan, &PathBuf, &PathBuf, bool),
+    store: Option<&mut Store>,
+    options: &Options,
+    now: rollcall_engine::clock::Instant,
+    out: &std::path::Path,
+    bar: &Bar,
+) -> Result<Report, Failure> {
+    let saved = rollcall_engine::review::make(plan, file, store, state, options, now, bar)?;
+    let report = saved.report.clone();
+    let saved: SavedPlan = if digest_only {
+        saved.digest_only()
+    } else {
+        saved
+    };
+    saved.write(out)?;
+    tracing::info!(plan = %out.display(), digest = %saved.digest, "plan saved");
+    Ok(report)
 }

@@ -22,6 +22,7 @@
 mod commit;
 mod diff;
 mod error;
+mod expect;
 mod gate;
 mod join;
 mod locate;
@@ -47,6 +48,7 @@ use crate::unique::Conflict;
 use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
 pub use error::RunError;
+pub use expect::{Expected, Moved, digest, hex, store_moved};
 pub use map::InvalidRecord;
 
 /// How a run is carried out.
@@ -75,6 +77,9 @@ pub struct Options {
     /// Read the declared source's newest extract even when it is the one
     /// last applied (recorded as forced).
     pub force: bool,
+    /// Applying a saved plan: what the store, the extract and the change
+    /// set must be, or the run is rolled back, unrecorded.
+    pub expected: Option<Expected>,
 }
 
 impl Options {
@@ -106,7 +111,7 @@ impl Progress for Silent {}
 /// A record refused on its own: the key it updates or removes, or the key
 /// one of its fields names, is not known (a change file's update of a user
 /// never created, or an archive handing work to nobody).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Refusal {
     /// Line of the refused record.
     pub line: u64,
@@ -117,7 +122,7 @@ pub struct Refusal {
 }
 
 /// What a run found and did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     /// Pipeline name.
     pub pipeline: String,
@@ -147,7 +152,8 @@ pub struct Report {
     pub conflicts: Vec<Conflict>,
     /// Records refused because the key they need is unknown (all of them).
     pub refused: Vec<Refusal>,
-    /// Files written and delivered after the commit.
+    /// Files written and delivered after the commit (never in a saved plan).
+    #[serde(skip_deserializing)]
     pub deliveries: Vec<Delivered>,
 }
 
@@ -187,6 +193,13 @@ pub fn apply(
         collect_changes: options.collect_changes || sink::needs_changes(plan),
         ..options.clone()
     };
+    let missing = crate::needs::missing_for_outputs(plan, options.skip_uploads);
+    if !missing.is_empty() {
+        return Err(RunError::MissingSettings {
+            pipeline: plan.name.clone(),
+            missing,
+        });
+    }
     crate::paths::check_outputs(
         plan,
         store,

@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -305,6 +305,33 @@ CREATE UNIQUE INDEX roles_by_record ON roles (pipeline, source_key, ordinal, mem
 const V6: &str = r#"
 CREATE INDEX roles_timed ON roles (pipeline)
     WHERE status = 'pending' OR (status = 'active' AND valid_until IS NOT NULL);
+"#;
+
+/// The store's lineage and serial, which a saved plan is bound to
+/// (`rollcall plan --out`, `rollcall apply`). The lineage is drawn once, when
+/// the store is made (or brought to this version), so a store restored from
+/// another one's backup, or made anew, is told apart; the serial counts the
+/// runs that committed a change set (`applied` or `no-change`, operator
+/// commands included). Triggers keep it, so no writer can forget it.
+const V7: &str = r#"
+CREATE TABLE lineage (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    lineage TEXT    NOT NULL,
+    serial  INTEGER NOT NULL
+);
+INSERT INTO lineage (id, lineage, serial)
+     VALUES (1, lower(hex(randomblob(16))),
+             (SELECT count(*) FROM runs WHERE outcome IN ('applied', 'no-change')));
+CREATE TRIGGER lineage_serial_on_insert AFTER INSERT ON runs
+     WHEN NEW.outcome IN ('applied', 'no-change')
+BEGIN
+    UPDATE lineage SET serial = serial + 1;
+END;
+CREATE TRIGGER lineage_serial_on_update AFTER UPDATE OF outcome ON runs
+     WHEN NEW.outcome IN ('applied', 'no-change') AND OLD.outcome IS NOT NEW.outcome
+BEGIN
+    UPDATE lineage SET serial = serial + 1;
+END;
 "#;
 
 /// Which roles the validity step re-checks each run: pending ones (waiting
