@@ -172,7 +172,7 @@ fn a_plan_after_another_run_is_refused_and_changes_nothing() {
     assert!(
         says(
             &refused,
-            "1 run(s) were applied since the plan (serial 1 planned, 2 now)"
+            "moved since the plan: 1 run was applied to it (serial 1 planned, 2 now)"
         ),
         "{}",
         show(&refused)

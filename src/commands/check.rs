@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rollcall_engine::needs::{self, Need};
+use rollcall_engine::needs::{self, Need, Part};
 use rollcall_engine::plan::Plan;
 use rollcall_engine::reach;
 use serde::Serialize;
@@ -82,9 +82,11 @@ fn not_ready(values: &[Need], probes: Option<&[reach::Probe]>) -> ErrorJson {
     )
 }
 
-/// `plan`'s warnings: each value a run of `plan` needs that is not set.
-pub fn warn_missing(plan: &Plan, console: &mut Console) -> Result<(), Failure> {
-    for need in needs::needs(plan).iter().filter(|n| !n.set && n.required) {
+/// `plan`'s warnings: each value a run of `plan` needs that is not set
+/// (the source's only when no `--input` replaces it).
+pub fn warn_missing(plan: &Plan, input: bool, console: &mut Console) -> Result<(), Failure> {
+    let needed = |n: &&Need| !n.set && n.required && !(input && n.part == Part::Source);
+    for need in needs::needs(plan).iter().filter(needed) {
         let error = ErrorJson::new(
             "rollcall::plan::missing-setting",
             missing_warning(need)

@@ -35,7 +35,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let common = args.common;
     let now = common.clock.instant()?;
     let (_, plan) = super::load::compile(&common.pipeline, console)?;
-    super::check::warn_missing(&plan, console)?;
+    super::check::warn_missing(&plan, common.input.is_some(), console)?;
     let mut store = Store::open_read_only(&common.state.state)?;
     let options = Options {
         input: common.input,

@@ -20,7 +20,8 @@ fn part(part: Part) -> &'static str {
 /// One warning line of `plan` about a value `run` would need.
 pub fn missing_warning(need: &Need) -> String {
     let consequence = match need.part {
-        Part::Sink | Part::Upload => "`run` refuses to start without it",
+        Part::Sink => "`run` refuses to start without it",
+        Part::Upload => "`run` refuses to start without it, unless `--skip-upload`",
         Part::Notification => "`run` cannot send this notification without it",
         Part::Source | Part::Matcher => "`run` fails without it",
     };

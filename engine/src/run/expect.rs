@@ -147,13 +147,12 @@ pub fn hex(bytes: &[u8]) -> String {
 impl Expected {
     /// Before the pass, in the run's transaction: the store is the one
     /// planned against, at the same serial.
-    pub(super) fn check_store(&self, tx: &Tx<'_>) -> Result<(), Moved> {
-        let path = self.store_path.as_str();
-        let now = tx.lineage().map_err(|err| Moved::Store {
-            path: path.to_owned(),
-            what: format!("its lineage cannot be read ({err})"),
-        })?;
-        store_moved(self.store.as_ref(), &now, path).map_or(Ok(()), Err)
+    pub(super) fn check_store(&self, tx: &Tx<'_>) -> Result<(), super::RunError> {
+        let now = tx.lineage()?;
+        match store_moved(self.store.as_ref(), &now, &self.store_path) {
+            Some(moved) => Err(moved.into()),
+            None => Ok(()),
+        }
     }
 
     /// After the pass: the same extract, the same change set.
@@ -188,16 +187,16 @@ pub fn store_moved(
     let what = match planned {
         None if now.serial == 0 => return None,
         None => format!(
-            "the plan was made before the store existed; {} run(s) have been applied to it since",
-            now.serial
+            "the plan was made before it existed, and {}",
+            runs_applied(now.serial)
         ),
         Some(planned) if planned.lineage != now.lineage => format!(
             "it is another store (lineage {} planned, {} now)",
             planned.lineage, now.lineage
         ),
         Some(planned) if planned.serial != now.serial => format!(
-            "{} run(s) were applied since the plan (serial {} planned, {} now)",
-            now.serial - planned.serial,
+            "{} (serial {} planned, {} now)",
+            runs_applied(now.serial - planned.serial),
             planned.serial,
             now.serial
         ),
@@ -207,4 +206,13 @@ pub fn store_moved(
         path: path.to_owned(),
         what,
     })
+}
+
+/// "1 run was applied to it", "2 runs were applied to it".
+fn runs_applied(count: i64) -> String {
+    if count == 1 {
+        "1 run was applied to it".to_owned()
+    } else {
+        format!("{count} runs were applied to it")
+    }
 }
