@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use rollcall_engine::review::SavedPlan;
-use rollcall_engine::run::{self, Options, Report};
+use rollcall_engine::review;
+use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
 
 use super::Failure;
@@ -46,20 +46,27 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         ..Options::default()
     };
     let bar = Bar::new(console.style.quiet);
-    let report = match &args.out {
-        None => run::plan(&plan, store.as_mut(), &options, &bar).map_err(Failure::from),
-        Some(out) => {
-            let saved = (
-                &plan,
-                &common.pipeline,
-                &common.state.state,
-                args.digest_only,
-            );
-            save(saved, store.as_mut(), &options, now, out, &bar)
+    let planned = match &args.out {
+        None => run::plan(&plan, store.as_mut(), &options, &bar)
+            .map(|report| (report, None))
+            .map_err(Failure::from),
+        Some(_) => {
+            let (file, state) = (&common.pipeline, &common.state.state);
+            review::make(&plan, file, store.as_mut(), state, &options, now, &bar)
+                .map(|saved| (saved.report.clone(), Some(saved)))
+                .map_err(Failure::from)
         }
     };
     bar.finish();
-    let report = report?;
+    let (report, saved) = planned?;
+    if let (Some(out), Some(saved)) = (&args.out, saved) {
+        let saved = if args.digest_only {
+            saved.digest_only()
+        } else {
+            saved
+        };
+        saved.write(out)?;
+    }
     let breach = !report.integrity.passed;
     let exit = if breach {
         Exit::Breach
@@ -83,26 +90,4 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         console.problem(&breach_explanation(&report, false), error.as_ref())?;
     }
     Ok(exit)
-}
-
-/// `--out`: plans bound to its inputs, writes the plan file and says so;
-/// the report is what `plan` shows.
-fn save(
-    (plan, file, state, digest_only): (&rollcall_engine::plan::Plan, &PathBuf, &PathBuf, bool),
-    store: Option<&mut Store>,
-    options: &Options,
-    now: rollcall_engine::clock::Instant,
-    out: &std::path::Path,
-    bar: &Bar,
-) -> Result<Report, Failure> {
-    let saved = rollcall_engine::review::make(plan, file, store, state, options, now, bar)?;
-    let report = saved.report.clone();
-    let saved: SavedPlan = if digest_only {
-        saved.digest_only()
-    } else {
-        saved
-    };
-    saved.write(out)?;
-    tracing::info!(plan = %out.display(), digest = %saved.digest, "plan saved");
-    Ok(report)
 }

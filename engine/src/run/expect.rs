@@ -108,7 +108,7 @@ struct ChangeSet<'a> {
 /// The sha256 (hex) of a report's change set: its counts, the gate's
 /// verdict, every record change, refusal and registry transition.
 pub fn digest(report: &Report) -> String {
-    let transitions = report
+    let mut transitions: Vec<serde_json::Value> = report
         .registry
         .transitions
         .iter()
@@ -125,6 +125,9 @@ pub fn digest(report: &Report) -> String {
             ])
         })
         .collect();
+    // A run lists the persons' transitions in the order of their ids, which
+    // a plan does not know for the persons it would create: compared as a set.
+    transitions.sort_by_cached_key(|t| t.to_string());
     let set = ChangeSet {
         summary: report.summary,
         passed: report.integrity.passed,
@@ -133,7 +136,11 @@ pub fn digest(report: &Report) -> String {
         conflicts: &report.conflicts,
         refused: &report.refused,
         transitions,
-        purged: report.registry.purged.iter().map(|p| p.person).collect(),
+        purged: {
+            let mut purged: Vec<i64> = report.registry.purged.iter().map(|p| p.person).collect();
+            purged.sort_unstable();
+            purged
+        },
     };
     let bytes = serde_json::to_vec(&set).expect("a change set is JSON");
     hex(&Sha256::digest(bytes))
@@ -214,5 +221,65 @@ fn runs_applied(count: i64) -> String {
         "1 run was applied to it".to_owned()
     } else {
         format!("{count} runs were applied to it")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::report::{Cause, Transition};
+
+    fn report(transitions: Vec<Transition>) -> Report {
+        Report {
+            pipeline: "p".into(),
+            run_id: None,
+            outcome: crate::vocabulary::Outcome::Planned,
+            overridden: false,
+            source: Default::default(),
+            summary: Default::default(),
+            integrity: Default::default(),
+            changes: Vec::new(),
+            invalid: Vec::new(),
+            registry: crate::registry::RegistryReport {
+                transitions,
+                ..Default::default()
+            },
+            lookups: Vec::new(),
+            conflicts: Vec::new(),
+            refused: Vec::new(),
+            deliveries: Vec::new(),
+        }
+    }
+
+    fn transition(person: Option<i64>, cause: Cause) -> Transition {
+        Transition {
+            person,
+            role: None,
+            from: "active".into(),
+            to: "suspended".into(),
+            limbo: None,
+            purge_at: None,
+            cause,
+        }
+    }
+
+    /// A plan names the persons it would create `null` and lists them
+    /// first; the run that applies it has their ids and orders by them.
+    #[test]
+    fn the_digest_ignores_new_persons_ids_and_the_order_of_transitions() {
+        let planned = report(vec![
+            transition(None, Cause::Status),
+            transition(Some(13), Cause::Removed),
+        ]);
+        let applied = report(vec![
+            transition(Some(13), Cause::Removed),
+            transition(Some(85), Cause::Status),
+        ]);
+        assert_eq!(digest(&planned), digest(&applied));
+        let other = report(vec![
+            transition(Some(13), Cause::Removed),
+            transition(Some(85), Cause::Removed),
+        ]);
+        assert_ne!(digest(&planned), digest(&other));
     }
 }
