@@ -194,6 +194,8 @@ fn a_plan_whose_extract_changed_is_refused_and_changes_nothing() {
     let refused = ws.apply(&plan, &["--format", "json"]);
     assert_eq!(refused.status.code(), Some(STALE), "{}", show(&refused));
     let document = stdout_json(&refused);
+    support::assert_matches_schema(&document, "error-output.schema.json");
+    assert_eq!(document["exit_code"], STALE);
     assert_eq!(document["outcome"], "stale-plan");
     assert_eq!(document["error"]["code"], "rollcall::apply::stale-plan");
     let message = document["error"]["message"].as_str().unwrap();
