@@ -18,6 +18,10 @@ pub enum Exit {
     /// `--detailed-exitcode`: the newest extract was the one last applied,
     /// so nothing was read.
     NoNewExtract = 4,
+    /// `rollcall apply PLAN` refused a plan whose pipeline file, extract,
+    /// state store or rollcall version moved since it was made; nothing
+    /// was changed.
+    StalePlan = 5,
     /// The command line was wrong (BSD `EX_USAGE`).
     Usage = 64,
     /// Another run holds the state store (BSD `EX_TEMPFAIL`).

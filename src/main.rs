@@ -102,6 +102,23 @@ enum Command {
         after_help = "Examples:\n  rollcall run pipelines/staff-sso.kdl --input examples/staff-sso/day-1.jsonl\n  rollcall run pipelines/staff-sso.kdl --detailed-exitcode --format json   # exit 0/2/3/4, one JSON document\n  rollcall run pipelines/cim-user-provisioning.kdl --out-dir out --skip-upload"
     )]
     Run(commands::run::Args),
+    /// Apply exactly the change set of a saved plan, or refuse (exit 5) if
+    /// anything it was computed from moved.
+    #[command(
+        after_help = "Examples:\n  rollcall plan pipelines/staff-sso.kdl --out staff-sso.plan && rollcall show-plan staff-sso.plan\n  rollcall apply staff-sso.plan\n  rollcall apply staff-sso.plan --format json   # exit 5 when the plan is stale"
+    )]
+    Apply(commands::apply::Args),
+    /// Show a saved plan: what it is bound to, and its change set.
+    #[command(
+        after_help = "Examples:\n  rollcall show-plan staff-sso.plan\n  rollcall show-plan staff-sso.plan --format json"
+    )]
+    ShowPlan(commands::show_plan::Args),
+    /// Check the environment a pipeline needs: every `(env)` value (never
+    /// printed), and with `--reach` its source and targets.
+    #[command(
+        after_help = "Examples:\n  rollcall check pipelines/cora-user-sync.kdl\n  rollcall check pipelines/cim-user-provisioning.kdl --reach --format json"
+    )]
+    Check(commands::check::Args),
     /// Write and upload an applied run's outputs again (after a failed delivery).
     #[command(
         after_help = "Examples:\n  rollcall deliver pipelines/cora-user-sync.kdl            # the last applied run's outputs\n  rollcall deliver pipelines/cora-user-sync.kdl --run 7 --out-dir out"
@@ -170,6 +187,9 @@ impl Command {
             Command::Fmt(_) => "fmt",
             Command::Plan(_) => "plan",
             Command::Run(_) => "run",
+            Command::Apply(_) => "apply",
+            Command::ShowPlan(_) => "show-plan",
+            Command::Check(_) => "check",
             Command::Deliver(_) => "deliver",
             Command::History(_) => "history",
             Command::Show(_) => "show",
@@ -212,6 +232,9 @@ fn main() -> ExitCode {
         Command::Fmt(args) => commands::fmt::run(args, console),
         Command::Plan(args) => commands::plan::run(args, console),
         Command::Run(args) => commands::run::run(args, console),
+        Command::Apply(args) => commands::apply::run(args, console),
+        Command::ShowPlan(args) => commands::show_plan::run(args, console),
+        Command::Check(args) => commands::check::run(args, console),
         Command::Deliver(args) => commands::deliver::run(args, console),
         Command::History(args) => commands::history::run(args, console),
         Command::Show(args) => commands::show::run(args, console),

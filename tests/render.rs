@@ -516,3 +516,116 @@ fn errors() {
     );
     snapshot("error-no-store", &s.run(&["person", "1"]));
 }
+
+/// A command that takes no `--state` (`show-plan`), run as `Scenario::run`
+/// runs the others, with the Cora pipeline's variables unset.
+fn run_without_state(s: &Scenario, args: &[&str]) -> String {
+    let output = rollcall()
+        .args(args)
+        .current_dir(repo())
+        .env("ROLLCALL_NOW", NOW)
+        .env("RUST_LOG", "off")
+        .env_remove("CORA_REASSIGN_TO")
+        .env_remove("CORA_BUCKET")
+        .env_remove("CORA_ALERT_WEBHOOK")
+        .output()
+        .expect("rollcall runs");
+    let tmp = arg(s.tmp());
+    format!(
+        "$ rollcall {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+    .replace(tmp, "[tmp]")
+}
+
+/// A saved plan's wall-clock time, random lineage and pipeline file hash
+/// (which any edit of the reference pipeline changes) masked.
+fn mask_plan(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if let Some(rest) = line.strip_prefix("plan of hr-appointments made ") {
+                let by = rest.find(" by ").map_or("", |at| &rest[at..]);
+                format!("plan of hr-appointments made [created]{by}")
+            } else if let Some((head, _)) = line.split_once(" lineage ") {
+                let serial = line.rsplit_once(" serial ").map_or("", |(_, s)| s);
+                format!("{head} lineage [lineage] serial {serial}")
+            } else if line.contains("hr-appointments.kdl  sha256 ") {
+                format!("{} [sha256]", line.split(" sha256 ").next().unwrap_or(line))
+            } else {
+                line.to_owned()
+            }
+        })
+        .map(|line| line + "\n")
+        .collect()
+}
+
+/// The review workflow: a plan saved, shown (whole and digest only),
+/// applied, and refused once another run moved the store.
+#[test]
+fn review_plan_show_apply() {
+    let s = Scenario::new();
+    let pipeline = "pipelines/hr-appointments.kdl";
+    let day = |date: &str| format!("examples/hr/appointments-{date}.csv");
+    let (first, second) = (day("2025-03-01"), day("2025-03-08"));
+    let plan = s.tmp().join("day-2.plan");
+    let digest_only = s.tmp().join("day-2.digest.plan");
+    s.run(&["run", pipeline, "--input", &first]);
+    snapshot(
+        "review-plan-out",
+        &s.run(&["plan", pipeline, "--input", &second, "--out", arg(&plan)]),
+    );
+    snapshot(
+        "review-show-plan",
+        &mask_plan(&run_without_state(&s, &["show-plan", arg(&plan)])),
+    );
+    s.run(&[
+        "plan",
+        pipeline,
+        "--input",
+        &second,
+        "--out",
+        arg(&digest_only),
+        "--digest-only",
+    ]);
+    snapshot(
+        "review-show-plan-digest-only",
+        &mask_plan(&run_without_state(&s, &["show-plan", arg(&digest_only)])),
+    );
+    snapshot("review-apply", &s.run(&["apply", arg(&plan)]));
+    snapshot("review-apply-stale", &s.run(&["apply", arg(&digest_only)]));
+}
+
+/// Environment checks on the Cora pipeline with none of its variables
+/// set: `check` lists them, `plan` warns, `run` refuses before it starts.
+#[test]
+fn environment_checks() {
+    let s = Scenario::new();
+    let pipeline = "pipelines/cora-user-sync.kdl";
+    snapshot("check-cora", &run_without_state(&s, &["check", pipeline]));
+    let input = "examples/cora/registry-day-1.jsonl";
+    let out = s.tmp().join("out");
+    let state = s.state();
+    snapshot(
+        "cora-plan-missing-settings",
+        &run_without_state(&s, &["plan", pipeline, "--input", input, "--state", &state]),
+    );
+    snapshot(
+        "cora-run-missing-settings",
+        &run_without_state(
+            &s,
+            &[
+                "run",
+                pipeline,
+                "--input",
+                input,
+                "--state",
+                &state,
+                "--out-dir",
+                arg(&out),
+            ],
+        ),
+    );
+}

@@ -17,7 +17,7 @@ mod index;
 use index::Index;
 
 /// What a run does to one source record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// A new key.
@@ -43,7 +43,7 @@ impl Action {
 }
 
 /// One field's value before and after.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// Field name.
     pub field: String,
@@ -54,7 +54,7 @@ pub struct FieldChange {
 }
 
 /// One record's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Change {
     /// What happens.
     pub action: Action,

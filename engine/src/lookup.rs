@@ -76,7 +76,7 @@ pub enum LookupError {
 }
 
 /// A record the lookup did not find, as reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Unmatched {
     /// Line of the main record.
     pub line: u64,
@@ -90,7 +90,7 @@ pub struct Unmatched {
 const MAX_UNMATCHED_REPORTED: usize = 100;
 
 /// What one lookup did in a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LookupReport {
     /// The lookup's name.
     pub name: String,
@@ -103,7 +103,7 @@ pub struct LookupReport {
     /// Main records that found none.
     pub unmatched: u64,
     /// What happened to those: `drop`, `keep` or `error`.
-    pub on_missing: &'static str,
+    pub on_missing: String,
     /// The first unmatched records.
     pub examples: Vec<Unmatched>,
 }
@@ -271,7 +271,8 @@ impl Table {
                     OnMissing::Drop => "drop",
                     OnMissing::Keep => "keep",
                     OnMissing::Error => "error",
-                },
+                }
+                .to_owned(),
                 examples: Vec::new(),
             },
         })

@@ -19,7 +19,7 @@ use crate::mapping::value_text;
 use crate::store::{StoreError, Tx};
 
 /// A record refused because a unique value is already taken.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// Line of the refused record.
     pub line: u64,

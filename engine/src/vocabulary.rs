@@ -13,7 +13,7 @@ use serde::Serialize;
 pub type Fingerprint = u128;
 
 /// Record counts of one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Summary {
     /// Records decoded from the source.
     pub read: u64,
@@ -57,7 +57,7 @@ impl Summary {
 }
 
 /// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// `plan`: nothing was written.
@@ -88,7 +88,7 @@ impl Outcome {
 
 /// One evaluated integrity threshold. `limit` and `actual` are in the same
 /// unit: a number of records, or for `min-ratio` a ratio.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Check {
     /// `min-ratio`, `max-removed`, `max-invalid`, `min-records`, or the
     /// built-in `no-valid-records`.
@@ -104,7 +104,7 @@ pub struct Check {
 }
 
 /// The integrity gate's answer on one change set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct GateVerdict {
     /// True when every check passed.
     pub passed: bool,

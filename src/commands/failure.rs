@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use rollcall_engine::clock::TimeError;
 use rollcall_engine::plan::InvariantError;
 use rollcall_engine::registry::{FreezeError, RegistryError};
+use rollcall_engine::review::{PlanFileError, ReviewError};
 use rollcall_engine::run::RunError;
 use rollcall_engine::sink::SinkError;
 use rollcall_engine::source::SourceError;
@@ -48,6 +49,9 @@ pub enum Failure {
     /// A purge failed.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A plan file could not be written or read.
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
     /// Delivering a run's outputs again failed.
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -108,6 +112,7 @@ impl Failure {
             Exit::Usage => "usage-error",
             Exit::Locked => "locked",
             Exit::Interrupted | Exit::Terminated => "interrupted",
+            Exit::StalePlan => "stale-plan",
             _ => "failed",
         }
     }
@@ -150,6 +155,7 @@ impl Failure {
             Failure::Freeze(err) => ErrorJson::of(err),
             Failure::Registry(err) => ErrorJson::of(err),
             Failure::Sink(err) => ErrorJson::of(err),
+            Failure::PlanFile(err) => ErrorJson::of(err),
             Failure::NoStore(_) => ErrorJson::new(
                 "rollcall::cli::no-store",
                 self.to_string(),
@@ -215,6 +221,7 @@ impl Failure {
             Failure::Registry(err) => diagnostic(err),
             Failure::Sink(err) => diagnostic(err),
             Failure::Test(err) => diagnostic(err),
+            Failure::PlanFile(err) => diagnostic(err),
             err @ (Failure::NoStore(_)
             | Failure::NoRecord { .. }
             | Failure::NoPerson(_)
@@ -239,7 +246,17 @@ pub fn run_exit(err: &RunError) -> Exit {
                 Exit::Terminated
             }
         }
+        RunError::Moved(_) => Exit::StalePlan,
         _ => Exit::Error,
+    }
+}
+
+impl From<ReviewError> for Failure {
+    fn from(err: ReviewError) -> Self {
+        match err {
+            ReviewError::File(err) => Failure::PlanFile(err),
+            ReviewError::Run(err) => Failure::Run(err),
+        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! `run` builds its text with `crate::render`, writes it to the console it
 //! is given, and returns its exit code, or a [`Failure`] through `?`.
 
+pub mod apply;
+pub mod check;
 pub mod completions;
 pub mod deliver;
 pub mod explain;
@@ -16,6 +18,7 @@ pub mod plan;
 pub mod purge;
 pub mod run;
 pub mod show;
+pub mod show_plan;
 pub mod state;
 pub mod test;
 pub mod unfreeze;

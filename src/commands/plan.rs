@@ -1,5 +1,8 @@
 //! `rollcall plan`: what a run would change, writing nothing.
 
+use std::path::PathBuf;
+
+use rollcall_engine::review;
 use rollcall_engine::run::{self, Options};
 use rollcall_engine::store::Store;
 
@@ -16,12 +19,23 @@ use crate::render::report::{breach_error, breach_explanation};
 pub struct Args {
     #[command(flatten)]
     pub common: PipelineArgs,
+    /// Also write the plan to this file, for `rollcall apply PLAN` (and
+    /// `rollcall show-plan PLAN`). It holds personal data (record values)
+    /// and is written readable by its owner only.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+    /// With `--out`: leave the record values out of the file (counts and
+    /// the change set's digest stay), for CI artifacts; `apply` recomputes
+    /// the change set and must reach the same digest.
+    #[arg(long, requires = "out")]
+    pub digest_only: bool,
 }
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let common = args.common;
     let now = common.clock.instant()?;
     let (_, plan) = super::load::compile(&common.pipeline, console)?;
+    super::check::warn_missing(&plan, common.input.is_some(), console)?;
     let mut store = Store::open_read_only(&common.state.state)?;
     let options = Options {
         input: common.input,
@@ -32,9 +46,27 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         ..Options::default()
     };
     let bar = Bar::new(console.style.quiet);
-    let report = run::plan(&plan, store.as_mut(), &options, &bar);
+    let planned = match &args.out {
+        None => run::plan(&plan, store.as_mut(), &options, &bar)
+            .map(|report| (report, None))
+            .map_err(Failure::from),
+        Some(_) => {
+            let (file, state) = (&common.pipeline, &common.state.state);
+            review::make(&plan, file, store.as_mut(), state, &options, now, &bar)
+                .map(|saved| (saved.report.clone(), Some(saved)))
+                .map_err(Failure::from)
+        }
+    };
     bar.finish();
-    let report = report?;
+    let (report, saved) = planned?;
+    if let (Some(out), Some(saved)) = (&args.out, saved) {
+        let saved = if args.digest_only {
+            saved.digest_only()
+        } else {
+            saved
+        };
+        saved.write(out)?;
+    }
     let breach = !report.integrity.passed;
     let exit = if breach {
         Exit::Breach
@@ -48,6 +80,11 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         console.document(&plan_document(&report), exit, error.as_ref())?;
     } else {
         console.show(&plan_text(&report))?;
+    }
+    if let Some(out) = &args.out
+        && !console.style.quiet
+    {
+        console.err(&crate::render::review::saved_note(out, args.digest_only))?;
     }
     if breach {
         console.problem(&breach_explanation(&report, false), error.as_ref())?;

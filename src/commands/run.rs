@@ -109,7 +109,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
 }
 
 /// The exit code of a run that finished with a report.
-fn exit_of(report: &Report, detailed: bool) -> Exit {
+pub(super) fn exit_of(report: &Report, detailed: bool) -> Exit {
     match report.outcome {
         Outcome::Rejected => Exit::Breach,
         Outcome::Applied if detailed => Exit::Changes,

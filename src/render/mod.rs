@@ -2,6 +2,7 @@
 //! returns what a command shows and nothing here prints, so every output is
 //! testable exactly. `main` hands the text to the [`Console`](crate::console::Console).
 
+pub mod check;
 pub mod error;
 pub mod explain;
 pub mod frozen;
@@ -11,6 +12,7 @@ pub mod person;
 pub mod plan;
 pub mod registry;
 pub mod report;
+pub mod review;
 pub mod run;
 mod screen;
 pub mod show;

@@ -51,6 +51,7 @@ fn links(out: &mut String, registry: &RegistryReport) {
     for link in &registry.links {
         let chosen = link
             .chosen
+            .as_deref()
             .map(|c| {
                 let all: Vec<String> = link.candidates.iter().map(|c| person(c.person)).collect();
                 format!(", the {c} of {}", all.join(", "))

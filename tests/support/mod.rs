@@ -138,3 +138,19 @@ pub fn input_offset(pid: u32, input: &Path) -> Option<u64> {
     }
     None
 }
+
+/// Panics, listing every error, unless `doc` is valid against `schemas/SCHEMA`.
+pub fn assert_matches_schema(doc: &serde_json::Value, schema: &str) {
+    let text = std::fs::read_to_string(repo().join("schemas").join(schema)).unwrap();
+    let schema_value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let validator = jsonschema::validator_for(&schema_value).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{schema}: {errors:#?}\n{}",
+        serde_json::to_string_pretty(doc).unwrap()
+    );
+}

@@ -172,7 +172,7 @@ impl Session<'_, '_> {
                 person: public(person),
                 by,
                 candidates,
-                chosen,
+                chosen: chosen.map(str::to_owned),
             });
         }
     }

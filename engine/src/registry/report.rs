@@ -11,7 +11,7 @@ use crate::store::{Identity, LinkRef, Relation};
 pub const MAX_REPORTED: usize = 1000;
 
 /// The registry's findings of one run.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct RegistryReport {
     /// New keys linked to a person that already existed.
     pub links: Vec<Link>,
@@ -28,7 +28,7 @@ pub struct RegistryReport {
 }
 
 /// How a new key found an existing person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LinkedBy {
     /// The same key in another pipeline of the same system.
@@ -54,7 +54,7 @@ impl LinkedBy {
 }
 
 /// A new key linked to an existing person.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Link {
     /// The record's key.
     pub key: String,
@@ -65,15 +65,15 @@ pub struct Link {
     /// How the person was found.
     pub by: LinkedBy,
     /// When several persons matched and `on-ambiguous` chose: every candidate.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<Candidate>,
     /// `oldest` or `newest`, when `on-ambiguous` chose among candidates.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub chosen: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<String>,
 }
 
 /// One person a match found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Candidate {
     /// Person id (`null`: created earlier in this plan).
     pub person: Option<i64>,
@@ -84,7 +84,7 @@ pub struct Candidate {
 }
 
 /// A new key held because its match was ambiguous.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Ambiguous {
     /// The record's key.
     pub key: String,
@@ -100,7 +100,7 @@ pub struct Ambiguous {
 }
 
 /// A frozen value that a sync kept.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Held {
     /// The record whose sync was held back.
     pub key: String,
@@ -121,7 +121,7 @@ pub struct Held {
 }
 
 /// The role a transition concerns.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RoleRef {
     /// Role id (`null`: a role this plan creates).
     pub id: Option<i64>,
@@ -136,7 +136,7 @@ pub struct RoleRef {
 }
 
 /// Why a status changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
     /// The record (or this role of it) left the source.
@@ -168,7 +168,7 @@ impl Cause {
 }
 
 /// A role's or person's status (or limbo) change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Transition {
     /// The person.
     pub person: Option<i64>,
@@ -190,7 +190,7 @@ pub struct Transition {
 }
 
 /// A move into or out of limbo.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct LimboChange {
     /// Limbo scope before (`null`: not in limbo).
     pub from: Option<String>,
@@ -199,7 +199,7 @@ pub struct LimboChange {
 }
 
 /// A manager or sponsor that is not linked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Unresolved {
     /// The record giving the role.
     pub key: String,
@@ -219,7 +219,7 @@ pub struct Unresolved {
 }
 
 /// A person purged.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Purged {
     /// The person.
     pub person: i64,

@@ -49,9 +49,13 @@ pub(super) fn apply_in_transaction(
             if let Err(rollback) = tx.rollback() {
                 tracing::debug!("rolling back after the error: {rollback}");
             }
-            row.finished_at = now_text();
-            row.error = Some(err.to_string());
-            record_alone(store, &row);
+            // A refused saved plan leaves the store exactly as it was: its
+            // serial is what the next plan binds to.
+            if !matches!(err, RunError::Moved(_)) {
+                row.finished_at = now_text();
+                row.error = Some(err.to_string());
+                record_alone(store, &row);
+            }
             if matches!(err, RunError::Interrupted(_)) {
                 // Leave no large `-wal` behind a stopped run.
                 store.checkpoint();
@@ -81,7 +85,13 @@ fn pass(
     pinned: Option<&Located>,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
+    if let Some(expected) = &options.expected {
+        expected.check_store(tx)?;
+    }
     let report = stream::stream(plan, tx, Some(run_id), options, pinned, progress)?;
+    if let Some(expected) = &options.expected {
+        expected.check_report(&report)?;
+    }
     crate::sink::preflight(plan, tx, &report.changes)?;
     // The last point a stop request can take the run back.
     crate::interrupt::check()?;

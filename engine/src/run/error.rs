@@ -69,6 +69,27 @@ pub enum RunError {
         /// What the run applied, so the caller can still report it.
         report: Box<super::Report>,
     },
+    /// Values the run's outputs need after the commit are not set; refused
+    /// before anything is read or written.
+    #[error("{pipeline} would commit and then fail to deliver its outputs: {}", missing.iter().map(|n| format!("{} ({}) is not set", n.variable, n.what)).collect::<Vec<_>>().join(", "))]
+    #[diagnostic(
+        code("rollcall::run::missing-settings"),
+        help(
+            "export the variables in the environment of the job that runs rollcall \
+             (`rollcall check PIPELINE` lists every value the pipeline needs), \
+             or run with `--skip-upload` when only uploads are to be left out"
+        )
+    )]
+    MissingSettings {
+        /// The pipeline.
+        pipeline: String,
+        /// The values missing (names and purposes, never values).
+        missing: Vec<crate::needs::Need>,
+    },
+    /// A saved plan no longer describes what applying it would do.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Moved(#[from] super::Moved),
     /// A key appeared twice in one extract.
     #[error("{file}:{line}: duplicate key {key:?}, first seen on line {first_line}")]
     #[diagnostic(

@@ -10,7 +10,7 @@ use crate::source::SourceError;
 use crate::vocabulary::Summary;
 
 /// A record that failed mapping or validation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct InvalidRecord {
     /// Line (or row) in the source.
     pub line: u64,

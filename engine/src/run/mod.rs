@@ -23,6 +23,7 @@ mod actions;
 mod commit;
 mod diff;
 mod error;
+mod expect;
 mod gate;
 mod join;
 mod locate;
@@ -49,6 +50,7 @@ use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
 pub use actions::ActionNote;
 pub use error::RunError;
+pub use expect::{Expected, Moved, digest, hex, store_moved};
 pub use map::InvalidRecord;
 
 /// How a run is carried out.
@@ -77,6 +79,9 @@ pub struct Options {
     /// Read the declared source's newest extract even when it is the one
     /// last applied (recorded as forced).
     pub force: bool,
+    /// Applying a saved plan: what the store, the extract and the change
+    /// set must be, or the run is rolled back, unrecorded.
+    pub expected: Option<Expected>,
 }
 
 impl Options {
@@ -108,7 +113,7 @@ impl Progress for Silent {}
 /// A record refused on its own: the key it updates or removes, or the key
 /// one of its fields names, is not known (a change file's update of a user
 /// never created, or an archive handing work to nobody).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Refusal {
     /// Line of the refused record.
     pub line: u64,
@@ -119,7 +124,7 @@ pub struct Refusal {
 }
 
 /// What a run found and did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Report {
     /// Pipeline name.
     pub pipeline: String,
@@ -151,9 +156,12 @@ pub struct Report {
     pub refused: Vec<Refusal>,
     /// Rows of a change file whose action did not fit their key (an add of
     /// a present key, a modify or delete of an unknown one), refused or
-    /// accepted (all of them).
+    /// accepted (all of them). Not read back from a saved plan: `apply`
+    /// finds them again when it re-runs the extract.
+    #[serde(default, skip_deserializing)]
     pub actions: Vec<ActionNote>,
-    /// Files written and delivered after the commit.
+    /// Files written and delivered after the commit (never in a saved plan).
+    #[serde(skip_deserializing)]
     pub deliveries: Vec<Delivered>,
 }
 
@@ -193,6 +201,13 @@ pub fn apply(
         collect_changes: options.collect_changes || sink::needs_changes(plan),
         ..options.clone()
     };
+    let missing = crate::needs::missing_for_outputs(plan, options.skip_uploads);
+    if !missing.is_empty() {
+        return Err(RunError::MissingSettings {
+            pipeline: plan.name.clone(),
+            missing,
+        });
+    }
     crate::paths::check_outputs(
         plan,
         store,

@@ -15,7 +15,7 @@ use super::s3::{Bucket, Object};
 use super::{Limits, RecordReader, SourceError, resolve_file};
 
 /// Which extract a run read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SourceIdentity {
     /// Local path or `s3://bucket/key`.
     pub uri: String,

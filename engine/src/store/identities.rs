@@ -3,7 +3,9 @@
 use super::Result;
 
 /// Whether an identity is an email address or an identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentityKind {
     /// An email address: matched case-insensitively, verified only.
@@ -13,7 +15,9 @@ pub enum IdentityKind {
 }
 
 /// One email address or identifier a record gives its person.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Identity {
     /// Email or identifier.
     pub kind: IdentityKind,

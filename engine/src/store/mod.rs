@@ -4,7 +4,7 @@
 //!
 //! The interface is a set of traits, one per kind of row ([`Records`],
 //! [`Persons`], [`Roles`], [`Identities`], [`Changes`], [`Frozen`],
-//! [`Runs`], [`Pipelines`]) plus the reads of outputs ([`Outputs`]) and a
+//! [`Runs`], [`Pipelines`], [`Lineage`]) plus the reads of outputs ([`Outputs`]) and a
 //! first load's deferred indexes ([`BulkLoad`]). A backend implements them
 //! all on its transaction type, which makes it a [`Transaction`], and
 //! [`Backend`] on its connection; [`Store::new`] takes any backend. The
@@ -22,6 +22,7 @@ mod changes;
 mod error;
 mod frozen;
 mod identities;
+mod lineage;
 mod outputs;
 mod persons;
 mod pipelines;
@@ -39,6 +40,7 @@ pub use changes::{ChangeRow, Changes, HeldValue, Why};
 pub use error::{BackendError, Result, StoreError};
 pub use frozen::{Frozen, FrozenRow};
 pub use identities::{Identities, Identity, IdentityKind, fold};
+pub use lineage::{Lineage, StoreLineage};
 pub use outputs::{EachPresent, Outputs};
 pub use persons::{PersonRow, PersonState, Persons};
 pub use pipelines::{PipelineLifecycle, Pipelines};
@@ -69,7 +71,17 @@ pub trait Backend: Send {
 /// One transaction of a backend: every kind of row, read and written
 /// together, made durable or discarded as a whole.
 pub trait Transaction:
-    Records + Persons + Roles + Identities + Changes + Frozen + Runs + Pipelines + Outputs + BulkLoad
+    Records
+    + Persons
+    + Roles
+    + Identities
+    + Changes
+    + Frozen
+    + Runs
+    + Pipelines
+    + Outputs
+    + BulkLoad
+    + Lineage
 {
     /// Makes everything written in this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;

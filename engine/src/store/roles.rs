@@ -4,7 +4,7 @@
 use super::Result;
 
 /// A link to another person by identifier, as the source gave it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LinkRef {
     /// Identifier type looked up.
     #[serde(rename = "type")]
@@ -149,7 +149,7 @@ pub struct RoleStatusRow {
 }
 
 /// Which of a role's links to another person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Relation {
     /// The role's manager.

@@ -99,3 +99,16 @@ pub fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
         }
     }
 }
+
+/// Checks that `upload`'s target can be reached with the settings it has,
+/// writing nothing: S3 lists the key's folder, SFTP logs in after checking
+/// the pinned host key. Returns what was done, for the report.
+pub fn reach(upload: &Upload) -> Result<String, UploadError> {
+    match upload {
+        Upload::Sftp { .. } => sftp::reach(upload),
+        Upload::S3 { .. } => {
+            let target = s3::Target::resolve(upload)?.expect("an s3 upload");
+            s3::reach(&target)
+        }
+    }
+}

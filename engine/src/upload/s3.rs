@@ -117,6 +117,27 @@ pub fn upload_with(
     }
 }
 
+/// Checks that `target`'s folder can be listed (ListObjectsV2 on the key's
+/// prefix, one key at most): the credentials, endpoint and bucket work.
+/// Nothing is written.
+pub fn reach(target: &Target) -> Result<String, UploadError> {
+    let conn = Connection::connect(&target.endpoint)?;
+    let prefix = match target.key.rfind('/') {
+        Some(end) => &target.key[..=end],
+        None => "",
+    };
+    conn.block_on(
+        conn.client()
+            .list_objects_v2()
+            .bucket(&target.bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send(),
+    )
+    .map_err(|e| failed(&e, "ListObjectsV2", target))?;
+    Ok(format!("listed {}", s3::uri(&target.bucket, prefix)))
+}
+
 fn put(
     conn: &Connection,
     file: &Path,

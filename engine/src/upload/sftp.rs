@@ -50,16 +50,58 @@ impl Target {
     }
 }
 
+/// Logs in to the server of an `upload sftp` (pinned host key checked
+/// first) and writes nothing: what `rollcall check --reach` asks.
+pub(super) fn reach(upload: &Upload) -> Result<String, UploadError> {
+    let (_, target) = log_in(upload)?;
+    Ok(format!(
+        "logged in to sftp://{}@{}:{}",
+        target.user, target.host, target.port
+    ))
+}
+
 /// Uploads `file` to the server and path of an `upload sftp`.
 pub(super) fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
+    let Upload::Sftp { path, .. } = upload else {
+        unreachable!("dispatched on the kind");
+    };
+    let (session, target) = log_in(upload)?;
+    let remote = remote_path(path);
+    let temp = temporary_name(&remote);
+    let sftp = session.sftp().map_err(|e| target.fail("start sftp", e))?;
+    let bytes = std::fs::read(file).map_err(|e| target.fail("read the local file", e))?;
+    let written = sftp
+        .create(Path::new(&temp))
+        .map_err(std::io::Error::from)
+        .and_then(|mut remote_file| {
+            remote_file.write_all(&bytes)?;
+            remote_file.flush()
+        })
+        .map_err(|e| target.fail(&format!("write {temp}"), e));
+    if let Err(err) = written {
+        let _ = sftp.unlink(Path::new(&temp));
+        return Err(err);
+    }
+    if let Err(err) = replace(&sftp, &temp, &remote) {
+        let _ = sftp.unlink(Path::new(&temp));
+        return Err(target.fail(&format!("rename {temp} to {remote}"), err));
+    }
+    Ok(format!(
+        "sftp://{}@{}:{}/~/{remote}",
+        target.user, target.host, target.port
+    ))
+}
+
+/// Connects, checks the pinned host key and logs in.
+fn log_in(upload: &Upload) -> Result<(Session, Target), UploadError> {
     let Upload::Sftp {
         host,
         port,
         user,
         password,
         key_file,
-        path,
         host_key,
+        ..
     } = upload
     else {
         unreachable!("dispatched on the kind");
@@ -94,31 +136,7 @@ pub(super) fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError
     if !session.authenticated() {
         return Err(target.fail("log in", "the server did not accept the credentials"));
     }
-
-    let remote = remote_path(path);
-    let temp = temporary_name(&remote);
-    let sftp = session.sftp().map_err(|e| target.fail("start sftp", e))?;
-    let bytes = std::fs::read(file).map_err(|e| target.fail("read the local file", e))?;
-    let written = sftp
-        .create(Path::new(&temp))
-        .map_err(std::io::Error::from)
-        .and_then(|mut remote_file| {
-            remote_file.write_all(&bytes)?;
-            remote_file.flush()
-        })
-        .map_err(|e| target.fail(&format!("write {temp}"), e));
-    if let Err(err) = written {
-        let _ = sftp.unlink(Path::new(&temp));
-        return Err(err);
-    }
-    if let Err(err) = replace(&sftp, &temp, &remote) {
-        let _ = sftp.unlink(Path::new(&temp));
-        return Err(target.fail(&format!("rename {temp} to {remote}"), err));
-    }
-    Ok(format!(
-        "sftp://{}@{}:{}/~/{remote}",
-        target.user, target.host, target.port
-    ))
+    Ok((session, target))
 }
 
 /// A setting whose unset environment variable means "not used here".

@@ -12,6 +12,7 @@ mod changes;
 mod frozen;
 mod identities;
 mod identity_lookup;
+mod lineage;
 mod outputs;
 mod persons;
 mod pipelines;

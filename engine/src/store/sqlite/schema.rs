@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -367,6 +367,33 @@ const V8: &str = r#"
 ALTER TABLE changes ADD COLUMN why TEXT;
 "#;
 
+/// The store's lineage and serial, which a saved plan is bound to
+/// (`rollcall plan --out`, `rollcall apply`). The lineage is drawn once, when
+/// the store is made (or brought to this version), so a store restored from
+/// another one's backup, or made anew, is told apart; the serial counts the
+/// runs that committed a change set (`applied` or `no-change`, operator
+/// commands included). Triggers keep it, so no writer can forget it.
+const V9: &str = r#"
+CREATE TABLE lineage (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    lineage TEXT    NOT NULL,
+    serial  INTEGER NOT NULL
+);
+INSERT INTO lineage (id, lineage, serial)
+     VALUES (1, lower(hex(randomblob(16))),
+             (SELECT count(*) FROM runs WHERE outcome IN ('applied', 'no-change')));
+CREATE TRIGGER lineage_serial_on_insert AFTER INSERT ON runs
+     WHEN NEW.outcome IN ('applied', 'no-change')
+BEGIN
+    UPDATE lineage SET serial = serial + 1;
+END;
+CREATE TRIGGER lineage_serial_on_update AFTER UPDATE OF outcome ON runs
+     WHEN NEW.outcome IN ('applied', 'no-change') AND OLD.outcome IS NOT NEW.outcome
+BEGIN
+    UPDATE lineage SET serial = serial + 1;
+END;
+"#;
+
 /// Which roles the validity step re-checks each run: pending ones (waiting
 /// for `valid-from`) and active ones with a `valid-until`. The same words
 /// as `roles_timed`'s condition, so SQLite can use that partial index.
@@ -522,6 +549,43 @@ mod tests {
         assert_eq!(person.attributes["name"], "Ada");
         let log = tx.changes_of("p", "k1").unwrap();
         assert_eq!(log[0].after, Some(serde_json::json!({"name": "Ada"})));
+    }
+
+    #[test]
+    fn v9_serial_counts_the_runs_that_committed_a_change_set() {
+        use crate::store::RunRow;
+        let mut store = SqliteStore::in_memory().unwrap();
+        let row = |outcome: &str| RunRow {
+            id: 0,
+            pipeline: "p".into(),
+            started_at: "t0".into(),
+            finished_at: "t1".into(),
+            outcome: outcome.into(),
+            overridden: false,
+            forced: false,
+            source: Default::default(),
+            summary: Default::default(),
+            error: None,
+            checks: Vec::new(),
+            delivered_at: None,
+        };
+        let tx = store.write().unwrap();
+        let first = tx.lineage().unwrap();
+        assert_eq!((first.lineage.len(), first.serial), (32, 0));
+        for outcome in ["failed", "rejected", "applied", "no-change"] {
+            tx.insert_run(&row(outcome)).unwrap();
+        }
+        // A run's row is inserted `failed` and updated when it commits: once.
+        let id = tx.insert_run(&row("failed")).unwrap();
+        tx.update_run(id, &row("applied")).unwrap();
+        tx.update_run(id, &row("applied")).unwrap();
+        let now = tx.lineage().unwrap();
+        assert_eq!(now.lineage, first.lineage);
+        assert_eq!(now.serial, 3);
+        tx.rollback().unwrap();
+        let mut other = SqliteStore::in_memory().unwrap();
+        let theirs = other.read().unwrap().lineage().unwrap();
+        assert_ne!(theirs.lineage, first.lineage, "each store draws its own");
     }
 
     #[test]
