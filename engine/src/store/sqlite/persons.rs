@@ -62,7 +62,10 @@ impl SqliteTx<'_> {
     /// record only, when they are exactly its fields: a first load then
     /// writes each person's values once.
     pub(super) fn share_attributes(&self, person: i64, record: i64, fields: &str) -> Result<()> {
-        let same = matches!(&*self.last_person.borrow(), Some((id, text)) if *id == person && text == fields);
+        // Taken, so only the record that follows the person's insertion
+        // can hold their attributes, never a later record of theirs.
+        let inserted = self.last_person.borrow_mut().take();
+        let same = matches!(&inserted, Some((id, text)) if *id == person && text == fields);
         if !same {
             return Ok(());
         }

@@ -27,10 +27,11 @@ impl SqliteTx<'_> {
 
     /// The row id of a record: from the one just written, else looked up.
     pub(super) fn record_id(&self, pipeline: &str, key: &str) -> Result<Option<i64>> {
-        if let Some((p, k, id)) = &*self.last_record.borrow() {
-            if p == pipeline && k == key {
-                return Ok(Some(*id));
-            }
+        if let Some((p, k, id)) = &*self.last_record.borrow()
+            && p == pipeline
+            && k == key
+        {
+            return Ok(Some(*id));
         }
         self.tx
             .prepare_cached("SELECT id FROM source_records WHERE pipeline = ?1 AND key = ?2")
@@ -178,7 +179,8 @@ impl Records for SqliteTx<'_> {
         if let Some(id) = self.record_id(pipeline, record.key)? {
             self.unshare_attributes(id)?;
         }
-        self.tx
+        let updated = self
+            .tx
             .prepare_cached(
                 "UPDATE source_records
                     SET fingerprint = ?3, fields = ?4, raw = ?5, state = 'present',
@@ -201,8 +203,10 @@ impl Records for SqliteTx<'_> {
                 )
                 .optional()
             })
-            .map_err(|e| self.err(e))?
-            .map(|id| self.remember_record(pipeline, record.key, id));
+            .map_err(|e| self.err(e))?;
+        if let Some(id) = updated {
+            self.remember_record(pipeline, record.key, id);
+        }
         Ok(())
     }
 
