@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use serde_json::Value;
-use support::{arg, parts, repo, rollcall, stdout_json};
+use support::{arg, assert_matches_schema, parts, repo, rollcall, stdout_json};
 
 const NOW: &str = "2025-03-01T08:00:00Z";
 
@@ -80,16 +80,7 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Checks a plan or run report against `schemas/plan-output.schema.json`.
 fn checked(report: Value) -> Value {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("schemas/plan-output.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    assert_matches_schema(&report, "plan-output.schema.json");
     report
 }
 

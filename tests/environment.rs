@@ -14,22 +14,7 @@ use std::process::{Command, Output};
 
 use s3_server::{AwsFiles, S3Server};
 use support::servers::{Smtp, Sshd, Webhook, free_port};
-use support::{arg, parts, repo, rollcall, state_dump, stdout_json};
-
-fn show(output: &Output) -> String {
-    let (code, out, err) = parts(output);
-    format!("exit {code}\nstdout:\n{out}\nstderr:\n{err}")
-}
-
-fn squash(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '│' | '×' | '╰' | '├' | '─' | '▶'))
-        .collect()
-}
-
-fn says(text: &str, needle: &str) -> bool {
-    squash(text).contains(&squash(needle))
-}
+use support::{arg, parts, repo, rollcall, says, show, state_dump, stdout_json};
 
 /// The variables the Cora pipeline reads, unset, so the developer's own
 /// environment cannot answer for the test.

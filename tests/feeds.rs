@@ -11,7 +11,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::servers::{Smtp, Sshd, Webhook};
-use support::{arg, parts, repo, rollcall, state_dump, stdout_json};
+use support::{arg, parts, repo, rollcall, says, show, state_dump, stdout_json};
 
 fn pipeline(name: &str) -> PathBuf {
     repo().join("pipelines").join(name)
@@ -39,30 +39,12 @@ fn run_with(pipeline: &Path, db: &Path, out: &Path, args: &[&str], env: &[(&str,
     cmd.output().expect("rollcall runs")
 }
 
-/// Text without white space or miette's frame, so a check does not depend
-/// on where the terminal width wrapped a message.
-fn squash(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '│' | '×' | '╰' | '├' | '─' | '▶'))
-        .collect()
-}
-
-/// Whether `stderr` says `needle`, however it was wrapped.
-fn says(stderr: &str, needle: &str) -> bool {
-    squash(stderr).contains(&squash(needle))
-}
-
 /// An email as text, with quoted-printable soft line breaks undone.
 fn unfold(message: &str) -> String {
     message
         .replace("=\r\n", "")
         .replace("=\n", "")
         .replace("=3D", "=")
-}
-
-fn show(output: &Output) -> String {
-    let (code, out, err) = parts(output);
-    format!("exit {code}\nstdout:\n{out}\nstderr:\n{err}")
 }
 
 // ---------------------------------------------------------------- MIT (003)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::Value;
-use support::{arg, parts, repo, rollcall, state_dump, stdout_json};
+use support::{arg, assert_matches_schema, parts, repo, rollcall, state_dump, stdout_json};
 
 /// A temporary folder with a state store, pipelines and extracts.
 struct Registry {
@@ -117,16 +117,7 @@ const NOW: &str = "2025-03-01T08:00:00Z";
 
 /// Checks a plan or run report against `schemas/plan-output.schema.json`.
 fn checked(report: Value) -> Value {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("schemas/plan-output.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{report:#}");
+    assert_matches_schema(&report, "plan-output.schema.json");
     report
 }
 

@@ -8,15 +8,11 @@ use rollcall_engine::notify::{self, RunEvent};
 use rollcall_engine::review::SavedPlan;
 use rollcall_engine::run::{Options, RunError};
 use rollcall_engine::store::Store;
-use rollcall_engine::vocabulary::Outcome;
 
 use super::Failure;
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::progress::Bar;
-use crate::render::plan::plan_document;
-use crate::render::report::{breach_error, breach_explanation};
-use crate::render::run::run_text;
 
 /// Arguments of `rollcall apply`.
 #[derive(clap::Args)]
@@ -69,15 +65,5 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         }
     };
     notify::send(&plan.notifications, &RunEvent::from_report(&report));
-    let exit = super::run::exit_of(&report, args.detailed_exitcode);
-    let error = (report.outcome == Outcome::Rejected).then(|| breach_error(&report, true));
-    if console.json() {
-        console.document(&plan_document(&report), exit, error.as_ref())?;
-    } else {
-        console.show(&run_text(&report))?;
-    }
-    if let Some(error) = &error {
-        console.problem(&breach_explanation(&report, true), Some(error))?;
-    }
-    Ok(exit)
+    super::run::answer(console, &report, args.detailed_exitcode)
 }

@@ -95,15 +95,26 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         removed = report.summary.removed,
         "run finished"
     );
-    let exit = exit_of(&report, detailed);
-    let error = (report.outcome == Outcome::Rejected).then(|| breach_error(&report, true));
+    answer(console, &report, detailed)
+}
+
+/// Prints a finished run's report (text, or the JSON document) and, for a
+/// refused extract, the breach; returns the run's exit code. `apply` ends
+/// the same way.
+pub(super) fn answer(
+    console: &mut Console,
+    report: &Report,
+    detailed: bool,
+) -> Result<Exit, Failure> {
+    let exit = exit_of(report, detailed);
+    let error = (report.outcome == Outcome::Rejected).then(|| breach_error(report, true));
     if console.json() {
-        console.document(&plan_document(&report), exit, error.as_ref())?;
+        console.document(&plan_document(report), exit, error.as_ref())?;
     } else {
-        console.show(&run_text(&report))?;
+        console.show(&run_text(report))?;
     }
     if let Some(error) = &error {
-        console.problem(&breach_explanation(&report, true), Some(error))?;
+        console.problem(&breach_explanation(report, true), Some(error))?;
     }
     Ok(exit)
 }

@@ -139,6 +139,25 @@ pub fn input_offset(pid: u32, input: &Path) -> Option<u64> {
     None
 }
 
+/// A finished command as text (exit code, stdout, stderr), for assertion messages.
+pub fn show(output: &Output) -> String {
+    let (code, out, err) = parts(output);
+    format!("exit {code}\nstdout:\n{out}\nstderr:\n{err}")
+}
+
+/// Text without white space or miette's frame, so a check does not depend
+/// on where the terminal width wrapped a message.
+pub fn squash(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '│' | '×' | '╰' | '├' | '─' | '▶'))
+        .collect()
+}
+
+/// Whether `text` says `needle`, however it was wrapped.
+pub fn says(text: &str, needle: &str) -> bool {
+    squash(text).contains(&squash(needle))
+}
+
 /// Panics, listing every error, unless `doc` is valid against `schemas/SCHEMA`.
 pub fn assert_matches_schema(doc: &serde_json::Value, schema: &str) {
     let text = std::fs::read_to_string(repo().join("schemas").join(schema)).unwrap();
