@@ -25,6 +25,7 @@ pub mod s3;
 pub mod sink;
 pub mod source;
 pub mod store;
+pub mod target;
 pub mod testing;
 pub mod unique;
 pub mod upload;
