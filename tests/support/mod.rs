@@ -107,7 +107,11 @@ pub fn integrity_check(db: &Path) -> String {
                   WHERE datname = current_database() AND pid <> pg_backend_pid()
                     AND state LIKE 'idle in transaction%'",
             );
-            if open == 0 { "ok".to_owned() } else { format!("{open} transactions left open") }
+            if open == 0 {
+                "ok".to_owned()
+            } else {
+                format!("{open} transactions left open")
+            }
         }
     }
 }

@@ -105,7 +105,9 @@ impl State {
         let mut client = postgres::Client::connect(self.text(), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connecting to the test store: {e}"));
         // The simple protocol returns every column as text, whatever its type.
-        let messages = client.simple_query(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let messages = client
+            .simple_query(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         messages
             .into_iter()
             .filter_map(|m| match m {
@@ -183,5 +185,41 @@ impl State {
             backend,
             location: location.to_owned(),
         }
+    }
+}
+
+impl State {
+    /// Makes this store an exact copy of `from` (closed, same backend),
+    /// replacing whatever a previous trial left: SQLite copies the file;
+    /// PostgreSQL recreates the database from `from` as its template.
+    pub fn copy_from(&self, from: &State) {
+        assert_eq!(self.backend, from.backend, "a copy stays on its backend");
+        match self.backend {
+            Backend::Sqlite => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.location.display()));
+                }
+                std::fs::copy(&from.location, &self.location).unwrap();
+            }
+            Backend::Postgres => {
+                let server = rollcall_testkit::postgres::server();
+                let mut admin = postgres::Client::connect(server.admin_url(), postgres::NoTls)
+                    .expect("admin connection to the test PostgreSQL");
+                let (to, from) = (self.database(), from.database());
+                admin
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {to} WITH (FORCE); \
+                         CREATE DATABASE {to} TEMPLATE {from}"
+                    ))
+                    .unwrap_or_else(|e| panic!("copying database {from} to {to}: {e}"));
+            }
+        }
+    }
+
+    /// The database's name (PostgreSQL): the URL's last segment.
+    fn database(&self) -> &str {
+        let text = self.text();
+        let name = text.rsplit('/').next().unwrap_or(text);
+        name.split('?').next().unwrap_or(name)
     }
 }
