@@ -62,7 +62,10 @@ fn benchmark_runs_end_to_end_with_both_profiles_and_the_peer() {
         assert_eq!(phase.floors.len(), 1);
         assert_eq!(phase.peers.len(), 1, "the peer ran beside rollcall");
         assert_eq!(phase.postgres.len(), 1, "PostgreSQL ran beside SQLite");
-        assert!(phase.postgres_bytes > 0, "the PostgreSQL database was sized");
+        assert!(
+            phase.postgres_bytes > 0,
+            "the PostgreSQL database was sized"
+        );
         assert!(phase.median() > 0.0 && phase.floor() > 0.0);
         // A store holds at least its keys, and far less than a megabyte a person.
         let per = phase.bytes_per_record();

@@ -359,7 +359,13 @@ fn measure_first_load(
     if let Some(server) = &config.postgres {
         server.recreate(PG_WORK, None)?;
         let url = server.url(PG_WORK);
-        let sample = rollcall(config, &files.day_one, Path::new(&url), &files.scratch, &expected)?;
+        let sample = rollcall(
+            config,
+            &files.day_one,
+            Path::new(&url),
+            &files.scratch,
+            &expected,
+        )?;
         phase.postgres.push(sample.seconds);
         eprintln!(
             "  N={records} rep {rep}: PostgreSQL first load {:.3} s",
@@ -884,8 +890,12 @@ mod tests {
             rss_kib: vec![1000, 3000, 2000],
             store_bytes: 5000,
             store_records: 10,
+            postgres: vec![3.0, 2.0, 60.0],
+            postgres_bytes: 9000,
         };
         assert_eq!(phase.ratio(), 2.0);
+        // 3/2, 2/4, 60/30: the PostgreSQL runs over the SQLite runs.
+        assert_eq!(phase.postgres_ratio(), Some(1.5));
         assert_eq!(phase.ratio_of_medians(), 1.0);
         assert_eq!(phase.median(), 4.0);
         assert_eq!(phase.peak_rss_mb(), Some(3000.0 * 1024.0 / 1e6));
