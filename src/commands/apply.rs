@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use rollcall_engine::notify::{self, RunEvent};
 use rollcall_engine::review::SavedPlan;
 use rollcall_engine::run::{Options, RunError};
-use rollcall_engine::store::Store;
+use rollcall_engine::store::{Store, StoreLocation};
 
 use super::Failure;
 use crate::console::Console;
@@ -19,9 +19,10 @@ use crate::progress::Bar;
 pub struct Args {
     /// The plan file `rollcall plan --out` wrote.
     pub plan: PathBuf,
-    /// The SQLite state store (default: the one the plan was made against).
-    #[arg(long, env = "ROLLCALL_STATE")]
-    pub state: Option<PathBuf>,
+    /// The state store, a SQLite file or a `postgres://` URL (default: the
+    /// one the plan was made against).
+    #[arg(long, env = "ROLLCALL_STATE", hide_env_values = true)]
+    pub state: Option<StoreLocation>,
     /// Write every sink's file into this folder instead of its own.
     #[arg(long, env = "ROLLCALL_OUT_DIR")]
     pub out_dir: Option<PathBuf>,
@@ -39,7 +40,15 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     // moved, not what is wrong with it now.
     saved.check_inputs()?;
     let (_, plan) = super::load::compile(&saved.pipeline.file, console)?;
-    let state = args.state.unwrap_or_else(|| saved.store.path.clone());
+    let state = match args.state {
+        Some(state) => state,
+        None => StoreLocation::from_saved(&saved.store.path).map_err(|why| {
+            rollcall_engine::review::PlanFileError::Invalid {
+                path: args.plan.clone(),
+                why,
+            }
+        })?,
+    };
     let mut store = Store::open(&state)?;
     let options = Options {
         out_dir: args.out_dir,

@@ -53,5 +53,5 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
 
 /// The store, read only; never created.
 fn open(state: &StateArgs) -> Result<Store, Failure> {
-    Store::open_read_only(&state.state)?.ok_or_else(|| Failure::NoStore(state.state.clone()))
+    Store::open_read_only(&state.state)?.ok_or_else(|| Failure::NoStore(state.state.shown()))
 }

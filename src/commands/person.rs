@@ -20,7 +20,7 @@ pub struct Args {
 
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let mut store = Store::open_read_only(&args.state.state)?
-        .ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+        .ok_or_else(|| Failure::NoStore(args.state.state.shown()))?;
     let tx = store.read()?;
     let person = tx
         .person(args.person)?

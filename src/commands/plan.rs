@@ -51,7 +51,7 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
             .map(|report| (report, None))
             .map_err(Failure::from),
         Some(_) => {
-            let (file, state) = (&common.pipeline, &common.state.state);
+            let (file, state) = (&common.pipeline, &common.state.state.shown());
             review::make(&plan, file, store.as_mut(), state, &options, now, &bar)
                 .map(|saved| (saved.report.clone(), Some(saved)))
                 .map_err(Failure::from)

@@ -28,12 +28,13 @@ pub struct Args {
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let now = args.clock.instant()?;
     // Never create a store just to find nothing in it.
-    let store = if args.dry_run || !args.state.state.exists() {
+    let absent = args.state.state.file().is_some_and(|file| !file.exists());
+    let store = if args.dry_run || absent {
         Store::open_read_only(&args.state.state)?
     } else {
         Some(Store::open(&args.state.state)?)
     };
-    let mut store = store.ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+    let mut store = store.ok_or_else(|| Failure::NoStore(args.state.state.shown()))?;
     let by = super::state::operator(args.by.as_deref());
     let report = registry::purge(&mut store, now, args.dry_run, &by)?;
     if console.json() {

@@ -22,7 +22,7 @@ pub struct Args {
 pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
     let (name, _) = super::pipeline_name(&args.pipeline, console)?;
     let mut store = Store::open_read_only(&args.state.state)?
-        .ok_or_else(|| Failure::NoStore(args.state.state.clone()))?;
+        .ok_or_else(|| Failure::NoStore(args.state.state.shown()))?;
     let tx = store.read()?;
     let record = tx.record(&name, &args.key)?;
     let changes = tx.changes_of(&name, &args.key)?;

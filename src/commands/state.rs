@@ -3,13 +3,21 @@
 use std::path::PathBuf;
 
 use rollcall_engine::clock::TimeError;
+use rollcall_engine::store::StoreLocation;
 
 /// Where the state store lives.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StateArgs {
-    /// The SQLite state store.
-    #[arg(long, env = "ROLLCALL_STATE", default_value = "rollcall.db")]
-    pub state: PathBuf,
+    /// The state store: a SQLite file, or a `postgres://USER@HOST/DATABASE`
+    /// URL (password from the URL, PGPASSWORD or ~/.pgpass; TLS per
+    /// `sslmode=require|verify-full` and `sslrootcert=CA.pem`).
+    #[arg(
+        long,
+        env = "ROLLCALL_STATE",
+        default_value = "rollcall.db",
+        hide_env_values = true
+    )]
+    pub state: StoreLocation,
 }
 
 /// What `plan` and `run` both take: the pipeline, its store and its input.

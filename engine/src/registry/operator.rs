@@ -5,7 +5,7 @@
 
 use crate::clock::Instant;
 use crate::source::SourceIdentity;
-use crate::store::{RunRow, Store, StoreError, Tx, now_text};
+use crate::store::{Claim, RunRow, Store, StoreError, Tx, now_text};
 use crate::vocabulary::Summary;
 
 use super::ledger::Ledger;
@@ -25,7 +25,7 @@ pub fn operator_run<T, E: From<StoreError>>(
     change: impl FnOnce(&Tx<'_>, i64) -> std::result::Result<(T, Summary), E>,
 ) -> std::result::Result<(T, i64), E> {
     let started = now_text();
-    let tx = store.write()?;
+    let tx = store.write(&Claim::Whole)?;
     let mut row = RunRow {
         id: 0,
         pipeline: operator_pipeline(command),

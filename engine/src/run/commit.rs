@@ -8,7 +8,7 @@
 use super::{Options, Progress, Report, RunError, phase_done, stream};
 use crate::plan::Plan;
 use crate::source::{Located, SourceIdentity};
-use crate::store::{RunRow, Store, Tx, now_text};
+use crate::store::{Claim, RunRow, Store, Tx, now_text};
 use crate::vocabulary::{Outcome, Phase, Summary};
 
 /// Runs the pass in the run's transaction and commits or rolls back. The
@@ -21,7 +21,7 @@ pub(super) fn apply_in_transaction(
     started_at: &str,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
-    let tx = store.write()?;
+    let tx = store.write(&Claim::run(&plan.name, &plan.system))?;
     let mut row = RunRow {
         id: 0,
         pipeline: plan.name.clone(),
@@ -54,7 +54,7 @@ pub(super) fn apply_in_transaction(
             if !matches!(err, RunError::Moved(_)) {
                 row.finished_at = now_text();
                 row.error = Some(err.to_string());
-                record_alone(store, &row);
+                record_alone(store, &Claim::run(&plan.name, &plan.system), &row);
             }
             if matches!(err, RunError::Interrupted(_)) {
                 // Leave no large `-wal` behind a stopped run.
@@ -72,7 +72,7 @@ pub(super) fn apply_in_transaction(
         commit(tx, run_id, row, report)
     } else {
         tx.rollback()?;
-        reject(store, row, report)
+        reject(store, &Claim::run(&plan.name, &plan.system), row, report)
     }
 }
 
@@ -122,10 +122,15 @@ fn commit(
 }
 
 /// Records a run the gate refused, its transaction already rolled back.
-fn reject(store: &mut Store, mut row: RunRow, mut report: Report) -> Result<Report, RunError> {
+fn reject(
+    store: &mut Store,
+    claim: &Claim<'_>,
+    mut row: RunRow,
+    mut report: Report,
+) -> Result<Report, RunError> {
     report.outcome = Outcome::Rejected;
     row.outcome = Outcome::Rejected.recorded_as().into();
-    let tx = store.write()?;
+    let tx = store.write(claim)?;
     report.run_id = Some(tx.insert_run(&row)?);
     tx.commit()?;
     Ok(report)
@@ -133,8 +138,8 @@ fn reject(store: &mut Store, mut row: RunRow, mut report: Report) -> Result<Repo
 
 /// Records a failed run after its transaction was rolled back. Best effort:
 /// the failure itself is what the caller reports.
-pub(super) fn record_alone(store: &mut Store, row: &RunRow) {
-    let recorded = store.write().and_then(|tx| {
+pub(super) fn record_alone(store: &mut Store, claim: &Claim<'_>, row: &RunRow) {
+    let recorded = store.write(claim).and_then(|tx| {
         tx.insert_run(row)?;
         tx.commit()
     });

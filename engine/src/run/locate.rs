@@ -12,7 +12,7 @@ use super::{Options, Report, RunError};
 use crate::plan::Plan;
 use crate::registry::RegistryReport;
 use crate::source;
-use crate::store::{RunRow, Store, now_text};
+use crate::store::{Claim, RunRow, Store, now_text};
 use crate::vocabulary::{GateVerdict, Outcome, Summary};
 
 /// What the run does after looking for its extract.
@@ -44,7 +44,11 @@ pub(super) fn locate(
         Ok(located) => located,
         Err(err) => {
             let err = RunError::from(err);
-            record_alone(store, &failed_row(plan, started_at, &err));
+            record_alone(
+                store,
+                &Claim::run(&plan.name, &plan.system),
+                &failed_row(plan, started_at, &err),
+            );
             return Err(err);
         }
     };
@@ -92,7 +96,7 @@ fn already_applied(
         checks: Vec::new(),
         delivered_at: None,
     };
-    let tx = store.write()?;
+    let tx = store.write(&Claim::run(&plan.name, &plan.system))?;
     let run_id = tx.insert_run(&row)?;
     tx.commit()?;
     Ok(Located::AlreadyApplied(Report {

@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 
 use crate::diff::{Action, Change, FieldChange};
 use crate::plan::Plan;
-use crate::store::{ChangeRow, Store, Tx, now_text};
+use crate::store::{ChangeRow, Claim, Store, Tx, now_text};
 use crate::upload;
 
 pub use error::SinkError;
@@ -112,10 +112,12 @@ pub fn deliver_run(
 ) -> Result<Vec<Delivered>, SinkError> {
     let delivered = deliver(plan, store, run, changes, options, uploading);
     if let Err(err) = &delivered {
-        let noted = store.write().and_then(|tx| {
-            tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
-            tx.commit()
-        });
+        let noted = store
+            .write(&Claim::run(&plan.name, &plan.system))
+            .and_then(|tx| {
+                tx.note_run_error(run, &format!("applied, but not delivered: {err}"))?;
+                tx.commit()
+            });
         if let Err(note) = noted {
             tracing::warn!("could not note the delivery failure on run {run}: {note}");
         }
@@ -205,20 +207,22 @@ fn deliver(
 ) -> Result<Vec<Delivered>, SinkError> {
     let delivered = write_and_upload(plan, store, run, changes, options, uploading)?;
     let skipped: u64 = delivered.iter().map(|d| d.uploads_skipped).sum();
-    let marked = store.write().and_then(|tx| {
-        if skipped == 0 {
-            tx.mark_delivered(run, &now_text())?;
-        } else {
-            tx.note_run_error(
-                run,
-                &format!(
-                    "outputs written, {skipped} upload{} skipped (--skip-upload)",
-                    if skipped == 1 { "" } else { "s" }
-                ),
-            )?;
-        }
-        tx.commit()
-    });
+    let marked = store
+        .write(&Claim::run(&plan.name, &plan.system))
+        .and_then(|tx| {
+            if skipped == 0 {
+                tx.mark_delivered(run, &now_text())?;
+            } else {
+                tx.note_run_error(
+                    run,
+                    &format!(
+                        "outputs written, {skipped} upload{} skipped (--skip-upload)",
+                        if skipped == 1 { "" } else { "s" }
+                    ),
+                )?;
+            }
+            tx.commit()
+        });
     // The files are out; failing now would only hide that. `history` will
     // show the run as undelivered, which `rollcall deliver` settles.
     if let Err(err) = marked {

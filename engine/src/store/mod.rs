@@ -9,13 +9,17 @@
 //! all on its transaction type, which makes it a [`Transaction`], and
 //! [`Backend`] on its connection; [`Store::new`] takes any backend. The
 //! row types beside each trait are the backend's vocabulary: it stores and
-//! returns them, whatever its tables look like. SQLite ([`sqlite`]) is the
-//! one backend today.
+//! returns them, whatever its tables look like. Two backends: SQLite
+//! ([`sqlite`], a file, the default) and PostgreSQL ([`postgres`], one store
+//! for many nodes), chosen by the [`StoreLocation`] `--state` gives.
 //!
 //! Whatever the backend, a run holds one write transaction from before it
 //! reads the prior state until it commits or rolls back, and a second
 //! concurrent run is refused at once ([`StoreError::Locked`]) rather than
-//! made to wait. Readers (`plan`, `history`) see a consistent snapshot.
+//! made to wait: a write transaction names what it [`Claim`]s (SQLite
+//! locks the file whatever the claim; PostgreSQL the pipeline and its
+//! system, so runs of different systems proceed together). Readers
+//! (`plan`, `history`) see a consistent snapshot.
 
 mod bulk;
 mod changes;
@@ -23,13 +27,17 @@ mod error;
 mod frozen;
 mod identities;
 mod lineage;
+mod location;
 mod outputs;
 mod persons;
 mod pipelines;
+pub mod postgres;
 mod records;
 mod roles;
 mod runs;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 
@@ -41,6 +49,7 @@ pub use error::{BackendError, Result, StoreError};
 pub use frozen::{Frozen, FrozenRow};
 pub use identities::{Identities, Identity, IdentityKind, fold};
 pub use lineage::{Lineage, StoreLineage};
+pub use location::{Claim, StoreLocation};
 pub use outputs::{EachPresent, Outputs};
 pub use persons::{PersonRow, PersonState, Persons};
 pub use pipelines::{PipelineLifecycle, Pipelines};
@@ -50,12 +59,13 @@ pub use runs::{RunRow, Runs};
 
 /// A connection to a store: how transactions are begun.
 pub trait Backend: Send {
-    /// Where the store lives, for messages.
+    /// Where the store lives, for messages (PostgreSQL: the URL without
+    /// its password).
     fn path(&self) -> &Path;
 
-    /// Starts the write transaction of a run; fails with
-    /// [`StoreError::Locked`] at once when another run holds the store.
-    fn write(&mut self) -> Result<Box<dyn Transaction + '_>>;
+    /// Starts a write transaction holding `claim`; fails with
+    /// [`StoreError::Locked`] at once when another holds what it claims.
+    fn write(&mut self, claim: &Claim<'_>) -> Result<Box<dyn Transaction + '_>>;
 
     /// Starts a read transaction: a consistent snapshot while it lives.
     fn read(&mut self) -> Result<Box<dyn Transaction + '_>>;
@@ -103,22 +113,31 @@ impl Store {
         }
     }
 
-    /// Opens (creating if needed) a SQLite store for writing and migrates
-    /// its schema. `:memory:` is refused: what a command writes would vanish
+    /// Opens (creating if needed) a store for writing and migrates its
+    /// schema. `:memory:` is refused: what a command writes would vanish
     /// with the process.
-    pub fn open(path: &Path) -> Result<Store> {
-        if path == Path::new(":memory:") || path.as_os_str().is_empty() {
-            return Err(StoreError::NotAFile {
-                path: path.to_owned(),
-            });
+    pub fn open(location: &StoreLocation) -> Result<Store> {
+        match location {
+            StoreLocation::File(path) => {
+                if path == Path::new(":memory:") || path.as_os_str().is_empty() {
+                    return Err(StoreError::NotAFile { path: path.clone() });
+                }
+                sqlite::SqliteStore::open(path).map(Store::new)
+            }
+            StoreLocation::Postgres(url) => postgres::PostgresStore::open(url).map(Store::new),
         }
-        sqlite::SqliteStore::open(path).map(Store::new)
     }
 
-    /// Opens an existing SQLite store for reading only; `None` when the file
-    /// does not exist, so read-only commands never create one.
-    pub fn open_read_only(path: &Path) -> Result<Option<Store>> {
-        Ok(sqlite::SqliteStore::open_read_only(path)?.map(Store::new))
+    /// Opens an existing store for reading only; `None` when there is none
+    /// (no file, or a database without the schema), so read-only commands
+    /// never create one.
+    pub fn open_read_only(location: &StoreLocation) -> Result<Option<Store>> {
+        Ok(match location {
+            StoreLocation::File(path) => sqlite::SqliteStore::open_read_only(path)?.map(Store::new),
+            StoreLocation::Postgres(url) => {
+                postgres::PostgresStore::open_read_only(url)?.map(Store::new)
+            }
+        })
     }
 
     /// An empty in-memory store, for planning against no prior state.
@@ -131,10 +150,10 @@ impl Store {
         self.backend.path()
     }
 
-    /// Starts the write transaction of a run; fails with
-    /// [`StoreError::Locked`] at once when another run holds the store.
-    pub fn write(&mut self) -> Result<Tx<'_>> {
-        Ok(Tx(self.backend.write()?))
+    /// Starts a write transaction holding `claim`; fails with
+    /// [`StoreError::Locked`] at once when another holds what it claims.
+    pub fn write(&mut self, claim: &Claim<'_>) -> Result<Tx<'_>> {
+        Ok(Tx(self.backend.write(claim)?))
     }
 
     /// Starts a read transaction: a consistent snapshot while it lives.

@@ -103,7 +103,7 @@ pub fn run_file(
 /// Runs one case: its extracts in order against one new store.
 pub fn run_case(case: &TestCase, plans: &BTreeMap<PathBuf, Plan>) -> Result<CaseResult, TestError> {
     let dir = tempfile::tempdir()?;
-    let mut store = Store::open(&dir.path().join("test.db"))?;
+    let mut store = Store::open(&dir.path().join("test.db").into())?;
     let mut failures = Vec::new();
     for (index, step) in case.steps.iter().enumerate() {
         let plan = plans

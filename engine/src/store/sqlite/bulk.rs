@@ -160,7 +160,7 @@ mod tests {
                 .any(|i| i.starts_with("source_records_by_key:"))
         );
 
-        let tx = store.write().unwrap();
+        let tx = store.write(&crate::store::Claim::Whole).unwrap();
         let deferred = tx
             .defer_indexes("sso", "staff")
             .unwrap()
@@ -172,7 +172,7 @@ mod tests {
         tx.rollback().unwrap();
         assert_eq!(indexes(&mut store), before, "a rollback restores them");
 
-        let tx = store.write().unwrap();
+        let tx = store.write(&crate::store::Claim::Whole).unwrap();
         let deferred = tx.defer_indexes("sso", "staff").unwrap().unwrap();
         tx.rebuild_indexes(deferred).unwrap();
         tx.commit().unwrap();

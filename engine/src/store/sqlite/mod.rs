@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{Backend, BackendError, Result, StoreError, Transaction};
+use super::{Backend, BackendError, Claim, Result, StoreError, Transaction};
 
 /// A failure inside SQLite, with the file it happened in.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -207,7 +207,8 @@ impl Backend for SqliteStore {
         }
     }
 
-    fn write(&mut self) -> Result<Box<dyn Transaction + '_>> {
+    /// The whole file is locked, whatever the claim.
+    fn write(&mut self, _claim: &Claim<'_>) -> Result<Box<dyn Transaction + '_>> {
         Ok(Box::new(self.begin(true)?))
     }
 
@@ -331,12 +332,12 @@ mod tests {
     #[test]
     fn a_store_that_would_keep_nothing_or_cannot_be_written_says_so() {
         assert!(matches!(
-            Store::open(Path::new(":memory:")),
+            Store::open(&Path::new(":memory:").into()),
             Err(StoreError::NotAFile { .. })
         ));
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("no-such-folder/state.db");
-        match Store::open(&gone) {
+        match Store::open(&gone.clone().into()) {
             Err(StoreError::Unwritable { folder, why, .. }) => {
                 assert_eq!(folder, dir.path().join("no-such-folder"));
                 assert!(why.contains("No such file or directory"), "{why}");

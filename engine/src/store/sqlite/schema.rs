@@ -552,43 +552,6 @@ mod tests {
     }
 
     #[test]
-    fn v9_serial_counts_the_runs_that_committed_a_change_set() {
-        use crate::store::RunRow;
-        let mut store = SqliteStore::in_memory().unwrap();
-        let row = |outcome: &str| RunRow {
-            id: 0,
-            pipeline: "p".into(),
-            started_at: "t0".into(),
-            finished_at: "t1".into(),
-            outcome: outcome.into(),
-            overridden: false,
-            forced: false,
-            source: Default::default(),
-            summary: Default::default(),
-            error: None,
-            checks: Vec::new(),
-            delivered_at: None,
-        };
-        let tx = store.write().unwrap();
-        let first = tx.lineage().unwrap();
-        assert_eq!((first.lineage.len(), first.serial), (32, 0));
-        for outcome in ["failed", "rejected", "applied", "no-change"] {
-            tx.insert_run(&row(outcome)).unwrap();
-        }
-        // A run's row is inserted `failed` and updated when it commits: once.
-        let id = tx.insert_run(&row("failed")).unwrap();
-        tx.update_run(id, &row("applied")).unwrap();
-        tx.update_run(id, &row("applied")).unwrap();
-        let now = tx.lineage().unwrap();
-        assert_eq!(now.lineage, first.lineage);
-        assert_eq!(now.serial, 3);
-        tx.rollback().unwrap();
-        let mut other = SqliteStore::in_memory().unwrap();
-        let theirs = other.read().unwrap().lineage().unwrap();
-        assert_ne!(theirs.lineage, first.lineage, "each store draws its own");
-    }
-
-    #[test]
     fn v4_counts_older_applied_runs_as_delivered() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         for migration in &super::MIGRATIONS[..3] {
