@@ -338,7 +338,9 @@ impl<'a> Checker<'a> {
                     )
                     .with_label(target.name.span, "declared again here")
                     .with_label(first, "first declared here")
-                    .with_help("give each target its own name: the outbox and ownership are kept per name"),
+                    .with_help(
+                        "give each target its own name: the outbox and ownership are kept per name",
+                    ),
                 );
             }
             for (_, field) in &target.attributes {
@@ -379,9 +381,12 @@ impl<'a> Checker<'a> {
         while let Some(open) = rest.find('{') {
             let Some(close) = rest[open..].find('}') else {
                 self.found.push(
-                    Diagnostic::error(Code::InvalidTemplate, format!("{what} has an unclosed `{{`"))
-                        .with_label(template.span, "unclosed `{`")
-                        .with_help("close each `{NAME}`"),
+                    Diagnostic::error(
+                        Code::InvalidTemplate,
+                        format!("{what} has an unclosed `{{`"),
+                    )
+                    .with_label(template.span, "unclosed `{`")
+                    .with_help("close each `{NAME}`"),
                 );
                 return;
             };

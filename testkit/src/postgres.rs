@@ -115,7 +115,12 @@ fn start() -> Server {
         crate::command_as("postgres", &bin.join("initdb"))
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .args(["-E", "UTF8", "--no-sync", "--locale=C"]),
         "initdb",
@@ -162,7 +167,9 @@ extern "C" fn stop_at_exit() {
 fn self_signed(cert: &Path, key: &Path) {
     check(
         Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
             .args(["-subj", "/CN=localhost"])
             .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
             .arg("-keyout")
@@ -181,16 +188,23 @@ fn share_with_postgres(dir: &Path) {
         return;
     }
     check(
-        Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir),
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir),
         "chown",
     );
-    check(Command::new("chmod").arg("0600").arg(dir.join("server.key")), "chmod");
+    check(
+        Command::new("chmod")
+            .arg("0600")
+            .arg(dir.join("server.key")),
+        "chmod",
+    );
 }
 
 fn check(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start ({e}); install PostgreSQL with `apt-get install postgresql`"));
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("{what}: cannot start ({e}); install PostgreSQL with `apt-get install postgresql`")
+    });
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -209,7 +223,10 @@ mod tests {
         let one: i32 = client.query_one("SELECT 1", &[]).unwrap().get(0);
         assert_eq!(one, 1);
         let ssl: bool = client
-            .query_one("SELECT setting = 'on' FROM pg_settings WHERE name = 'ssl'", &[])
+            .query_one(
+                "SELECT setting = 'on' FROM pg_settings WHERE name = 'ssl'",
+                &[],
+            )
             .unwrap()
             .get(0);
         assert!(ssl, "the test server offers TLS");

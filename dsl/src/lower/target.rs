@@ -6,9 +6,7 @@ use kdl::{KdlEntry, KdlNode};
 use super::cx::{Cx, entry_span, name_span};
 use super::source::one_arg;
 use crate::diagnostic::{Code, Diagnostic};
-use crate::model::{
-    GroupsFromRoles, LdapTarget, ScimTarget, Setting, Spanned, Target, TargetKind,
-};
+use crate::model::{GroupsFromRoles, LdapTarget, ScimTarget, Setting, Spanned, Target, TargetKind};
 
 const SCIM_CHILDREN: &[&str] = &[
     "url",
@@ -37,6 +35,9 @@ const LDAP_CHILDREN: &[&str] = &[
     "delete-after-purge",
     "adopt-by",
 ];
+
+/// Target attribute to the mapped field it takes.
+type AttributeMap = Vec<(String, Spanned<String>)>;
 
 /// What both kinds of target share, read before the kind's own settings.
 struct Common {
@@ -76,7 +77,10 @@ pub(crate) fn lower_target(cx: &mut Cx, node: &KdlNode) -> Option<Target> {
         }
         Kind::Ldap => {
             let attributes = attributes(cx, &children);
-            (TargetKind::Ldap(lower_ldap(cx, node, &children)?), attributes)
+            (
+                TargetKind::Ldap(lower_ldap(cx, node, &children)?),
+                attributes,
+            )
         }
     };
     Some(Target {
@@ -121,7 +125,11 @@ fn lower_common(cx: &mut Cx, children: &[&KdlNode]) -> Common {
 fn rate(cx: &mut Cx, entry: &KdlEntry) -> Option<Spanned<f64>> {
     let text = cx.string(entry, "`rate`")?;
     let parsed = text.value.split_once('/').and_then(|(n, unit)| {
-        let n: f64 = n.trim().parse().ok().filter(|n: &f64| *n > 0.0 && n.is_finite())?;
+        let n: f64 = n
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &f64| *n > 0.0 && n.is_finite())?;
         match unit.trim() {
             "s" => Some(n),
             "m" => Some(n / 60.0),
@@ -130,9 +138,14 @@ fn rate(cx: &mut Cx, entry: &KdlEntry) -> Option<Spanned<f64>> {
     });
     if parsed.is_none() {
         cx.report(
-            Diagnostic::error(Code::InvalidValue, format!("`rate` `{}` is not a rate", text.value))
-                .with_label(text.span, "not a rate")
-                .with_help("write requests per second or per minute, e.g. `rate \"10/s\"` or `rate \"300/m\"`"),
+            Diagnostic::error(
+                Code::InvalidValue,
+                format!("`rate` `{}` is not a rate", text.value),
+            )
+            .with_label(text.span, "not a rate")
+            .with_help(
+                "write requests per second or per minute, e.g. `rate \"10/s\"` or `rate \"300/m\"`",
+            ),
         );
     }
     parsed.map(|r| Spanned::new(r, text.span))
@@ -142,7 +155,11 @@ fn rate(cx: &mut Cx, entry: &KdlEntry) -> Option<Spanned<f64>> {
 fn lower_groups(cx: &mut Cx, node: &KdlNode) -> Option<GroupsFromRoles> {
     cx.no_children(node);
     cx.args(node, 0, Some(0), "`groups-from-roles name=\"{title}\"`");
-    let props = cx.props(node, &["name", "dn", "member-attribute"], "`groups-from-roles`");
+    let props = cx.props(
+        node,
+        &["name", "dn", "member-attribute"],
+        "`groups-from-roles`",
+    );
     let name = props
         .get("name")
         .or(props.get("dn"))
@@ -193,7 +210,9 @@ fn secret(cx: &mut Cx, children: &[&KdlNode], name: &str) -> Option<Setting> {
                 format!("`{name}` is a secret and must come from the environment"),
             )
             .with_label(entry_span(entry), "written in the file")
-            .with_help(format!("write `{name} (env)\"VARIABLE\"` and set the variable where rollcall runs")),
+            .with_help(format!(
+                "write `{name} (env)\"VARIABLE\"` and set the variable where rollcall runs"
+            )),
         );
         return None;
     }
@@ -201,7 +220,7 @@ fn secret(cx: &mut Cx, children: &[&KdlNode], name: &str) -> Option<Setting> {
 }
 
 /// `attribute NAME field=FIELD` children, in order.
-fn attributes(cx: &mut Cx, children: &[&KdlNode]) -> Vec<(String, Spanned<String>)> {
+fn attributes(cx: &mut Cx, children: &[&KdlNode]) -> AttributeMap {
     Cx::all(children, "attribute")
         .into_iter()
         .filter_map(|n| {
@@ -223,8 +242,14 @@ fn lower_scim(
     cx: &mut Cx,
     node: &KdlNode,
     children: &[&KdlNode],
-) -> Option<(ScimTarget, Vec<(String, Spanned<String>)>)> {
-    let url = required_setting(cx, node, children, "url", "`url \"https://...\"` or `url (env)\"SCIM_URL\"`");
+) -> Option<(ScimTarget, AttributeMap)> {
+    let url = required_setting(
+        cx,
+        node,
+        children,
+        "url",
+        "`url \"https://...\"` or `url (env)\"SCIM_URL\"`",
+    );
     let token = secret(cx, children, "token");
     let page_size = cx
         .single(children, "page-size")
@@ -232,7 +257,11 @@ fn lower_scim(
         .and_then(|a| cx.count(a, "`page-size`"))
         .map_or(100, |n| n.value.max(1));
     let Some(user) = cx.single(children, "user") else {
-        cx.missing_node(node, "user", "`user { user-name field=FIELD; attribute name.givenName field=FIELD }`");
+        cx.missing_node(
+            node,
+            "user",
+            "`user { user-name field=FIELD; attribute name.givenName field=FIELD }`",
+        );
         return None;
     };
     let user_children = cx.children(user, &["user-name", "attribute"]);
@@ -264,7 +293,13 @@ fn lower_scim(
 
 /// An LDAP target's own settings.
 fn lower_ldap(cx: &mut Cx, node: &KdlNode, children: &[&KdlNode]) -> Option<LdapTarget> {
-    let url = required_setting(cx, node, children, "url", "`url \"ldaps://...\"` or `url (env)\"LDAP_URL\"`");
+    let url = required_setting(
+        cx,
+        node,
+        children,
+        "url",
+        "`url \"ldaps://...\"` or `url (env)\"LDAP_URL\"`",
+    );
     let starttls = cx
         .single(children, "starttls")
         .and_then(|n| one_arg(cx, n, "`starttls #true`"))
@@ -283,9 +318,17 @@ fn lower_ldap(cx: &mut Cx, node: &KdlNode, children: &[&KdlNode]) -> Option<Ldap
     if base.is_none() && cx.single(children, "base").is_none() {
         cx.missing_node(node, "base", "`base \"dc=example,dc=org\"`");
     }
-    let person_dn = text(cx, "person-dn", "`person-dn \"uid={uid},ou={scope},dc=...\"`");
+    let person_dn = text(
+        cx,
+        "person-dn",
+        "`person-dn \"uid={uid},ou={scope},dc=...\"`",
+    );
     if person_dn.is_none() && cx.single(children, "person-dn").is_none() {
-        cx.missing_node(node, "person-dn", "`person-dn \"uid={uid},ou={scope},dc=...\"`");
+        cx.missing_node(
+            node,
+            "person-dn",
+            "`person-dn \"uid={uid},ou={scope},dc=...\"`",
+        );
     }
     let limbo_dn = text(cx, "limbo-dn", "`limbo-dn \"ou=limbo,dc=...\"`").map(|s| s.value);
     let object_classes = cx

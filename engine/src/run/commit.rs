@@ -119,7 +119,13 @@ fn commit(
         // The targets' outbox: queued with the change set, so a committed
         // change is never without its delivery, whatever happens next.
         for target in &plan.targets {
-            tx.queue_delivery(&target.name.value, &plan.system, &plan.name, run_id, &row.finished_at)?;
+            tx.queue_delivery(
+                &target.name.value,
+                &plan.system,
+                &plan.name,
+                run_id,
+                &row.finished_at,
+            )?;
         }
     }
     let phase = std::time::Instant::now();

@@ -61,6 +61,9 @@ pub trait Outbox {
     /// Queued deliveries not yet accepted, for the targets of `system`, oldest first.
     fn pending_deliveries(&self, system: &str) -> Result<Vec<OutboxRow>>;
 
+    /// Queued deliveries not yet accepted that `pipeline`'s runs queued, oldest first.
+    fn pending_of_pipeline(&self, pipeline: &str) -> Result<Vec<OutboxRow>>;
+
     /// Marks a target's queued deliveries up to row `last` as accepted.
     fn deliveries_accepted(&self, target: &str, system: &str, last: i64, at: &str) -> Result<()>;
 

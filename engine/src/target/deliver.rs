@@ -281,9 +281,19 @@ impl Session<'_> {
         listing: &[Object],
         report: &mut TargetReport,
     ) -> Result<(), StoreError> {
-        let wanted: Vec<Shaped> = start.desired.persons.iter().map(|p| p.object.clone()).collect();
-        let mut reconciled =
-            reconcile::reconcile(ObjectKind::Person, &wanted, listing, &start.owned, &self.rules());
+        let wanted: Vec<Shaped> = start
+            .desired
+            .persons
+            .iter()
+            .map(|p| p.object.clone())
+            .collect();
+        let mut reconciled = reconcile::reconcile(
+            ObjectKind::Person,
+            &wanted,
+            listing,
+            &start.owned,
+            &self.rules(),
+        );
         self.gate(&start.owned, &mut reconciled, report);
         self.carry_out(reconciled, report)
     }
@@ -330,11 +340,18 @@ impl Session<'_> {
         let Some(limit) = self.plan.integrity.max_removed.as_ref().map(|l| l.value) else {
             return;
         };
-        let removals = reconciled.steps.iter().filter(|s| s.label.is_removal()).count() as u64;
+        let removals = reconciled
+            .steps
+            .iter()
+            .filter(|s| s.label.is_removal())
+            .count() as u64;
         let base = owned.iter().filter(|o| o.kind == "person").count() as u64;
         let (allowed, said) = match limit {
             Limit::Count(n) => (n, format!("{n}")),
-            Limit::Percent(p) => (((base as f64) * p / 100.0).floor() as u64, format!("{p}% of {base}")),
+            Limit::Percent(p) => (
+                ((base as f64) * p / 100.0).floor() as u64,
+                format!("{p}% of {base}"),
+            ),
         };
         if removals > allowed {
             reconciled.steps.retain(|s| !s.label.is_removal());
@@ -346,12 +363,18 @@ impl Session<'_> {
     }
 
     /// Owns the adopted objects, then sends each step (or only lists it).
-    fn carry_out(&mut self, reconciled: Reconciled, report: &mut TargetReport) -> Result<(), StoreError> {
-        report.foreign.extend(reconciled.foreign.iter().map(|o| ForeignObject {
-            kind: kind_word(o.kind),
-            name: o.name.clone(),
-            id: o.id.clone(),
-        }));
+    fn carry_out(
+        &mut self,
+        reconciled: Reconciled,
+        report: &mut TargetReport,
+    ) -> Result<(), StoreError> {
+        report
+            .foreign
+            .extend(reconciled.foreign.iter().map(|o| ForeignObject {
+                kind: kind_word(o.kind),
+                name: o.name.clone(),
+                id: o.id.clone(),
+            }));
         if self.send {
             for (key, object) in &reconciled.adopted {
                 self.own(object.kind, key, Some(&object.id), &object.name)?;
@@ -431,7 +454,13 @@ impl Session<'_> {
     }
 
     /// Records an owned object, durably at once.
-    fn own(&mut self, kind: ObjectKind, key: &str, id: Option<&str>, name: &str) -> Result<(), StoreError> {
+    fn own(
+        &mut self,
+        kind: ObjectKind,
+        key: &str,
+        id: Option<&str>,
+        name: &str,
+    ) -> Result<(), StoreError> {
         let tx = self.store.write()?;
         tx.own_object(&OwnedObject {
             target: self.target.name.value.clone(),
@@ -447,7 +476,12 @@ impl Session<'_> {
     /// Forgets an owned object, durably at once.
     fn disown(&mut self, kind: ObjectKind, key: &str) -> Result<(), StoreError> {
         let tx = self.store.write()?;
-        tx.disown_object(&self.target.name.value, &self.plan.system, kind_word(kind), key)?;
+        tx.disown_object(
+            &self.target.name.value,
+            &self.plan.system,
+            kind_word(kind),
+            key,
+        )?;
         tx.commit()
     }
 }

@@ -54,7 +54,10 @@ impl Desired {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for person in &self.persons {
             for group in &person.groups {
-                groups.entry(group.clone()).or_default().push(person.object.key.clone());
+                groups
+                    .entry(group.clone())
+                    .or_default()
+                    .push(person.object.key.clone());
             }
         }
         groups
@@ -70,7 +73,9 @@ pub fn external_id(person: i64) -> String {
 pub fn desired(tx: &Tx<'_>, system: &str, target: &Target) -> Result<Desired, StoreError> {
     let mut desired = Desired::default();
     for id in tx.system_persons(system)? {
-        let Some(person) = tx.person(id)? else { continue };
+        let Some(person) = tx.person(id)? else {
+            continue;
+        };
         let roles: Vec<RoleRow> = tx
             .roles_of_person(id)?
             .into_iter()
@@ -129,7 +134,11 @@ fn shape_person(target: &Target, person: &PersonRow, roles: &[RoleRow]) -> Resul
         TargetKind::Ldap(ldap) => {
             create_only.insert("objectClass".into(), ldap.object_classes.clone());
             for (name, value) in &ldap.deactivate {
-                let values = if active { Vec::new() } else { vec![value.clone()] };
+                let values = if active {
+                    Vec::new()
+                } else {
+                    vec![value.clone()]
+                };
                 attributes.insert(name.clone(), values);
             }
             let scope = roles
@@ -231,7 +240,10 @@ mod tests {
     #[test]
     fn a_template_is_filled_or_refused_when_a_value_is_missing() {
         let value = |n: &str| (n == "uid").then(|| "ada".to_owned());
-        assert_eq!(fill("uid={uid},ou=x", value).as_deref(), Some("uid=ada,ou=x"));
+        assert_eq!(
+            fill("uid={uid},ou=x", value).as_deref(),
+            Some("uid=ada,ou=x")
+        );
         assert_eq!(fill("uid={uid},ou={scope}", value), None);
     }
 }

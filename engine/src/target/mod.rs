@@ -130,7 +130,8 @@ pub fn open(target: &Target, _plan: &Plan) -> Result<Box<dyn Directory>, String>
     match &target.kind {
         TargetKind::Scim(scim) => {
             let url = env::resolve(&scim.url, &what("url")).map_err(|e| e.to_string())?;
-            let token = env::resolve_opt(scim.token.as_ref(), &what("token")).map_err(|e| e.to_string())?;
+            let token =
+                env::resolve_opt(scim.token.as_ref(), &what("token")).map_err(|e| e.to_string())?;
             Ok(Box::new(scim::ScimDirectory::new(scim::ScimSettings {
                 name: target.name.value.clone(),
                 url,

@@ -103,7 +103,10 @@ pub fn reconcile(
         .map(|o| (o.key.as_str(), o))
         .collect();
     // Objects that are ours: owned ids, and those matched below.
-    let mut taken: HashSet<&str> = owned.values().filter_map(|o| o.object_id.as_deref()).collect();
+    let mut taken: HashSet<&str> = owned
+        .values()
+        .filter_map(|o| o.object_id.as_deref())
+        .collect();
     let mut out = Reconciled::default();
     for want in desired {
         let ours = owned.get(want.key.as_str());
@@ -180,7 +183,9 @@ fn adopts(object: &Object, want: &Shaped, adopt_by: Option<&str>) -> bool {
         Some("user-name") => object.name.eq_ignore_ascii_case(&want.name),
         Some("external-id") => {
             let ids = want.attributes.get("externalId");
-            ids.is_some_and(|ids| !ids.is_empty() && object.attributes.get("externalId") == Some(ids))
+            ids.is_some_and(|ids| {
+                !ids.is_empty() && object.attributes.get("externalId") == Some(ids)
+            })
         }
         Some(attribute) => {
             let values = want.attributes.get(attribute);
@@ -194,7 +199,9 @@ fn adopts(object: &Object, want: &Shaped, adopt_by: Option<&str>) -> bool {
 fn creation(want: &Shaped) -> Attributes {
     let mut attributes = want.attributes.clone();
     for (name, values) in &want.create_only {
-        attributes.entry(name.clone()).or_insert_with(|| values.clone());
+        attributes
+            .entry(name.clone())
+            .or_insert_with(|| values.clone());
     }
     attributes
 }
@@ -205,7 +212,11 @@ fn update(want: &Shaped, object: &Object, rules: &Rules) -> Vec<Step> {
     let renamed = object.name != want.name;
     if renamed {
         steps.push(Step {
-            label: if want.active { Label::Rename } else { Label::Deactivate },
+            label: if want.active {
+                Label::Rename
+            } else {
+                Label::Deactivate
+            },
             kind: want.kind,
             key: want.key.clone(),
             name: want.name.clone(),
@@ -220,7 +231,11 @@ fn update(want: &Shaped, object: &Object, rules: &Rules) -> Vec<Step> {
         .attributes
         .iter()
         .filter(|(name, values)| {
-            let has = object.attributes.get(*name).map(Vec::as_slice).unwrap_or(&[]);
+            let has = object
+                .attributes
+                .get(*name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             !same_values(name, has, values)
         })
         .map(|(n, v)| (n.clone(), v.clone()))
@@ -231,7 +246,11 @@ fn update(want: &Shaped, object: &Object, rules: &Rules) -> Vec<Step> {
         let deactivates =
             !want.active && replace.keys().any(|k| rules.deactivation.contains_key(k));
         steps.push(Step {
-            label: if deactivates { Label::Deactivate } else { Label::Modify },
+            label: if deactivates {
+                Label::Deactivate
+            } else {
+                Label::Modify
+            },
             kind: want.kind,
             key: want.key.clone(),
             name: want.name.clone(),
@@ -240,7 +259,11 @@ fn update(want: &Shaped, object: &Object, rules: &Rules) -> Vec<Step> {
                 // After a rename the listed version is stale; the rename's
                 // own write changed it.
                 id: object.id.clone(),
-                version: if renamed { None } else { object.version.clone() },
+                version: if renamed {
+                    None
+                } else {
+                    object.version.clone()
+                },
                 replace,
             },
         });
@@ -282,7 +305,11 @@ fn gone(kind: ObjectKind, key: &str, object: &Object, rules: &Rules) -> Option<S
         .deactivation
         .iter()
         .filter(|(name, values)| {
-            let has = object.attributes.get(*name).map(Vec::as_slice).unwrap_or(&[]);
+            let has = object
+                .attributes
+                .get(*name)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             !same_values(name, has, values)
         })
         .map(|(n, v)| (n.clone(), v.clone()))
@@ -343,10 +370,19 @@ mod tests {
     #[test]
     fn a_changed_name_is_a_rename_and_an_unchanged_object_sends_nothing() {
         let before = shaped("1", "ada", true);
-        let listed = vec![object("u1", &before), object("u2", &shaped("2", "bob", true))];
+        let listed = vec![
+            object("u1", &before),
+            object("u2", &shaped("2", "bob", true)),
+        ];
         let want = vec![shaped("1", "ada.l", true), shaped("2", "bob", true)];
         let owned = vec![owned("1", Some("u1")), owned("2", Some("u2"))];
-        let out = reconcile(ObjectKind::Person, &want, &listed, &owned, &Rules::default());
+        let out = reconcile(
+            ObjectKind::Person,
+            &want,
+            &listed,
+            &owned,
+            &Rules::default(),
+        );
         assert_eq!(out.steps.len(), 1);
         assert_eq!(out.steps[0].label, Label::Rename);
         assert!(out.foreign.is_empty());
@@ -356,9 +392,17 @@ mod tests {
     fn a_foreign_object_is_left_alone_unless_adopted() {
         let listed = vec![object("x", &shaped("9", "ada", true))];
         let mut listed_foreign = listed.clone();
-        listed_foreign[0].attributes.insert("externalId".into(), vec!["theirs".into()]);
+        listed_foreign[0]
+            .attributes
+            .insert("externalId".into(), vec!["theirs".into()]);
         let want = vec![shaped("1", "ada", true)];
-        let out = reconcile(ObjectKind::Person, &want, &listed_foreign, &[], &Rules::default());
+        let out = reconcile(
+            ObjectKind::Person,
+            &want,
+            &listed_foreign,
+            &[],
+            &Rules::default(),
+        );
         assert_eq!(out.steps[0].label, Label::Create);
         assert_eq!(out.foreign.len(), 1);
         let rules = Rules {
@@ -375,7 +419,13 @@ mod tests {
     fn a_creation_in_flight_is_found_again_by_its_external_id() {
         let want = shaped("1", "ada", true);
         let listed = vec![object("u1", &want)];
-        let out = reconcile(ObjectKind::Person, &[want], &listed, &[owned("1", None)], &Rules::default());
+        let out = reconcile(
+            ObjectKind::Person,
+            &[want],
+            &listed,
+            &[owned("1", None)],
+            &Rules::default(),
+        );
         assert!(out.steps.is_empty(), "{:?}", out.steps);
         assert_eq!(out.adopted.len(), 1);
     }

@@ -5,6 +5,34 @@ use rusqlite::{OptionalExtension, params};
 use super::SqliteTx;
 use crate::store::{Outbox, OutboxRow, OwnedObject, Result};
 
+impl SqliteTx<'_> {
+    /// Queued deliveries not yet accepted whose row meets `condition` on `?1`.
+    fn pending_where(&self, condition: &str, value: &str) -> Result<Vec<OutboxRow>> {
+        let sql = format!(
+            "SELECT id, target, system, pipeline, run, queued_at, attempts, error
+               FROM target_outbox
+              WHERE {condition} AND delivered_at IS NULL ORDER BY id"
+        );
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([value], |row| {
+                Ok(OutboxRow {
+                    id: row.get(0)?,
+                    target: row.get(1)?,
+                    system: row.get(2)?,
+                    pipeline: row.get(3)?,
+                    run: row.get(4)?,
+                    queued_at: row.get(5)?,
+                    attempts: row.get(6)?,
+                    error: row.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
 impl Outbox for SqliteTx<'_> {
     fn queue_delivery(
         &self,
@@ -25,30 +53,11 @@ impl Outbox for SqliteTx<'_> {
     }
 
     fn pending_deliveries(&self, system: &str) -> Result<Vec<OutboxRow>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "SELECT id, target, system, pipeline, run, queued_at, attempts, error
-                   FROM target_outbox
-                  WHERE system = ?1 AND delivered_at IS NULL ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([system], |row| {
-                Ok(OutboxRow {
-                    id: row.get(0)?,
-                    target: row.get(1)?,
-                    system: row.get(2)?,
-                    pipeline: row.get(3)?,
-                    run: row.get(4)?,
-                    queued_at: row.get(5)?,
-                    attempts: row.get(6)?,
-                    error: row.get(7)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+        self.pending_where("system = ?1", system)
+    }
+
+    fn pending_of_pipeline(&self, pipeline: &str) -> Result<Vec<OutboxRow>> {
+        self.pending_where("pipeline = ?1", pipeline)
     }
 
     fn deliveries_accepted(&self, target: &str, system: &str, last: i64, at: &str) -> Result<()> {

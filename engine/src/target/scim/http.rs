@@ -50,7 +50,9 @@ impl Http {
             agent,
             base: base.trim_end_matches('/').to_owned(),
             token,
-            spacing: rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(1.0 / r)),
+            spacing: rate
+                .filter(|r| *r > 0.0)
+                .map(|r| Duration::from_secs_f64(1.0 / r)),
             last: None,
         }
     }
@@ -76,11 +78,18 @@ impl Http {
             if tries > RETRIES || wait > LONGEST_WAIT {
                 return Err(ObjectFailure {
                     request: format!("{method} {path}"),
-                    answer: format!("{} (throttled {tries} times): {}", answer.0.status, answer.0.body),
+                    answer: format!(
+                        "{} (throttled {tries} times): {}",
+                        answer.0.status, answer.0.body
+                    ),
                     transient: true,
                 });
             }
-            tracing::info!(status = answer.0.status, wait_s = wait.as_secs_f64(), "SCIM service throttles; waiting as Retry-After says");
+            tracing::info!(
+                status = answer.0.status,
+                wait_s = wait.as_secs_f64(),
+                "SCIM service throttles; waiting as Retry-After says"
+            );
             std::thread::sleep(wait);
         }
     }

@@ -48,7 +48,11 @@ impl ScimDirectory {
     }
 
     /// Every resource of one endpoint, page by page until `totalResults`.
-    fn list_endpoint(&mut self, endpoint: &str, kind: ObjectKind) -> Result<Vec<Object>, ListingError> {
+    fn list_endpoint(
+        &mut self,
+        endpoint: &str,
+        kind: ObjectKind,
+    ) -> Result<Vec<Object>, ListingError> {
         let incomplete = |reason: String| ListingError {
             target: self.settings.name.clone(),
             reason,
@@ -63,14 +67,26 @@ impl ScimDirectory {
                 .send("GET", &path, None, None)
                 .map_err(|f| incomplete(format!("{}: {}", f.request, f.answer)))?;
             if answer.status != 200 {
-                return Err(incomplete(format!("GET {path} answered {}: {}", answer.status, short(&answer.body))));
+                return Err(incomplete(format!(
+                    "GET {path} answered {}: {}",
+                    answer.status,
+                    short(&answer.body)
+                )));
             }
-            let page: Value = serde_json::from_str(&answer.body)
-                .map_err(|e| incomplete(format!("GET {path} answered with a body that is not JSON: {e}")))?;
-            let total = page.get("totalResults").and_then(Value::as_u64).ok_or_else(|| {
-                incomplete(format!("GET {path} answered without totalResults"))
+            let page: Value = serde_json::from_str(&answer.body).map_err(|e| {
+                incomplete(format!(
+                    "GET {path} answered with a body that is not JSON: {e}"
+                ))
             })?;
-            let resources = page.get("Resources").and_then(Value::as_array).cloned().unwrap_or_default();
+            let total = page
+                .get("totalResults")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| incomplete(format!("GET {path} answered without totalResults")))?;
+            let resources = page
+                .get("Resources")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let got = resources.len() as u64;
             objects.extend(resources.iter().filter_map(|r| self.object(kind, r)));
             let read = objects.len() as u64;
@@ -137,7 +153,9 @@ impl ScimDirectory {
         let mut answer = self.http.send("PATCH", &path, Some(&body), version)?;
         if answer.status == 412 {
             let current = self.http.send("GET", &path, None, None)?;
-            answer = self.http.send("PATCH", &path, Some(&body), current.etag.as_deref())?;
+            answer = self
+                .http
+                .send("PATCH", &path, Some(&body), current.etag.as_deref())?;
         }
         match answer.status {
             200 | 204 => Ok(id.to_owned()),
@@ -179,7 +197,10 @@ impl Directory for ScimDirectory {
                 version,
                 replace,
             } => {
-                let operations = replace.iter().map(|(path, values)| patch_operation(path, values)).collect();
+                let operations = replace
+                    .iter()
+                    .map(|(path, values)| patch_operation(path, values))
+                    .collect();
                 self.patch(*kind, id, version.as_deref(), operations)
             }
             Operation::Rename { kind, id, name } => {
