@@ -36,8 +36,12 @@ fn one(target: &TargetReport) -> Screen {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let verb = if target.sent { "sent" } else { "would send" };
-    let mut line = format!("  target {name} ({}): {verb} {counts}", target.kind);
+    let verb = match (by_kind.is_empty(), target.sent) {
+        (true, _) => "",
+        (false, true) => "sent ",
+        (false, false) => "would send ",
+    };
+    let mut line = format!("  target {name} ({}): {verb}{counts}", target.kind);
     if !target.failed.is_empty() {
         let _ = write!(line, "; {} refused", target.failed.len());
     }

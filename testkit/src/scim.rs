@@ -128,13 +128,14 @@ impl ScimServer {
     }
 
     /// Sends a request directly (as another client of the service would),
-    /// not logged as rollcall's; the status and the body.
+    /// neither logged as rollcall's nor affected by the switches; the
+    /// status and the body.
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
         let mut stream =
             TcpStream::connect(("127.0.0.1", self.port)).expect("connect to scim2-server");
         let body = body.unwrap_or("");
         let request = format!(
-            "{method} /v2{path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+            "{method} /v2{path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\nX-Test-Client: 1\r\n\
              Content-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );

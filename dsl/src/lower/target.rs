@@ -226,7 +226,10 @@ fn attributes(cx: &mut Cx, children: &[&KdlNode]) -> AttributeMap {
         .filter_map(|n| {
             cx.no_children(n);
             let usage = "`attribute NAME field=FIELD`";
-            let name = one_arg(cx, n, usage).and_then(|a| cx.string(a, "the attribute's name"));
+            let name = cx
+                .args(n, 1, Some(1), usage)
+                .first()
+                .and_then(|a| cx.string(a, "the attribute's name"));
             let props = cx.props(n, &["field"], "`attribute`");
             let field = props.get("field").and_then(|e| cx.name(e, "a field name"));
             if props.get("field").is_none() {

@@ -279,16 +279,21 @@ fn same_values(name: &str, has: &[String], want: &[String]) -> bool {
     }
     let mut has: Vec<String> = has.iter().map(|v| v.to_lowercase()).collect();
     let mut want: Vec<String> = want.iter().map(|v| v.to_lowercase()).collect();
-    if name == "members" || name == "member" || name == "uniqueMember" {
+    if is_membership(name) {
         has.sort();
         want.sort();
     }
     has == want
 }
 
+/// Whether an attribute lists a group's members (compared as a set).
+fn is_membership(name: &str) -> bool {
+    matches!(name, "members" | "member" | "uniqueMember")
+}
+
 /// What happens to an owned object whose person (or group) is gone.
 fn gone(kind: ObjectKind, key: &str, object: &Object, rules: &Rules) -> Option<Step> {
-    if rules.delete_after_purge || kind == ObjectKind::Group {
+    if rules.delete_after_purge {
         return Some(Step {
             label: Label::Delete,
             kind,
@@ -301,8 +306,20 @@ fn gone(kind: ObjectKind, key: &str, object: &Object, rules: &Rules) -> Option<S
             },
         });
     }
-    let replace: Attributes = rules
-        .deactivation
+    // A group no role gives any more is emptied, a person's account
+    // switched off; neither is deleted unless the target says so.
+    let empty: Attributes = object
+        .attributes
+        .keys()
+        .filter(|name| is_membership(name))
+        .map(|name| (name.clone(), Vec::new()))
+        .collect();
+    let switch_off = if kind == ObjectKind::Group {
+        &empty
+    } else {
+        &rules.deactivation
+    };
+    let replace: Attributes = switch_off
         .iter()
         .filter(|(name, values)| {
             let has = object
@@ -315,7 +332,11 @@ fn gone(kind: ObjectKind, key: &str, object: &Object, rules: &Rules) -> Option<S
         .map(|(n, v)| (n.clone(), v.clone()))
         .collect();
     (!replace.is_empty()).then(|| Step {
-        label: Label::Deactivate,
+        label: if kind == ObjectKind::Group {
+            Label::Modify
+        } else {
+            Label::Deactivate
+        },
         kind,
         key: key.to_owned(),
         name: object.name.clone(),
