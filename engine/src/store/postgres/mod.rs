@@ -23,6 +23,7 @@ mod changes;
 mod frozen;
 mod identities;
 mod lineage;
+mod outbox;
 mod outputs;
 mod persons;
 mod pipelines;

@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -392,6 +392,35 @@ CREATE TRIGGER lineage_serial_on_update AFTER UPDATE OF outcome ON runs
 BEGIN
     UPDATE lineage SET serial = serial + 1;
 END;
+"#;
+
+/// Targets (issue 19): the outbox of deliveries each target has still to
+/// accept, queued in the run's transaction, and the objects of each target
+/// that rollcall owns (created, or adopted by a declared match). A target
+/// is shared by the pipelines of one system, so both are keyed by
+/// `(target, system)`. `object_id` is NULL while a creation is in flight.
+const V10: &str = r#"
+CREATE TABLE target_outbox (
+    id           INTEGER PRIMARY KEY,
+    target       TEXT    NOT NULL,
+    system       TEXT    NOT NULL,
+    pipeline     TEXT    NOT NULL,
+    run          INTEGER NOT NULL,
+    queued_at    TEXT    NOT NULL,
+    delivered_at TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+);
+CREATE INDEX target_outbox_pending ON target_outbox (system, target) WHERE delivered_at IS NULL;
+CREATE TABLE target_objects (
+    target    TEXT NOT NULL,
+    system    TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('person', 'group')),
+    key       TEXT NOT NULL,
+    object_id TEXT,
+    name      TEXT NOT NULL,
+    PRIMARY KEY (target, system, kind, key)
+);
 "#;
 
 /// Which roles the validity step re-checks each run: pending ones (waiting
