@@ -210,10 +210,12 @@ impl State {
                 // and a template must have none: try again briefly.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
                 loop {
-                    let copied = admin.batch_execute(&format!(
-                        "DROP DATABASE IF EXISTS {to} WITH (FORCE); \
-                         CREATE DATABASE {to} TEMPLATE {from}"
-                    ));
+                    // Two statements: neither may run inside a transaction block.
+                    let copied = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {to} WITH (FORCE)"))
+                        .and_then(|()| {
+                            admin.batch_execute(&format!("CREATE DATABASE {to} TEMPLATE {from}"))
+                        });
                     match copied {
                         Ok(()) => break,
                         Err(e) if std::time::Instant::now() < deadline => {

@@ -18,7 +18,7 @@
 //! `locks` (what the file lock is to SQLite).
 
 /// Migrations in order; `rollcall_schema.version` is the count applied.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The backend's own tables, created before any migration (idempotent).
 ///
@@ -304,6 +304,28 @@ CREATE TABLE target_objects (
     name      TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (target, system, kind, key)
 );
+"#;
+
+/// The read-only views for consuming applications (SQLite's V11).
+const V11: &str = r#"
+CREATE VIEW registry_persons AS
+SELECT p.id AS person_id, p.status, p.limbo, p.inactive_since, p.purge_at,
+       CASE WHEN p.attributes = '' THEN a.fields ELSE p.attributes END AS attributes,
+       p.created_run, p.updated_run
+  FROM persons p LEFT JOIN source_records a ON a.id = p.attributes_from;
+CREATE VIEW registry_roles AS
+SELECT id AS role_id, person_id, system, pipeline, source_key, scope_kind, scope,
+       affiliation, ou, title, status, status_since, valid_from, valid_until,
+       grace_until, status_after, manager_person_id, sponsor_person_id
+  FROM roles;
+CREATE VIEW registry_identifiers AS
+SELECT i.person_id, 'identifier' AS kind, i.type, i.value, i.active, NULL::boolean AS verified,
+       r.pipeline, r.key AS source_key
+  FROM identifiers i LEFT JOIN source_records r ON r.id = i.record_id
+UNION ALL
+SELECT e.person_id, 'email' AS kind, e.type, e.address AS value, NULL::boolean AS active, e.verified,
+       r.pipeline, r.key AS source_key
+  FROM emails e LEFT JOIN source_records r ON r.id = e.record_id;
 "#;
 
 /// Which roles the validity step re-checks (SQLite's `TIMED_ROLES`).
