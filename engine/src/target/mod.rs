@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+pub mod ldap;
+
 /// An object's attributes: name to values (an empty list removes it).
 pub type Attributes = BTreeMap<String, Vec<String>>;
 
