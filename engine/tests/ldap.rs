@@ -284,6 +284,11 @@ fn a_listing_cut_short_by_the_size_limit_is_an_error_never_a_shorter_list() {
     s.page_size = 50;
     let err = LdapDirectory::connect(&s).unwrap().list().unwrap_err();
     assert!(err.reason.contains("sizeLimitExceeded (4)"), "{err}");
+    // A page larger than the account may ask for is refused outright.
+    s.bind_dn = area.account_with_limits("small-pages", "size.pr=3");
+    s.page_size = 10;
+    let err = LdapDirectory::connect(&s).unwrap().list().unwrap_err();
+    assert!(err.reason.contains("adminLimitExceeded (11)"), "{err}");
     assert!(area.attempts().is_empty(), "listings write nothing");
 }
 
@@ -419,6 +424,76 @@ fn ldaps_and_starttls_work_with_the_ca_file_and_fail_without_it() {
     s.ca_file = Some(server.ca_file().to_path_buf());
     let mut dir = LdapDirectory::connect(&s).unwrap();
     dir.apply(&person("b", &school)).unwrap();
+    assert_eq!(dir.list().unwrap().len(), 2);
+    let (a, b) = (format!("uid=a,{school}"), format!("uid=b,{school}"));
+    assert_eq!(area.operations(), ops(&[("add", &a), ("add", &b)]));
+}
+
+/// A loopback TCP relay to the server whose open connections can be cut
+/// (as a network failure or a server restart would) while it keeps
+/// accepting new ones.
+struct Relay {
+    url: String,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(upstream: &str) -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap());
+        let addr = upstream.trim_start_matches("ldap://").to_string();
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = open.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let server = TcpStream::connect(&addr).unwrap();
+                let mut all = kept.lock().unwrap();
+                all.push(client.try_clone().unwrap());
+                all.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { url, open }
+    }
+
+    fn cut(&self) {
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+#[test]
+fn a_lost_connection_is_a_transient_failure_and_the_next_operation_reconnects() {
+    let server = slapd::server();
+    let area = server.area();
+    let school = area.ou("school1");
+    let relay = Relay::to(server.url());
+    let mut s = settings(&area);
+    s.url = relay.url.clone();
+    s.timeout = std::time::Duration::from_secs(5);
+    let mut dir = LdapDirectory::connect(&s).unwrap();
+    dir.apply(&person("a", &school)).unwrap();
+    relay.cut();
+    let lost = dir.apply(&person("b", &school)).unwrap_err();
+    assert!(lost.transient, "{lost}");
+    assert_eq!(lost.request, format!("add uid=b,{school}"));
+    // Sent again, the same operation goes through a new connection, once.
+    dir.apply(&person("b", &school)).unwrap();
+    relay.cut();
+    assert!(
+        dir.list().is_err(),
+        "a listing over a lost connection is incomplete"
+    );
     assert_eq!(dir.list().unwrap().len(), 2);
     let (a, b) = (format!("uid=a,{school}"), format!("uid=b,{school}"));
     assert_eq!(area.operations(), ops(&[("add", &a), ("add", &b)]));

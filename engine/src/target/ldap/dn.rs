@@ -1,6 +1,8 @@
 //! Just enough of RFC 4514 DNs for writes: the first RDN and the parent
 //! (a rename sends them apart), the RDN's attribute values (an add must
-//! carry them), and a comparable form (is a rename a move?).
+//! carry them), and a comparable form (is a rename a move? is this member
+//! the same DN?), which the layer above uses too: servers give DNs back
+//! in their own spelling.
 
 /// Splits `dn` at its first unescaped comma: (first RDN, parent DN).
 pub fn split(dn: &str) -> (&str, &str) {

@@ -10,7 +10,7 @@
 //! layer above never sees the placeholder and never has to delete a group
 //! because its last member left.
 
-mod dn;
+pub mod dn;
 pub mod error;
 mod list;
 mod write;
