@@ -6,6 +6,7 @@
 
 pub mod deliver;
 pub mod desired;
+pub mod ldap;
 pub mod reconcile;
 pub mod scim;
 
@@ -147,13 +148,47 @@ pub fn open(target: &Target, _plan: &Plan) -> Result<Box<dyn Directory>, String>
                 groups: target.groups.is_some(),
             })))
         }
-        // LDAP WIRING: the one place an `ldap` target becomes a directory.
-        // Build the LDAP helper's settings struct from `ldap` (url, starttls,
-        // bind-dn, password via env::resolve, base, rate) and return
-        // `Box::new(ldap::LdapDirectory::new(settings)?)`.
-        TargetKind::Ldap(_ldap) => Err(format!(
-            "target {}: ldap target not yet available in this build",
-            target.name.value
-        )),
+        TargetKind::Ldap(ldap) => {
+            let settings = ldap_settings(target, ldap)?;
+            let directory = ldap::LdapDirectory::connect(&settings).map_err(|e| e.to_string())?;
+            Ok(Box::new(directory))
+        }
     }
+}
+
+/// An `ldap` target's connection settings, its `(env)` values resolved:
+/// persons listed under `base` (where the school OUs and the limbo OU must
+/// be, or a move there would look like a removal); groups under the parent
+/// of `groups-from-roles`' DN template when that parent is a fixed DN.
+fn ldap_settings(
+    target: &Target,
+    ldap: &rollcall_model::LdapTarget,
+) -> Result<ldap::LdapSettings, String> {
+    let what = |s: &str| format!("target {}'s {s}", target.name.value);
+    let url = env::resolve(&ldap.url, &what("url")).map_err(|e| e.to_string())?;
+    let bind_dn = env::resolve_opt(ldap.bind_dn.as_ref(), &what("bind-dn"))
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let password = env::resolve_opt(ldap.password.as_ref(), &what("password"))
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    let mut settings =
+        ldap::LdapSettings::new(&target.name.value, &url, &bind_dn, &password, &ldap.base);
+    settings.starttls = ldap.starttls;
+    if !ldap.object_classes.is_empty() {
+        settings.person_object_classes = ldap.object_classes.clone();
+    }
+    if let Some(groups) = &target.groups {
+        let parent = groups
+            .name
+            .value
+            .split_once(',')
+            .map(|(_, parent)| parent.trim())
+            .filter(|parent| !parent.contains('{'));
+        settings.group_base = Some(parent.unwrap_or(&ldap.base).to_owned());
+        if let Some(attribute) = &groups.member_attribute {
+            settings.member_attribute = attribute.clone();
+        }
+    }
+    Ok(settings)
 }
