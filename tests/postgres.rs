@@ -84,7 +84,7 @@ fn a_second_run_of_the_same_pipeline_or_system_is_refused_with_75() {
     let first = pipeline(dir.path(), "staff-a", "sso");
     let sibling = pipeline(dir.path(), "staff-b", "sso");
     let large = dir.path().join("large.jsonl");
-    support::write_staff_sso_extract(&large, 40_000, "2024-09-05T00:00:00Z");
+    support::write_staff_sso_extract(&large, 10_000, "2024-09-05T00:00:00Z");
     let small = repo().join("examples/staff-sso/day-1.jsonl");
     let running = start_run(&first, &url, &large);
     for other in [&first, &sibling] {
@@ -128,7 +128,7 @@ fn runs_of_different_systems_apply_at_the_same_time() {
     let hr = pipeline(dir.path(), "staff-hr", "hr");
     let sso = pipeline(dir.path(), "staff-sso", "sso");
     let large = dir.path().join("large.jsonl");
-    support::write_staff_sso_extract(&large, 40_000, "2024-09-05T00:00:00Z");
+    support::write_staff_sso_extract(&large, 20_000, "2024-09-05T00:00:00Z");
     let small = dir.path().join("small.jsonl");
     support::write_staff_sso_extract(&small, 500, "2024-09-05T00:00:00Z");
     let running = start_run(&hr, &url, &large);
@@ -145,7 +145,7 @@ fn runs_of_different_systems_apply_at_the_same_time() {
     );
     let (code, stdout, stderr) = parts(&running.wait_with_output().unwrap());
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(count(&url, "SELECT count(*) FROM source_records"), 40_500);
+    assert_eq!(count(&url, "SELECT count(*) FROM source_records"), 20_500);
     let applied = "SELECT count(*) FROM runs WHERE outcome = 'applied'";
     assert_eq!(count(&url, applied), 2);
 }
@@ -164,7 +164,7 @@ fn a_run_killed_mid_stream_leaves_the_store_as_before_and_the_next_run_applies()
     let before = (count(&url, records), count(&url, changes));
 
     let large = dir.path().join("large.jsonl");
-    support::write_staff_sso_extract(&large, 40_000, "2024-09-05T00:00:00Z");
+    support::write_staff_sso_extract(&large, 10_000, "2024-09-05T00:00:00Z");
     let mut child = start_run(&sso, &url, &large);
     // Well into the stream: rows are being written into the transaction.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -188,9 +188,9 @@ fn a_run_killed_mid_stream_leaves_the_store_as_before_and_the_next_run_applies()
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(count(&url, records), 40_000);
+    assert_eq!(count(&url, records), 10_000);
     let after = plan_summary(&sso, &url, &large);
-    assert_eq!(after["unchanged"], 40_000, "{after}");
+    assert_eq!(after["unchanged"], 10_000, "{after}");
     for field in ["created", "updated", "removed"] {
         assert_eq!(after[field], 0, "{after}");
     }

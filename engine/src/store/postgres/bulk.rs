@@ -12,6 +12,7 @@ impl BulkLoad for PgTx<'_> {
     }
 
     fn rebuild_indexes(&self, deferred: DeferredIndexes) -> Result<()> {
+        self.flush()?;
         for sql in &deferred.statements {
             self.tx
                 .borrow_mut()

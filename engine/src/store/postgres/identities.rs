@@ -1,6 +1,7 @@
 //! [`Identities`] in PostgreSQL.
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use crate::store::{Identities, Identity, IdentityKind, Result, StoreError, fold};
 
 impl PgTx<'_> {
@@ -66,25 +67,30 @@ impl PgTx<'_> {
     }
 
     fn insert_identity(&self, person: i64, record: i64, identity: &Identity) -> Result<()> {
+        let text = |value: &str| Cell::Text(Some(value.to_owned()));
         match identity.kind {
-            IdentityKind::Email => self.exec(
-                "INSERT INTO emails (person_id, type, address, folded, verified, record_id)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &person,
-                    &identity.type_name,
-                    &identity.value,
-                    &fold(&identity.value),
-                    &identity.usable,
-                    &record,
+            IdentityKind::Email => self.hold(
+                Table::Emails,
+                vec![
+                    Cell::Int(Some(person)),
+                    text(&identity.type_name),
+                    text(&identity.value),
+                    text(&fold(&identity.value)),
+                    Cell::Bool(identity.usable),
+                    Cell::Int(Some(record)),
                 ],
-            )?,
-            IdentityKind::Identifier => self.exec(
-                "INSERT INTO identifiers (person_id, type, value, active, record_id)
-                 VALUES ($1, $2, $3, TRUE, $4)",
-                &[&person, &identity.type_name, &identity.value, &record],
-            )?,
-        };
+            ),
+            IdentityKind::Identifier => self.hold(
+                Table::Identifiers,
+                vec![
+                    Cell::Int(Some(person)),
+                    text(&identity.type_name),
+                    text(&identity.value),
+                    Cell::Bool(true),
+                    Cell::Int(Some(record)),
+                ],
+            ),
+        }
         Ok(())
     }
 }

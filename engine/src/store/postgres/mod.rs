@@ -20,6 +20,7 @@
 
 mod bulk;
 mod changes;
+mod copy;
 mod frozen;
 mod identities;
 mod lineage;
@@ -265,6 +266,7 @@ impl PostgresStore {
             path: shown,
             last_record: RefCell::new(None),
             last_person: RefCell::new(None),
+            pending: RefCell::new(copy::Pending::default()),
         })
     }
 }
@@ -298,6 +300,8 @@ pub struct PgTx<'s> {
     last_record: RefCell<Option<(String, String, i64)>>,
     /// The person last inserted and their attributes, as in SQLite.
     last_person: RefCell<Option<(i64, String)>>,
+    /// Inserted rows not written yet ([`copy`]).
+    pending: RefCell<copy::Pending>,
 }
 
 impl PgTx<'_> {
@@ -312,8 +316,15 @@ impl PgTx<'_> {
         }
     }
 
-    /// The statement for `sql`, prepared on first use on this connection.
+    /// The statement for `sql`, prepared on first use on this connection,
+    /// after the rows held back are written (nothing reads past them).
     fn stmt(&self, sql: &str) -> Result<Statement> {
+        self.flush()?;
+        self.prepared(sql)
+    }
+
+    /// The statement for `sql`, prepared on first use on this connection.
+    fn prepared(&self, sql: &str) -> Result<Statement> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
@@ -389,6 +400,7 @@ impl PgTx<'_> {
 
 impl Transaction for PgTx<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
+        self.flush()?;
         let path = self.path;
         self.tx.into_inner().commit().map_err(|e| pg(path, e))
     }
