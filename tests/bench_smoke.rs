@@ -1,5 +1,5 @@
 //! The benchmark (issue 7) run small, so it keeps working: 10k records,
-//! one repetition, through the real binary. No timing is asserted; the
+//! one repetition, through the real binary, on SQLite and PostgreSQL. No timing is asserted; the
 //! harness itself checks every run's counts against what the generator
 //! put in the extracts, and the report must come out whole.
 
@@ -24,6 +24,10 @@ fn benchmark_runs_end_to_end_with_both_profiles_and_the_peer() {
         peer: Some(repo().join("bench/peer/duckdb_sync.py")),
         data: dir.path().to_owned(),
         clean: true,
+        // Every run repeated against the test PostgreSQL (testkit).
+        postgres: Some(rollcall_bench::postgres::Server::new(
+            rollcall_testkit::postgres::server().admin_url(),
+        )),
     };
     let mut out = Vec::new();
     let results = report::run(&config, &mut out).expect("the benchmark runs");
@@ -57,6 +61,11 @@ fn benchmark_runs_end_to_end_with_both_profiles_and_the_peer() {
         assert_eq!(phase.runs.len(), 1);
         assert_eq!(phase.floors.len(), 1);
         assert_eq!(phase.peers.len(), 1, "the peer ran beside rollcall");
+        assert_eq!(phase.postgres.len(), 1, "PostgreSQL ran beside SQLite");
+        assert!(
+            phase.postgres_bytes > 0,
+            "the PostgreSQL database was sized"
+        );
         assert!(phase.median() > 0.0 && phase.floor() > 0.0);
         // A store holds at least its keys, and far less than a megabyte a person.
         let per = phase.bytes_per_record();

@@ -2,13 +2,14 @@
 //! (exit 75) and changes nothing while the first completes normally; `plan`
 //! and `history` during a run read the state as it was before the run.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{arg, input_offset, parts, repo, rollcall, run, stdout_json};
+use support::{Backend, State, arg, input_offset, parts, repo, rollcall, run, stdout_json};
 
 fn pipeline() -> PathBuf {
     repo().join("pipelines/staff-sso.kdl")
@@ -68,10 +69,9 @@ fn history(db: &Path) -> Vec<serde_json::Value> {
     stdout_json(&output)["runs"].as_array().unwrap().clone()
 }
 
-#[test]
-fn plan_and_history_during_a_run_see_the_state_before_it() {
+fn plan_and_history_during_a_run_see_the_state_before_it(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let small = dir.path().join("small.jsonl");
     support::write_staff_sso_extract(&small, 1000, "2024-09-04T00:00:00Z");
     assert_eq!(
@@ -114,10 +114,9 @@ fn plan_and_history_during_a_run_see_the_state_before_it() {
     assert_eq!(history(&db).len(), 2);
 }
 
-#[test]
-fn a_refused_second_run_changes_nothing_and_the_first_completes() {
+fn a_refused_second_run_changes_nothing_and_the_first_completes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let large = dir.path().join("large.jsonl");
     support::write_staff_sso_extract(&large, 40_000, "2024-09-05T00:00:00Z");
     let first = start_run(&db, &large);
@@ -153,3 +152,8 @@ fn a_refused_second_run_changes_nothing_and_the_first_completes() {
     let day1 = plan_counts(&db, &repo().join("examples/staff-sso/day-1.jsonl"));
     assert_eq!(day1["created"], 200, "{day1}");
 }
+
+backends!(
+    plan_and_history_during_a_run_see_the_state_before_it,
+    a_refused_second_run_changes_nothing_and_the_first_completes,
+);

@@ -4,6 +4,7 @@
 //! of runs, the Cora-style inbound file with its whole-file validation and
 //! per-user failures, and failure notifications by email and webhook.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::servers::{Smtp, Sshd, Webhook};
-use support::{arg, parts, repo, rollcall, says, show, state_dump, stdout_json};
+use support::{Backend, State, arg, parts, repo, rollcall, says, show, state_dump, stdout_json};
 
 fn pipeline(name: &str) -> PathBuf {
     repo().join("pipelines").join(name)
@@ -66,11 +67,10 @@ fn borrowed<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-#[test]
-fn mit_feed_is_byte_identical_to_the_expected_file_and_delivered_by_sftp() {
+fn mit_feed_is_byte_identical_to_the_expected_file_and_delivered_by_sftp(backend: Backend) {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let env = sftp_env(&sshd, &sshd.known_hosts_line);
     let expected = std::fs::read(repo().join("tests/feeds/userprovisioning.expected.csv")).unwrap();
     let pipeline = pipeline("cim-user-provisioning.kdl");
@@ -134,11 +134,10 @@ fn mit_feed_is_byte_identical_to_the_expected_file_and_delivered_by_sftp() {
     );
 }
 
-#[test]
-fn an_unpinned_host_key_is_refused_before_logging_in() {
+fn an_unpinned_host_key_is_refused_before_logging_in(backend: Backend) {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     // A well-formed pin of another key (the client's own).
     let other = std::fs::read_to_string(sshd.client_key.with_extension("pub")).unwrap();
     let env = sftp_env(
@@ -286,11 +285,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-#[test]
-fn a_failed_run_sends_exactly_one_email_naming_the_pipeline_and_the_error() {
+fn a_failed_run_sends_exactly_one_email_naming_the_pipeline_and_the_error(backend: Backend) {
     let smtp = Smtp::start();
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let broken = dir.path().join("people.json");
     std::fs::write(
         &broken,
@@ -354,10 +352,9 @@ fn a_failed_run_sends_exactly_one_email_naming_the_pipeline_and_the_error() {
     assert_eq!(smtp.messages().len(), 1, "no mail for a successful run");
 }
 
-#[test]
-fn a_notification_that_cannot_be_sent_never_changes_the_exit_code() {
+fn a_notification_that_cannot_be_sent_never_changes_the_exit_code(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let broken = dir.path().join("people.json");
     std::fs::write(&broken, "[{\"kerberosId\": \"jadmin\"}").unwrap();
     // Nothing listens on this port.
@@ -408,10 +405,9 @@ fn by_id<'a>(actions: &'a [Value], id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no action for {id}: {actions:#?}"))
 }
 
-#[test]
-fn cora_actions_give_one_of_each_status_across_join_change_leave_and_return() {
+fn cora_actions_give_one_of_each_status_across_join_change_leave_and_return(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let mut seen = std::collections::BTreeSet::new();
 
     // Day 1: three joiners.
@@ -495,10 +491,11 @@ fn cora_actions_give_one_of_each_status_across_join_change_leave_and_return() {
     assert_eq!(actions(&out), day2, "the same actions as the run wrote");
 }
 
-#[test]
-fn an_archive_whose_reassignment_target_is_not_present_is_refused_and_changes_nothing() {
+fn an_archive_whose_reassignment_target_is_not_present_is_refused_and_changes_nothing(
+    backend: Backend,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let hook = Webhook::start(200);
     assert_eq!(parts(&cora_day(&db, &out, 1, "E1001", &[])).0, 0);
     let before = state_dump(&db);
@@ -524,7 +521,22 @@ fn an_archive_whose_reassignment_target_is_not_present_is_refused_and_changes_no
     let event: Value = serde_json::from_str(&bodies[0]).unwrap();
     assert_eq!(event["pipeline"], "cora-user-sync");
     assert_eq!(event["outcome"], "failed");
-    assert_eq!(event["run"], 2, "the failed run's id: {event}");
+    // The failed run is the newest in history (SQLite numbers it 2;
+    // PostgreSQL's sequence may have spent a number on the rolled-back try).
+    let history = support::run(&[
+        "history",
+        "cora-user-sync",
+        "--state",
+        arg(&db),
+        "--format",
+        "json",
+    ]);
+    let newest = stdout_json(&history)["runs"][0].clone();
+    assert_eq!(newest["outcome"], "failed", "{newest}");
+    assert_eq!(event["run"], newest["id"], "the failed run's id: {event}");
+    if backend == Backend::Sqlite {
+        assert_eq!(event["run"], 2, "{event}");
+    }
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(support::repo().join("schemas/webhook-payload.schema.json"))
             .unwrap(),
@@ -550,10 +562,9 @@ fn inbound(db: &Path, out: &Path, file: &Path) -> Output {
     )
 }
 
-#[test]
-fn each_malformed_cora_file_gives_a_located_error_and_changes_nothing() {
+fn each_malformed_cora_file_gives_a_located_error_and_changes_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
     let before = state_dump(&db);
@@ -587,10 +598,9 @@ fn each_malformed_cora_file_gives_a_located_error_and_changes_nothing() {
     }
 }
 
-#[test]
-fn an_invalid_action_refuses_the_whole_file_listing_every_error() {
+fn an_invalid_action_refuses_the_whole_file_listing_every_error(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
     let before = state_dump(&db);
@@ -631,10 +641,9 @@ fn an_invalid_action_refuses_the_whole_file_listing_every_error() {
     assert_eq!(state_dump(&db), before, "nothing applied");
 }
 
-#[test]
-fn a_taken_user_name_or_email_fails_that_user_alone_and_the_rest_apply() {
+fn a_taken_user_name_or_email_fails_that_user_alone_and_the_rest_apply(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
 
@@ -693,10 +702,9 @@ fn stored(db: &Path, key: &str, field: &str) -> Value {
     stdout_json(&output)["record"]["fields"][field].clone()
 }
 
-#[test]
-fn an_update_without_user_groups_leaves_the_groups_as_they_are() {
+fn an_update_without_user_groups_leaves_the_groups_as_they_are(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
 
@@ -717,10 +725,9 @@ fn an_update_without_user_groups_leaves_the_groups_as_they_are() {
     assert_eq!(stored(&db, key, "groups"), serde_json::json!([]));
 }
 
-#[test]
-fn unknown_users_and_unknown_reassignment_targets_fail_per_user_and_are_reported() {
+fn unknown_users_and_unknown_reassignment_targets_fail_per_user_and_are_reported(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
 
@@ -793,10 +800,9 @@ fn unknown_users_and_unknown_reassignment_targets_fail_per_user_and_are_reported
     );
 }
 
-#[test]
-fn a_misspelt_reassignment_field_refuses_the_whole_file() {
+fn a_misspelt_reassignment_field_refuses_the_whole_file(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (db, out) = (dir.path().join("state.db"), dir.path().join("out"));
+    let (db, out) = (State::new(backend, dir.path()), dir.path().join("out"));
     let output = inbound(&db, &out, &example("cora/inbound/users.json"));
     assert_eq!(parts(&output).0, 0, "{}", show(&output));
     let before = state_dump(&db);
@@ -863,11 +869,10 @@ pipeline scratch {{
     pipeline
 }
 
-#[test]
-fn csv_json_and_jsonl_sinks_write_current_records_and_this_runs_changes() {
+fn csv_json_and_jsonl_sinks_write_current_records_and_this_runs_changes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = scratch(dir.path(), "keep");
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let output = support::run(&["run", arg(&pipeline), "--state", arg(&db)]);
     let (code, stdout, _) = parts(&output);
     assert_eq!(code, 0, "{}", show(&output));
@@ -925,11 +930,10 @@ fn csv_json_and_jsonl_sinks_write_current_records_and_this_runs_changes() {
     assert_eq!(event["fields"]["name"], "=Bob", "the record as it was");
 }
 
-#[test]
-fn a_lookup_miss_can_make_the_record_invalid() {
+fn a_lookup_miss_can_make_the_record_invalid(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = scratch(dir.path(), "error");
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let output = support::run(&[
         "run",
         arg(&pipeline),
@@ -949,11 +953,10 @@ fn a_lookup_miss_can_make_the_record_invalid() {
     assert_eq!(report["lookups"][0]["unmatched"], 1);
 }
 
-#[test]
-fn a_sink_never_writes_through_a_link_out_of_its_folder() {
+fn a_sink_never_writes_through_a_link_out_of_its_folder(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = scratch(dir.path(), "keep");
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let outside = dir.path().join("outside.txt");
     std::fs::write(&outside, "untouched").unwrap();
     std::fs::create_dir_all(dir.path().join("out")).unwrap();
@@ -964,3 +967,21 @@ fn a_sink_never_writes_through_a_link_out_of_its_folder() {
     assert!(says(&stderr, "is not a plain file"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "untouched");
 }
+
+backends!(
+    mit_feed_is_byte_identical_to_the_expected_file_and_delivered_by_sftp,
+    an_unpinned_host_key_is_refused_before_logging_in,
+    a_failed_run_sends_exactly_one_email_naming_the_pipeline_and_the_error,
+    a_notification_that_cannot_be_sent_never_changes_the_exit_code,
+    cora_actions_give_one_of_each_status_across_join_change_leave_and_return,
+    an_archive_whose_reassignment_target_is_not_present_is_refused_and_changes_nothing,
+    each_malformed_cora_file_gives_a_located_error_and_changes_nothing,
+    an_invalid_action_refuses_the_whole_file_listing_every_error,
+    a_taken_user_name_or_email_fails_that_user_alone_and_the_rest_apply,
+    an_update_without_user_groups_leaves_the_groups_as_they_are,
+    unknown_users_and_unknown_reassignment_targets_fail_per_user_and_are_reported,
+    a_misspelt_reassignment_field_refuses_the_whole_file,
+    csv_json_and_jsonl_sinks_write_current_records_and_this_runs_changes,
+    a_lookup_miss_can_make_the_record_invalid,
+    a_sink_never_writes_through_a_link_out_of_its_folder,
+);

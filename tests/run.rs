@@ -1,12 +1,13 @@
 //! `plan`, `run`, `history` and `show` against a real SQLite state store,
 //! on the staff-SSO reference pipeline and its sample extracts.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{arg, parts, repo, run, state_dump, stdout_json};
+use support::{Backend, State, arg, parts, repo, run, state_dump, stdout_json};
 
 fn pipeline() -> PathBuf {
     repo().join("pipelines/staff-sso.kdl")
@@ -49,10 +50,9 @@ fn summary_counts(plan: &serde_json::Value) -> [u64; 4] {
     ["created", "updated", "removed", "unchanged"].map(|k| s[k].as_u64().unwrap())
 }
 
-#[test]
-fn day_two_is_planned_then_applied_and_both_runs_are_in_history() {
+fn day_two_is_planned_then_applied_and_both_runs_are_in_history(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
 
     let output = run_input(&db, &example("day-1.jsonl"), &[]);
     let (code, stdout, stderr) = parts(&output);
@@ -133,10 +133,9 @@ fn detailed_exitcode_says_whether_plan_would_change_anything() {
     );
 }
 
-#[test]
-fn an_extract_missing_ten_percent_is_refused_and_changes_nothing() {
+fn an_extract_missing_ten_percent_is_refused_and_changes_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
     let before_plan = plan_json(&db, &example("day-2.jsonl"));
     let before_state = state_dump(&db);
@@ -196,10 +195,9 @@ fn an_extract_missing_ten_percent_is_refused_and_changes_nothing() {
     assert_eq!(history["runs"][0]["overridden"], true);
 }
 
-#[test]
-fn show_prints_a_record_and_its_change_log() {
+fn show_prints_a_record_and_its_change_log(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
     assert_eq!(parts(&run_input(&db, &example("day-2.jsonl"), &[])).0, 0);
     let plan = plan_json(&db, &example("day-1.jsonl"));
@@ -236,8 +234,9 @@ fn show_prints_a_record_and_its_change_log() {
 }
 
 /// Starts `rollcall run` on a large extract and returns once it is applying
-/// (its write-ahead log has grown), with the process still running.
-fn start_large_run(db: &Path, input: &Path) -> std::process::Child {
+/// (SQLite: its write-ahead log has grown; PostgreSQL: it has streamed half
+/// the extract), with the process still running.
+fn start_large_run(db: &State, input: &Path) -> std::process::Child {
     let child = support::rollcall()
         .args([
             "run",
@@ -252,18 +251,22 @@ fn start_large_run(db: &Path, input: &Path) -> std::process::Child {
         .spawn()
         .unwrap();
     let wal = db.with_extension("db-wal");
+    let half = std::fs::metadata(input).unwrap().len() / 2;
+    let applying = || match db.backend() {
+        Backend::Sqlite => std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) >= 2 << 20,
+        Backend::Postgres => support::input_offset(child.id(), input).is_some_and(|at| at >= half),
+    };
     let deadline = Instant::now() + Duration::from_secs(120);
-    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 2 << 20 {
+    while !applying() {
         assert!(Instant::now() < deadline, "the run never started writing");
         std::thread::sleep(Duration::from_millis(5));
     }
     child
 }
 
-#[test]
-fn a_run_killed_while_applying_leaves_the_state_as_before() {
+fn a_run_killed_while_applying_leaves_the_state_as_before(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let small = dir.path().join("small.jsonl");
     support::write_staff_sso_extract(&small, 1000, "2024-09-04T00:00:00Z");
     assert_eq!(parts(&run_input(&db, &small, &[])).0, 0);
@@ -284,10 +287,9 @@ fn a_run_killed_while_applying_leaves_the_state_as_before() {
     assert!(stdout.contains("59000 created"), "{stdout}");
 }
 
-#[test]
-fn a_second_run_is_refused_at_once_while_one_holds_the_store() {
+fn a_second_run_is_refused_at_once_while_one_holds_the_store(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let large = dir.path().join("large.jsonl");
     support::write_staff_sso_extract(&large, 60_000, "2024-09-05T00:00:00Z");
     let mut first = start_large_run(&db, &large);
@@ -311,10 +313,9 @@ fn a_second_run_is_refused_at_once_while_one_holds_the_store() {
     );
 }
 
-#[test]
-fn plan_json_matches_its_schema() {
+fn plan_json_matches_its_schema(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
     let plan = plan_json(&db, &example("day-2.jsonl"));
     let schema: serde_json::Value = serde_json::from_str(
@@ -333,12 +334,11 @@ fn plan_json_matches_its_schema() {
 /// Issue 3's bad inputs, each through `rollcall run` on a store that holds
 /// day 1: exit 1, an error naming the file and the line (or byte offset),
 /// and the store exactly as before.
-#[test]
-fn bad_input_is_refused_with_its_place_and_changes_nothing() {
+fn bad_input_is_refused_with_its_place_and_changes_nothing(backend: Backend) {
     use std::io::Write;
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
     let day1 = std::fs::read_to_string(example("day-1.jsonl")).unwrap();
     let lines: Vec<&str> = day1.lines().collect();
@@ -426,10 +426,9 @@ fn bad_input_is_refused_with_its_place_and_changes_nothing() {
     assert_eq!(state_dump(&db), before);
 }
 
-#[test]
-fn a_key_twice_in_one_extract_names_both_lines() {
+fn a_key_twice_in_one_extract_names_both_lines(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     let day1 = std::fs::read_to_string(example("day-1.jsonl")).unwrap();
     let lines: Vec<&str> = day1.lines().collect();
     let twice = dir.path().join("twice.jsonl");
@@ -475,10 +474,9 @@ fn log_format_json_writes_one_json_object_per_line_to_stderr() {
     assert_eq!(finished["level"], "INFO");
 }
 
-#[test]
-fn an_invalid_record_holds_its_key_instead_of_removing_it() {
+fn an_invalid_record_holds_its_key_instead_of_removing_it(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("state.db");
+    let db = State::new(backend, dir.path());
     assert_eq!(parts(&run_input(&db, &example("day-1.jsonl"), &[])).0, 0);
     // Line 7 of day 1 again, with a status the schema does not allow and a
     // changed last name: neither the change nor a removal may happen.
@@ -637,3 +635,15 @@ fn a_write_failure_mid_run_names_its_cause_and_leaves_the_store_as_before() {
     assert_eq!(support::integrity_check(&db), "ok");
     assert_eq!(state_dump(&db), before, "the store is as before");
 }
+
+backends!(
+    day_two_is_planned_then_applied_and_both_runs_are_in_history,
+    an_extract_missing_ten_percent_is_refused_and_changes_nothing,
+    show_prints_a_record_and_its_change_log,
+    a_run_killed_while_applying_leaves_the_state_as_before,
+    a_second_run_is_refused_at_once_while_one_holds_the_store,
+    plan_json_matches_its_schema,
+    bad_input_is_refused_with_its_place_and_changes_nothing,
+    a_key_twice_in_one_extract_names_both_lines,
+    an_invalid_record_holds_its_key_instead_of_removing_it,
+);

@@ -76,6 +76,11 @@ enum Command {
         /// Delete the generated extracts when done.
         #[arg(long)]
         clean: bool,
+        /// Also time every rollcall run against PostgreSQL: an admin URL
+        /// (`postgres://USER:PASSWORD@HOST:PORT/postgres`) of a role that may
+        /// create databases.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
 }
 
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
             no_peer,
             data,
             clean,
+            store,
         } => profiles
             .iter()
             .map(|name| {
@@ -135,6 +141,7 @@ fn main() -> ExitCode {
                     peer: (!no_peer).then_some(peer),
                     data,
                     clean,
+                    postgres: store.as_deref().map(rollcall_bench::postgres::Server::new),
                 };
                 report::run(&config, &mut std::io::stdout().lock()).map(drop)
             }),

@@ -75,6 +75,9 @@ pub struct Config {
     pub data: PathBuf,
     /// Delete the generated extracts afterwards.
     pub clean: bool,
+    /// A PostgreSQL server (`--store postgres://ADMIN-URL`): every rollcall
+    /// run is also timed against a database there, beside SQLite's.
+    pub postgres: Option<crate::postgres::Server>,
 }
 
 /// The targets of issue 17, checked at the largest size of `sizes`.
@@ -108,6 +111,10 @@ pub struct Phase {
     pub rss_kib: Vec<u64>,
     /// The store's size in bytes after the first repetition (file and WAL).
     pub store_bytes: u64,
+    /// rollcall wall times against PostgreSQL, seconds (empty without `--store`).
+    pub postgres: Vec<f64>,
+    /// The PostgreSQL database's size after the first repetition.
+    pub postgres_bytes: u64,
     /// Persons in the store then (day 1's records, day 2's after its churn).
     pub store_records: u64,
 }
@@ -162,6 +169,12 @@ impl Phase {
     /// Store bytes per person.
     pub fn bytes_per_record(&self) -> f64 {
         self.store_bytes as f64 / self.store_records.max(1) as f64
+    }
+
+    /// The median of each PostgreSQL run's time over the SQLite run of the
+    /// same repetition; `None` without `--store`.
+    pub fn postgres_ratio(&self) -> Option<f64> {
+        (!self.postgres.is_empty()).then(|| paired(&self.postgres, &self.runs))
     }
 
     fn record(&mut self, sample: &Sample, floor: f64) {
@@ -225,6 +238,11 @@ pub fn spec_for(profile: &Profile, records: u64) -> Spec {
     }
 }
 
+/// The benchmark's databases on a `--store` server: day 1's state, and the
+/// one each run writes.
+const PG_BASE: &str = "rollcall_bench_day1";
+const PG_WORK: &str = "rollcall_bench_work";
+
 /// The stores and extracts of one size.
 struct Files {
     scratch: PathBuf,
@@ -276,6 +294,10 @@ fn measure_size(config: &Config, records: u64, linearity: bool) -> io::Result<Si
         false => Some(measure_plan(config, &files, records)?),
     };
     std::fs::remove_dir_all(&files.scratch)?;
+    if let Some(server) = &config.postgres {
+        server.drop(PG_WORK)?;
+        server.drop(PG_BASE)?;
+    }
     if config.clean {
         std::fs::remove_file(&files.day_one)?;
         for (_, _, path, _) in &days {
@@ -334,6 +356,26 @@ fn measure_first_load(
             peer.seconds
         );
     }
+    if let Some(server) = &config.postgres {
+        server.recreate(PG_WORK, None)?;
+        let url = server.url(PG_WORK);
+        let sample = rollcall(
+            config,
+            &files.day_one,
+            Path::new(&url),
+            &files.scratch,
+            &expected,
+        )?;
+        phase.postgres.push(sample.seconds);
+        eprintln!(
+            "  N={records} rep {rep}: PostgreSQL first load {:.3} s",
+            sample.seconds
+        );
+        if rep == 1 {
+            phase.postgres_bytes = server.size(PG_WORK)?;
+            server.recreate(PG_BASE, Some(PG_WORK))?;
+        }
+    }
     if rep == 1 {
         phase.store_bytes = measure::store_bytes(&files.work)?;
         phase.store_records = records;
@@ -367,6 +409,19 @@ fn measure_day_two(
             "  N={} rep {rep}: peer {what} {:.3} s",
             spec.records, peer.seconds
         );
+    }
+    if let Some(server) = &config.postgres {
+        server.recreate(PG_WORK, Some(PG_BASE))?;
+        let url = server.url(PG_WORK);
+        let sample = rollcall(config, path, Path::new(&url), &files.scratch, &expected)?;
+        phase.postgres.push(sample.seconds);
+        eprintln!(
+            "  N={} rep {rep}: PostgreSQL {what} {:.3} s",
+            spec.records, sample.seconds
+        );
+        if rep == 1 {
+            phase.postgres_bytes = server.size(PG_WORK)?;
+        }
     }
     if rep == 1 {
         phase.store_bytes = measure::store_bytes(&files.work)?;
@@ -595,14 +650,22 @@ fn write_report(
         out,
         "- store: bytes on disk (file and WAL) per person after the first repetition"
     )?;
+    if config.postgres.is_some() {
+        writeln!(
+            out,
+            "- PostgreSQL: each rollcall run repeated against a database on the `--store` server \
+             (day 2 on a `CREATE DATABASE ... TEMPLATE` copy of day 1's), right after the SQLite run; \
+             vs SQLite = median of the per-repetition ratios; size = `pg_database_size` per person"
+        )?;
+    }
     writeln!(out)?;
     writeln!(
         out,
-        "| N | run | records | rollcall median (min–max) | floor median | ratio | peer median | vs peer | µs/record | peak RSS | store B/person |"
+        "| N | run | records | rollcall median (min–max) | floor median | ratio | peer median | vs peer | µs/record | peak RSS | store B/person | PostgreSQL median | vs SQLite | PostgreSQL B/person |"
     )?;
     writeln!(
         out,
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for result in results {
         let n = if result.linearity {
@@ -638,7 +701,7 @@ fn write_row(
     };
     writeln!(
         out,
-        "| {n} | {name} | {} | {:.3} s ({min:.3}–{max:.3}) | {:.3} s | {:.2}× | {peer} | {} | {:.2} | {} | {} |",
+        "| {n} | {name} | {} | {:.3} s ({min:.3}–{max:.3}) | {:.3} s | {:.2}× | {peer} | {} | {:.2} | {} | {} | {} |",
         phase.records,
         phase.median(),
         phase.floor(),
@@ -655,7 +718,21 @@ fn write_row(
         } else {
             "n/a".into()
         },
+        postgres_columns(phase),
     )
+}
+
+/// The PostgreSQL run's median, its ratio to SQLite's and its database size
+/// per person; `n/a` without `--store`.
+fn postgres_columns(phase: &Phase) -> String {
+    match phase.postgres_ratio() {
+        Some(ratio) => format!(
+            "{:.3} s | {ratio:.2}× | {:.0}",
+            median(&phase.postgres),
+            phase.postgres_bytes as f64 / phase.store_records.max(1) as f64
+        ),
+        None => "n/a | n/a | n/a".into(),
+    }
 }
 
 /// The DuckDB version the peer imports, for the report.
@@ -813,8 +890,12 @@ mod tests {
             rss_kib: vec![1000, 3000, 2000],
             store_bytes: 5000,
             store_records: 10,
+            postgres: vec![3.0, 2.0, 60.0],
+            postgres_bytes: 9000,
         };
         assert_eq!(phase.ratio(), 2.0);
+        // 3/2, 2/4, 60/30: the PostgreSQL runs over the SQLite runs.
+        assert_eq!(phase.postgres_ratio(), Some(1.5));
         assert_eq!(phase.ratio_of_medians(), 1.0);
         assert_eq!(phase.median(), 4.0);
         assert_eq!(phase.peak_rss_mb(), Some(3000.0 * 1024.0 / 1e6));

@@ -66,29 +66,27 @@ pub fn stdout_json(output: &Output) -> serde_json::Value {
     })
 }
 
-/// A path as a `&str` argument.
-pub fn arg(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
+/// A path (or a [`State`]'s location) as a `&str` argument.
+pub fn arg<P: AsRef<Path> + ?Sized>(path: &P) -> &str {
+    path.as_ref().to_str().expect("test paths are UTF-8")
 }
 
 /// Every stored source record of a pipeline, and every person, as text:
-/// a store's observable state, to compare before and after a run.
+/// a store's observable state, to compare before and after a run. `db` is
+/// a SQLite file or a PostgreSQL URL (a [`State`]).
 pub fn state_dump(db: &Path) -> String {
-    let conn = rusqlite::Connection::open(db).expect("open store");
+    let state = State::at(db);
     let mut out = String::new();
     for sql in [
-        "SELECT pipeline, key, state, hex(fingerprint), fields, person_id, changed_run, removed_run
+        "SELECT pipeline, key, state, fingerprint, fields, person_id, changed_run, removed_run
            FROM source_records ORDER BY pipeline, key",
         "SELECT id, status, attributes, updated_run FROM persons ORDER BY id",
         "SELECT run_id, source_key, action, before, after FROM changes ORDER BY id",
     ] {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let columns = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for i in 0..columns {
-                let value: rusqlite::types::Value = row.get(i).unwrap();
-                out.push_str(&format!("{value:?}|"));
+        for row in state.rows(sql) {
+            for value in row {
+                out.push_str(&value);
+                out.push('|');
             }
             out.push('\n');
         }
@@ -96,11 +94,26 @@ pub fn state_dump(db: &Path) -> String {
     out
 }
 
-/// `PRAGMA integrity_check` of a store file.
+/// A store's own integrity check: `PRAGMA integrity_check` of a SQLite
+/// file ("ok" when sound); on PostgreSQL, "ok" when the database answers
+/// and no transaction of a run is left open on it.
 pub fn integrity_check(db: &Path) -> String {
-    let conn = rusqlite::Connection::open(db).expect("open store");
-    conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap()
+    let state = State::at(db);
+    match state.backend() {
+        Backend::Sqlite => state.scalar("PRAGMA integrity_check"),
+        Backend::Postgres => {
+            let open = state.count(
+                "SELECT count(*) FROM pg_stat_activity
+                  WHERE datname = current_database() AND pid <> pg_backend_pid()
+                    AND state LIKE 'idle in transaction%'",
+            );
+            if open == 0 {
+                "ok".to_owned()
+            } else {
+                format!("{open} transactions left open")
+            }
+        }
+    }
 }
 
 /// Writes a staff-SSO activity-stream extract of `n` users (user ids
@@ -119,6 +132,9 @@ pub fn write_staff_sso_extract(path: &Path, n: usize, accessed: &str) {
     out.flush().unwrap();
 }
 pub mod servers;
+mod state;
+
+pub use state::{Backend, State};
 
 /// The read offset of `input` in process `pid` (from `/proc/PID/fdinfo`), or
 /// `None` when the process does not have it open (yet, or any more): how far

@@ -92,7 +92,7 @@ pub enum UploadError {
 /// Uploads `file` as `upload` says; returns where it went, for the report.
 pub fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
     match upload {
-        Upload::Sftp { .. } => sftp::upload(upload, file),
+        Upload::Sftp { .. } => forget_openssl_errors(sftp::upload(upload, file)),
         Upload::S3 { .. } => {
             let target = s3::Target::resolve(upload)?.expect("an s3 upload");
             Ok(s3::upload(file, &target)?.uri)
@@ -100,12 +100,22 @@ pub fn upload(upload: &Upload, file: &Path) -> Result<String, UploadError> {
     }
 }
 
+/// libssh2 (through OpenSSL) can leave errors in this thread's OpenSSL
+/// error queue, e.g. after parsing a host key it does not support; the next
+/// TLS read on the thread (a PostgreSQL store's connection) would then take
+/// them for its own and fail. OpenSSL asks for an empty queue before each
+/// TLS operation, so it is emptied once libssh2 is done.
+fn forget_openssl_errors<T>(result: T) -> T {
+    drop(openssl::error::ErrorStack::get());
+    result
+}
+
 /// Checks that `upload`'s target can be reached with the settings it has,
 /// writing nothing: S3 lists the key's folder, SFTP logs in after checking
 /// the pinned host key. Returns what was done, for the report.
 pub fn reach(upload: &Upload) -> Result<String, UploadError> {
     match upload {
-        Upload::Sftp { .. } => sftp::reach(upload),
+        Upload::Sftp { .. } => forget_openssl_errors(sftp::reach(upload)),
         Upload::S3 { .. } => {
             let target = s3::Target::resolve(upload)?.expect("an s3 upload");
             s3::reach(&target)
