@@ -250,3 +250,76 @@ fn reading_commands_work_through_the_url_and_never_show_the_password() {
         parts(&output)
     );
 }
+
+#[test]
+fn a_store_copied_to_postgresql_and_back_is_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = rollcall_testkit::postgres::server().fresh_database();
+    let sso = pipeline(dir.path(), "staff-sso", "sso");
+    let (original, back) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let day1 = dir.path().join("day-1.jsonl");
+    support::write_staff_sso_extract(&day1, 300, "2024-09-04T00:00:00Z");
+    let day2 = dir.path().join("day-2.jsonl");
+    support::write_staff_sso_extract(&day2, 290, "2024-09-05T00:00:00Z");
+    for input in [&day1, &day2] {
+        let (code, _, stderr) = parts(&run(&run_args(&sso, arg(&original), input)));
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let frozen = run(&[
+        "freeze",
+        "1",
+        "last_name",
+        "--value",
+        "Kept",
+        "--by",
+        "ops",
+        "--state",
+        arg(&original),
+    ]);
+    assert_eq!(parts(&frozen).0, 0, "{:?}", parts(&frozen));
+
+    let there = run(&["store", "copy", arg(&original), &url, "--format", "json"]);
+    let report = stdout_json(&there);
+    let tables = report["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 10, "{report}");
+    let rows = |name: &str| {
+        tables.iter().find(|t| t["table"] == name).unwrap()["rows"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(
+        (rows("source_records"), rows("frozen_attributes")),
+        (300, 1)
+    );
+    assert!(!String::from_utf8_lossy(&there.stdout).contains(rollcall_testkit::postgres::PASSWORD));
+    let again = run(&["store", "copy", arg(&original), &url]);
+    assert_ne!(
+        parts(&again).0,
+        0,
+        "a copy never goes into a store that holds one"
+    );
+
+    let home = run(&["store", "copy", &url, arg(&back), "--format", "json"]);
+    assert_eq!(
+        stdout_json(&home)["tables"],
+        report["tables"],
+        "same rows, same checksums"
+    );
+    let history = |state: &str| {
+        let output = run(&["history", "staff-sso", "--state", state, "--format", "json"]);
+        stdout_json(&output)["runs"].clone()
+    };
+    assert_eq!(history(&url), history(arg(&original)));
+    assert_eq!(history(arg(&back)), history(arg(&original)));
+    // The copies go on where the original left off: ids after its own.
+    let day3 = dir.path().join("day-3.jsonl");
+    support::write_staff_sso_extract(&day3, 310, "2024-09-06T00:00:00Z");
+    for state in [url.as_str(), arg(&back)] {
+        let (code, _, stderr) = parts(&run(&run_args(&sso, state, &day3)));
+        assert_eq!(code, 0, "{stderr}");
+        let person = stdout_json(&run(&[
+            "person", "301", "--state", state, "--format", "json",
+        ]));
+        assert!(person.to_string().contains("u-000300"), "{person}");
+    }
+}

@@ -39,7 +39,9 @@ pub(super) enum Cell {
     /// `BOOLEAN`.
     Bool(bool),
     /// `BYTEA`.
-    Bytes(Vec<u8>),
+    Bytes(Option<Vec<u8>>),
+    /// `DOUBLE PRECISION`.
+    Real(Option<f64>),
 }
 
 impl ToSql for Cell {
@@ -53,11 +55,19 @@ impl ToSql for Cell {
             Cell::Text(value) => value.to_sql(ty, out),
             Cell::Bool(value) => value.to_sql(ty, out),
             Cell::Bytes(value) => value.to_sql(ty, out),
+            Cell::Real(value) => value.to_sql(ty, out),
         }
     }
 
     fn accepts(ty: &Type) -> bool {
-        [Type::INT8, Type::TEXT, Type::BOOL, Type::BYTEA].contains(ty)
+        [
+            Type::INT8,
+            Type::TEXT,
+            Type::BOOL,
+            Type::BYTEA,
+            Type::FLOAT8,
+        ]
+        .contains(ty)
     }
 
     to_sql_checked!();
@@ -292,9 +302,14 @@ impl PgTx<'_> {
             table.column_list()
         );
         let types: Vec<Type> = table.columns().iter().map(|(_, ty)| ty.clone()).collect();
+        self.copy_rows(&sql, &types, rows)
+    }
+
+    /// Runs `sql` (a binary `COPY ... FROM STDIN`) with `rows` of `types`.
+    pub(super) fn copy_rows(&self, sql: &str, types: &[Type], rows: &[Vec<Cell>]) -> Result<()> {
         let mut tx = self.tx.borrow_mut();
-        let sink = tx.copy_in(&sql).map_err(|e| self.err(e))?;
-        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        let sink = tx.copy_in(sql).map_err(|e| self.err(e))?;
+        let mut writer = BinaryCopyInWriter::new(sink, types);
         for row in rows {
             let values: Vec<&(dyn ToSql + Sync)> =
                 row.iter().map(|cell| cell as &(dyn ToSql + Sync)).collect();

@@ -16,7 +16,9 @@
 //! - readers (`plan`, `history`, `show`, `person`) read one snapshot
 //!   (`REPEATABLE READ, READ ONLY`) while a run writes.
 //!
-//! Statements are prepared once per connection and reused ([`PgTx::stmt`]).
+//! Statements are prepared once per transaction and reused ([`PgTx::stmt`]);
+//! nothing is kept in the session between transactions, so a
+//! transaction-mode pooler (PgBouncer) may stand in front.
 
 mod bulk;
 mod changes;
@@ -31,6 +33,7 @@ mod records;
 mod roles;
 mod runs;
 mod schema;
+mod tables;
 mod url;
 
 use std::cell::RefCell;
@@ -224,6 +227,11 @@ impl PostgresStore {
         if let Some(claim) = claim {
             self.ensure_lock_rows(claim)?;
         }
+        // Behind a transaction-mode pooler each transaction may be served
+        // by another server connection, which has not seen the statements
+        // an earlier one prepared: they are prepared again per transaction
+        // (a run is one transaction, so it still prepares each once).
+        self.statements.borrow_mut().clear();
         let shown = &self.shown;
         let mut tx = match claim {
             Some(_) => self.client.transaction(),

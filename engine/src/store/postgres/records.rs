@@ -107,7 +107,7 @@ impl Records for PgTx<'_> {
                 Cell::Text(Some(system.to_owned())),
                 Cell::Int(Some(person)),
                 Cell::Text(Some("present".into())),
-                Cell::Bytes(record.fingerprint.to_be_bytes().to_vec()),
+                Cell::Bytes(Some(record.fingerprint.to_be_bytes().to_vec())),
                 Cell::Text(Some(record.fields.to_owned())),
                 Cell::Text(record.raw.map(str::to_owned)),
                 Cell::Int(Some(run)),

@@ -20,6 +20,7 @@ mod records;
 mod roles;
 mod runs;
 mod schema;
+mod tables;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
