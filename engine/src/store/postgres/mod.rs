@@ -46,6 +46,8 @@ use postgres::{Client, Row, Statement};
 
 pub use url::PostgresUrl;
 
+use super::sqlite::identity_lookup::IdentityLookup;
+
 use super::{Backend, BackendError, Claim, Result, StoreError, Transaction};
 
 /// A failure of the PostgreSQL store, with the URL shown without its password.
@@ -275,6 +277,7 @@ impl PostgresStore {
             last_record: RefCell::new(None),
             last_person: RefCell::new(None),
             pending: RefCell::new(copy::Pending::default()),
+            identity_lookup: RefCell::new(None),
         })
     }
 }
@@ -310,6 +313,8 @@ pub struct PgTx<'s> {
     last_person: RefCell<Option<(i64, String)>>,
     /// Inserted rows not written yet ([`copy`]).
     pending: RefCell<copy::Pending>,
+    /// Answers matching during a first load (see [`bulk`]).
+    identity_lookup: RefCell<Option<IdentityLookup>>,
 }
 
 impl PgTx<'_> {

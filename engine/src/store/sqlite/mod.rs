@@ -11,7 +11,7 @@ mod bulk;
 mod changes;
 mod frozen;
 mod identities;
-mod identity_lookup;
+pub(in crate::store) mod identity_lookup;
 mod lineage;
 mod outputs;
 mod persons;
