@@ -22,6 +22,10 @@ pub enum Exit {
     /// state store or rollcall version moved since it was made; nothing
     /// was changed.
     StalePlan = 5,
+    /// The change set was applied, but a target refused some objects, held
+    /// its removals or could not be reached; the outbox keeps what was not
+    /// delivered for the next `run` or `rollcall deliver`.
+    TargetsFailed = 6,
     /// The command line was wrong (BSD `EX_USAGE`).
     Usage = 64,
     /// Another run holds the state store (BSD `EX_TEMPFAIL`).

@@ -2130,7 +2130,78 @@ fn a_value_a_record_no_longer_gives_stops_matching_but_other_records_values_stay
     assert_eq!(reg.person_of("probe-number", "n-1"), person);
 }
 
+/// The read-only views a consuming application reads with plain SQL:
+/// a person's whole attributes (also where the store keeps them only in
+/// the record that created them), roles and identifiers with the record
+/// that gave them, the same on both backends.
+fn the_registry_views_give_persons_roles_and_identifiers_to_plain_sql(backend: Backend) {
+    let reg = Registry::new(backend);
+    let pipeline = reg.pipeline(
+        "people",
+        r#"
+    key id
+    map {
+        id id required=#true
+        name name
+        email email
+        employee employee
+        job_title job_title
+    }
+    identity {
+        email official email verified=#true
+        identifier employee-number employee
+    }
+    role {
+        affiliation "staff"
+        title field=job_title
+    }
+    "#,
+    );
+    let extract = reg.csv(
+        "people-1.csv",
+        "id,name,email,employee,job_title\np-1,Ada,ada@uni.example,E100,Lecturer\np-2,Alan,alan@uni.example,E200,Reader\n",
+    );
+    reg.run(&pipeline, &extract, NOW);
+    let ada = reg.person_of("people", "p-1");
+
+    let persons = reg.db.rows(&format!(
+        "SELECT status, attributes FROM registry_persons WHERE person_id = {ada}"
+    ));
+    assert_eq!(persons.len(), 1, "{persons:?}");
+    assert_eq!(persons[0][0], "active");
+    let attributes: Value = serde_json::from_str(&persons[0][1]).unwrap();
+    assert_eq!(
+        attributes,
+        reg.person(ada)["person"]["attributes"],
+        "whole, as `person` shows them"
+    );
+    assert_eq!(attributes["name"], "Ada");
+
+    let roles = reg.db.rows(&format!(
+        "SELECT pipeline, source_key, affiliation, title, status FROM registry_roles
+          WHERE person_id = {ada}"
+    ));
+    assert_eq!(
+        roles,
+        vec![vec!["people", "p-1", "staff", "Lecturer", "active"]]
+    );
+
+    let identifiers = reg.db.rows(&format!(
+        "SELECT kind, type, value, pipeline, source_key FROM registry_identifiers
+          WHERE person_id = {ada} ORDER BY kind"
+    ));
+    assert_eq!(
+        identifiers,
+        vec![
+            vec!["email", "official", "ada@uni.example", "people", "p-1"],
+            vec!["identifier", "employee-number", "E100", "people", "p-1"],
+        ]
+    );
+    assert_eq!(reg.db.count("SELECT count(*) FROM registry_persons"), 2);
+}
+
 backends!(
+    the_registry_views_give_persons_roles_and_identifiers_to_plain_sql,
     a_user_in_two_schools_stays_active_until_the_last_school_removes_them_and_comes_back_from_limbo,
     a_multi_school_cell_gives_one_role_per_school_and_a_school_leaving_the_cell_ends_that_role_only,
     a_person_is_matched_by_an_email_that_differs_only_in_case,

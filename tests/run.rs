@@ -234,10 +234,11 @@ fn show_prints_a_record_and_its_change_log(backend: Backend) {
 }
 
 /// Starts `rollcall run` on a large extract and returns once it is applying
-/// (SQLite: its write-ahead log has grown; PostgreSQL: it has streamed half
-/// the extract), with the process still running.
+/// (SQLite: its write-ahead log has grown; PostgreSQL: it streams the
+/// extract, which it opens only once it holds its locks), with the process
+/// still running.
 fn start_large_run(db: &State, input: &Path) -> std::process::Child {
-    let child = support::rollcall()
+    let mut child = support::rollcall()
         .args([
             "run",
             arg(&pipeline()),
@@ -251,13 +252,19 @@ fn start_large_run(db: &State, input: &Path) -> std::process::Child {
         .spawn()
         .unwrap();
     let wal = db.with_extension("db-wal");
-    let half = std::fs::metadata(input).unwrap().len() / 2;
-    let applying = || match db.backend() {
-        Backend::Sqlite => std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) >= 2 << 20,
-        Backend::Postgres => support::input_offset(child.id(), input).is_some_and(|at| at >= half),
-    };
     let deadline = Instant::now() + Duration::from_secs(120);
-    while !applying() {
+    loop {
+        let applying = match db.backend() {
+            Backend::Sqlite => std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) >= 2 << 20,
+            Backend::Postgres => support::input_offset(child.id(), input).is_some_and(|at| at > 0),
+        };
+        if applying {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was seen applying"
+        );
         assert!(Instant::now() < deadline, "the run never started writing");
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -42,18 +42,18 @@ impl Server {
             Some(from) => format!("CREATE DATABASE {database} TEMPLATE {from}"),
             None => format!("CREATE DATABASE {database}"),
         };
+        // Two statements: neither may run inside a transaction block.
+        self.drop(database)?;
         self.admin()?
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {database} WITH (FORCE); {create}"
-            ))
-            .map_err(|e| io::Error::other(format!("recreating database {database}: {e}")))
+            .batch_execute(&create)
+            .map_err(|e| io::Error::other(format!("creating database {database}: {e:?}")))
     }
 
     /// Drops `database` if present.
     pub fn drop(&self, database: &str) -> io::Result<()> {
         self.admin()?
             .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-            .map_err(|e| io::Error::other(format!("dropping database {database}: {e}")))
+            .map_err(|e| io::Error::other(format!("dropping database {database}: {e:?}")))
     }
 
     /// `database`'s size on disk, as the server counts it.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::diagnostic::{Code, Diagnostic};
 use crate::model::{
     Absent, Actions, Field, IdentityKind, Lookup, MatchStrategy, Origin, Otherwise, PathSegment,
-    Pipeline, Role, Sink, SinkKind, Span, Spanned, Transform, Value,
+    Pipeline, Role, Sink, SinkKind, Span, Spanned, TargetKind, Transform, Value,
 };
 use crate::source_file::SourceFile;
 use crate::suggest;
@@ -24,6 +24,7 @@ pub fn check_pipeline(pipeline: &Pipeline) -> Vec<Diagnostic> {
     checker.check_match();
     checker.check_sink_paths();
     checker.check_actions();
+    checker.check_targets();
     checker.found
 }
 
@@ -320,6 +321,87 @@ impl<'a> Checker<'a> {
                     self.refer(groups, "`groups`");
                 }
             }
+        }
+    }
+
+    /// Targets: names unique, the fields they read declared, `adopt-by`
+    /// one the kind knows, templates naming only what they can fill.
+    fn check_targets(&mut self) {
+        let pipeline = self.pipeline;
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for target in &pipeline.targets {
+            if let Some(first) = seen.insert(target.name.value.as_str(), target.name.span) {
+                self.found.push(
+                    Diagnostic::error(
+                        Code::DuplicateNode,
+                        format!("target `{}` is declared twice", target.name.value),
+                    )
+                    .with_label(target.name.span, "declared again here")
+                    .with_label(first, "first declared here")
+                    .with_help(
+                        "give each target its own name: the outbox and ownership are kept per name",
+                    ),
+                );
+            }
+            for (_, field) in &target.attributes {
+                self.refer(field, "a target `attribute`");
+            }
+            match &target.kind {
+                TargetKind::Scim(scim) => {
+                    self.refer(&scim.user_name, "`user-name`");
+                    if let Some(adopt) = &target.adopt_by
+                        && !matches!(adopt.value.as_str(), "user-name" | "external-id")
+                    {
+                        self.found.push(
+                            Diagnostic::error(
+                                Code::InvalidValue,
+                                format!("a SCIM target adopts by `user-name` or `external-id`, not `{}`", adopt.value),
+                            )
+                            .with_label(adopt.span, "not a SCIM match")
+                            .with_help("write `adopt-by user-name` (or `external-id`), or leave it out to touch only what rollcall created"),
+                        );
+                    }
+                }
+                TargetKind::Ldap(ldap) => {
+                    let mut known: Vec<&str> = self.all.clone();
+                    known.push("scope");
+                    self.check_placeholders(&ldap.person_dn, "`person-dn`", &known);
+                }
+            }
+            if let Some(groups) = &target.groups {
+                let known = ["affiliation", "ou", "title", "scope"];
+                self.check_placeholders(&groups.name, "`groups-from-roles`", &known);
+            }
+        }
+    }
+
+    /// Every `{NAME}` of a target template is one of `known`.
+    fn check_placeholders(&mut self, template: &Spanned<String>, what: &str, known: &[&str]) {
+        let mut rest = template.value.as_str();
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else {
+                self.found.push(
+                    Diagnostic::error(
+                        Code::InvalidTemplate,
+                        format!("{what} has an unclosed `{{`"),
+                    )
+                    .with_label(template.span, "unclosed `{`")
+                    .with_help("close each `{NAME}`"),
+                );
+                return;
+            };
+            let name = &rest[open + 1..open + close];
+            if !known.contains(&name) {
+                self.found.push(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        format!("{what} uses `{{{name}}}`, which it cannot fill"),
+                    )
+                    .with_label(template.span, "unknown placeholder")
+                    .with_help(suggest::help_for(name, "placeholders", known)),
+                );
+            }
+            rest = &rest[open + close + 1..];
         }
     }
 

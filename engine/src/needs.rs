@@ -23,7 +23,8 @@ pub enum Part {
     Matcher,
     /// Writing a sink's file (after the commit).
     Sink,
-    /// Uploading a sink's file (after the commit; not with `--skip-upload`).
+    /// Uploading a sink's file or delivering to a target (after the
+    /// commit; not with `--skip-upload`).
     Upload,
     /// Sending a notification (a missing value loses the message, not the run).
     Notification,
@@ -79,6 +80,42 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
         }
         for upload in &sink.uploads {
             upload_needs(upload, &mut list);
+        }
+    }
+    // A target is delivered after the commit, like an upload (and, like
+    // one, not with `--skip-upload`): its settings are checked before.
+    for target in &plan.targets {
+        let name = &target.name.value;
+        match &target.kind {
+            rollcall_model::TargetKind::Scim(scim) => {
+                list.add(
+                    Some(&scim.url),
+                    &format!("target {name}'s url"),
+                    Part::Upload,
+                );
+                list.add(
+                    scim.token.as_ref(),
+                    &format!("target {name}'s token"),
+                    Part::Upload,
+                );
+            }
+            rollcall_model::TargetKind::Ldap(ldap) => {
+                list.add(
+                    Some(&ldap.url),
+                    &format!("target {name}'s url"),
+                    Part::Upload,
+                );
+                list.add(
+                    ldap.bind_dn.as_ref(),
+                    &format!("target {name}'s bind-dn"),
+                    Part::Upload,
+                );
+                list.add(
+                    ldap.password.as_ref(),
+                    &format!("target {name}'s password"),
+                    Part::Upload,
+                );
+            }
         }
     }
     for notify in &plan.notifications {

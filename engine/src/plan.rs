@@ -74,6 +74,8 @@ pub struct Plan {
     pub sinks: Vec<Sink>,
     /// Messages sent about the run's outcome.
     pub notifications: Vec<Notify>,
+    /// Directories the system's persons are provisioned into, through the outbox.
+    pub targets: Vec<rollcall_model::Target>,
     /// Thresholds for the integrity gate.
     pub integrity: Integrity,
     /// What happens to records that disappear or come back.
@@ -169,6 +171,7 @@ impl Plan {
             actions,
             sinks: pipeline.sinks.clone(),
             notifications: pipeline.notifications.clone(),
+            targets: pipeline.targets.clone(),
             integrity: pipeline.integrity.clone(),
             lifecycle: pipeline.lifecycle.clone(),
             keep_raw: pipeline.keep_raw,

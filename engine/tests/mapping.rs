@@ -112,6 +112,7 @@ mod mapping {
             keep_raw: false,
             sinks: vec![],
             notifications: vec![],
+            targets: vec![],
         }
     }
 

@@ -128,6 +128,9 @@ pub struct Pipeline {
     pub sinks: Vec<Sink>,
     /// Messages sent about the run's outcome.
     pub notifications: Vec<Notify>,
+    /// Directories the registry's persons (and groups from roles) are
+    /// provisioned into after the commit, through the store's outbox.
+    pub targets: Vec<Target>,
 }
 
 impl Pipeline {
@@ -985,4 +988,83 @@ pub enum NotifyOn {
     Problem,
     /// Every run.
     Always,
+}
+
+/// A directory the pipeline's persons are provisioned into (`target scim|ldap NAME { ... }`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    /// The target's name, unique in the pipeline (the outbox's and ownership's key).
+    pub name: Spanned<String>,
+    /// The protocol and its settings.
+    pub kind: TargetKind,
+    /// Target attribute to the person attribute (mapped field) it takes, in order.
+    pub attributes: Vec<(String, Spanned<String>)>,
+    /// Groups made from the persons' roles, their members the role holders.
+    pub groups: Option<GroupsFromRoles>,
+    /// Delete a person's object once the registry purged them (otherwise it stays deactivated).
+    pub delete_after_purge: bool,
+    /// How an object that exists before rollcall created it is adopted:
+    /// `user-name`/`external-id` (SCIM) or an attribute (LDAP, e.g. `uid`).
+    /// Without it, such an object is foreign and never touched.
+    pub adopt_by: Option<Spanned<String>>,
+    /// At most this many requests per second.
+    pub rate: Option<Spanned<f64>>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// A target's protocol.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// A SCIM 2.0 service provider (RFC 7643/7644).
+    Scim(ScimTarget),
+    /// An LDAP directory.
+    Ldap(LdapTarget),
+}
+
+/// Settings of a SCIM 2.0 target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScimTarget {
+    /// The service's base URL (the one `/Users` is under).
+    pub url: Setting,
+    /// Bearer token, from the environment.
+    pub token: Option<Setting>,
+    /// The mapped field a user's `userName` is.
+    pub user_name: Spanned<String>,
+    /// Resources asked for per page of a listing.
+    pub page_size: u64,
+}
+
+/// Settings of an LDAP target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LdapTarget {
+    /// `ldap://` or `ldaps://` URL.
+    pub url: Setting,
+    /// Upgrade an `ldap://` connection with StartTLS.
+    pub starttls: bool,
+    /// The DN bound as.
+    pub bind_dn: Option<Setting>,
+    /// The bind password, from the environment.
+    pub password: Option<Setting>,
+    /// The subtree listed: rollcall's objects and the foreign ones it must see.
+    pub base: String,
+    /// A person's DN: `{FIELD}` is a person attribute, `{scope}` the scope of their active role.
+    pub person_dn: Spanned<String>,
+    /// Where a deactivated person is moved (their RDN kept), if anywhere.
+    pub limbo_dn: Option<String>,
+    /// Object classes of a created person.
+    pub object_classes: Vec<String>,
+    /// Attribute changes that deactivate a person (`deactivate { set NAME VALUE }`).
+    pub deactivate: Vec<(String, String)>,
+}
+
+/// `groups-from-roles`: one group per distinct name the template gives a role.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupsFromRoles {
+    /// The group's name (SCIM `displayName`) or DN (LDAP): `{affiliation}`,
+    /// `{ou}`, `{title}` and `{scope}` are the role's values.
+    pub name: Spanned<String>,
+    /// LDAP: the attribute listing the members' DNs (`member`).
+    pub member_attribute: Option<String>,
 }

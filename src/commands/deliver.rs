@@ -7,12 +7,14 @@ use rollcall_engine::paths;
 use rollcall_engine::run::RunError;
 use rollcall_engine::sink;
 use rollcall_engine::store::Store;
+use rollcall_engine::target;
 
 use super::Failure;
 use super::state::StateArgs;
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::render::operator::{delivered_outcome, delivered_text};
+use crate::render::targets::targets_text;
 
 /// Arguments of `rollcall deliver`.
 #[derive(clap::Args)]
@@ -40,15 +42,42 @@ pub fn run(args: Args, console: &mut Console) -> Result<Exit, Failure> {
         out_dir: args.out_dir,
         skip_uploads: args.skip_upload,
     };
-    let (run, delivered) = sink::redeliver(&plan, &mut store, args.run, &options)?;
+    // A pipeline with targets and no sinks has only its outbox to deliver.
+    let (run, delivered) = if plan.sinks.is_empty() && !plan.targets.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (run, delivered) = sink::redeliver(&plan, &mut store, args.run, &options)?;
+        (Some(run), delivered)
+    };
+    // Every target is reconciled, queued or not: a target added later, or
+    // changed behind rollcall's back, is brought to the registry's state.
+    let deliver = target::DeliverOptions {
+        send: !args.skip_upload,
+        always: true,
+    };
+    let targets = target::deliver(&plan, &mut store, deliver).map_err(RunError::from)?;
+    let exit = if targets.iter().any(target::TargetReport::has_problems) {
+        Exit::TargetsFailed
+    } else {
+        Exit::Ok
+    };
     if console.json() {
+        let outcome = match (run, exit) {
+            (_, Exit::TargetsFailed) => "targets-failed",
+            (None, _) if args.skip_upload => "skipped",
+            (None, _) => "delivered",
+            (Some(_), _) => delivered_outcome(&delivered),
+        };
         let document = serde_json::json!({
             "pipeline": plan.name, "run_id": run,
-            "outcome": delivered_outcome(&delivered), "deliveries": delivered
+            "outcome": outcome, "deliveries": delivered, "targets": targets
         });
-        console.document(&document, Exit::Ok, None)?;
+        console.document(&document, exit, None)?;
     } else {
-        console.out(&delivered_text(&plan.name, run, &delivered))?;
+        if let Some(run) = run {
+            console.out(&delivered_text(&plan.name, run, &delivered))?;
+        }
+        console.show(&targets_text(&targets))?;
     }
-    Ok(Exit::Ok)
+    Ok(exit)
 }

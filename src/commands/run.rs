@@ -123,6 +123,7 @@ pub(super) fn answer(
 pub(super) fn exit_of(report: &Report, detailed: bool) -> Exit {
     match report.outcome {
         Outcome::Rejected => Exit::Breach,
+        _ if report.targets_failed() => Exit::TargetsFailed,
         Outcome::Applied if detailed => Exit::Changes,
         Outcome::NoNewExtract if detailed => Exit::NoNewExtract,
         _ => Exit::Ok,

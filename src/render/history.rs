@@ -64,3 +64,33 @@ fn run_rows(out: &mut String, run: &RunRow) {
         );
     }
 }
+
+/// The outbox: deliveries each target has not yet accepted, by target.
+pub fn pending_text(pending: &[rollcall_engine::store::OutboxRow]) -> String {
+    let mut out = String::new();
+    let mut targets: Vec<&str> = Vec::new();
+    for row in pending {
+        if !targets.contains(&row.target.as_str()) {
+            targets.push(&row.target);
+        }
+    }
+    for target in targets {
+        let rows: Vec<_> = pending.iter().filter(|row| row.target == target).collect();
+        let runs: Vec<String> = rows.iter().map(|row| row.run.to_string()).collect();
+        let attempts = rows.iter().map(|row| row.attempts).max().unwrap_or(0);
+        let _ = write!(
+            out,
+            "pending for target {}: run(s) {} ({attempts} attempt(s))",
+            terminal_safe(target),
+            runs.join(", ")
+        );
+        if let Some(error) = rows.iter().rev().find_map(|row| row.error.as_deref()) {
+            let _ = write!(out, "; last: {}", terminal_safe(error));
+        }
+        let _ = writeln!(
+            out,
+            "; `rollcall deliver PIPELINE` or the next run resumes it"
+        );
+    }
+    out
+}

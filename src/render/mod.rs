@@ -16,6 +16,7 @@ pub mod review;
 pub mod run;
 mod screen;
 pub mod show;
+pub mod targets;
 pub mod test;
 
 use std::borrow::Cow;

@@ -31,6 +31,10 @@ pub struct PlanJson<'a> {
     refused: &'a [rollcall_engine::run::Refusal],
     actions: &'a [rollcall_engine::run::ActionNote],
     deliveries: &'a [rollcall_engine::sink::Delivered],
+    /// Each target's operations (sent, or with `plan` planned), failures
+    /// and foreign objects; left out when the pipeline has no target.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    targets: &'a [rollcall_engine::target::TargetReport],
 }
 
 /// A report as the JSON document described by `schemas/plan-output.schema.json`
@@ -52,6 +56,7 @@ pub fn plan_document(report: &Report) -> PlanJson<'_> {
         refused: &report.refused,
         actions: &report.actions,
         deliveries: &report.deliveries,
+        targets: &report.targets,
     }
 }
 

@@ -109,6 +109,7 @@ fn feeds(report: &Report) -> Screen {
     }
     screen.append(actions(report));
     screen.out(&deliveries(&report.deliveries));
+    screen.append(super::targets::targets_text(&report.targets));
     screen
 }
 

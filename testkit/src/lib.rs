@@ -1,8 +1,9 @@
 //! Real servers for rollcall's tests, started on 127.0.0.1 with ephemeral
-//! ports: PostgreSQL ([`postgres`]). A server that cannot be started is a
+//! ports: PostgreSQL ([`postgres`]), a SCIM 2.0 server ([`scim`]). A server that cannot be started is a
 //! failing test that says how to install it, never a skipped one.
 
 pub mod postgres;
+pub mod scim;
 
 /// A free TCP port on loopback (bound, then released for the server).
 pub fn free_port() -> u16 {

@@ -206,12 +206,25 @@ impl State {
                 let mut admin = postgres::Client::connect(server.admin_url(), postgres::NoTls)
                     .expect("admin connection to the test PostgreSQL");
                 let (to, from) = (self.database(), from.database());
-                admin
-                    .batch_execute(&format!(
-                        "DROP DATABASE IF EXISTS {to} WITH (FORCE); \
-                         CREATE DATABASE {to} TEMPLATE {from}"
-                    ))
-                    .unwrap_or_else(|e| panic!("copying database {from} to {to}: {e}"));
+                // A session that just closed on `from` may linger for a moment,
+                // and a template must have none: try again briefly.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                loop {
+                    // Two statements: neither may run inside a transaction block.
+                    let copied = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {to} WITH (FORCE)"))
+                        .and_then(|()| {
+                            admin.batch_execute(&format!("CREATE DATABASE {to} TEMPLATE {from}"))
+                        });
+                    match copied {
+                        Ok(()) => break,
+                        Err(e) if std::time::Instant::now() < deadline => {
+                            let _ = e;
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
+                        Err(e) => panic!("copying database {from} to {to}: {e:?}"),
+                    }
+                }
             }
         }
     }

@@ -15,6 +15,7 @@ mod policy;
 mod role;
 mod sink;
 mod source;
+mod target;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,6 +48,7 @@ const PIPELINE_CHILDREN: &[&str] = &[
     "lifecycle",
     "sink",
     "notify",
+    "target",
 ];
 
 /// Lowers a parsed file into its pipelines, with every diagnostic found.
@@ -252,6 +254,10 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         .into_iter()
         .filter_map(|n| notify::lower_notify(cx, n))
         .collect();
+    let targets = Cx::all(&children, "target")
+        .into_iter()
+        .filter_map(|n| target::lower_target(cx, n))
+        .collect();
 
     let name = name?;
     Some(Pipeline {
@@ -275,5 +281,6 @@ fn lower_pipeline(cx: &mut Cx, node: &KdlNode) -> Option<Pipeline> {
         keep_raw,
         sinks,
         notifications,
+        targets,
     })
 }

@@ -60,6 +60,7 @@ fn pipeline(key_field: &str, fields: Vec<Field>) -> Pipeline {
         keep_raw: false,
         sinks: Vec::new(),
         notifications: Vec::new(),
+        targets: Vec::new(),
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) fn apply_in_transaction(
     row.checks = report.integrity.checks.clone();
     if report.integrity.passed || options.accept_breach {
         progress.phase(Phase::Committing);
-        commit(tx, run_id, row, report)
+        commit(plan, tx, run_id, row, report)
     } else {
         tx.rollback()?;
         reject(store, &Claim::run(&plan.name, &plan.system), row, report)
@@ -100,6 +100,7 @@ fn pass(
 
 /// Commits a change set the gate let through (or that overrides it).
 fn commit(
+    plan: &Plan,
     tx: Tx<'_>,
     run_id: i64,
     mut row: RunRow,
@@ -114,6 +115,19 @@ fn commit(
     row.overridden = report.overridden;
     row.outcome = report.outcome.recorded_as().into();
     tx.update_run(run_id, &row)?;
+    if report.outcome == Outcome::Applied {
+        // The targets' outbox: queued with the change set, so a committed
+        // change is never without its delivery, whatever happens next.
+        for target in &plan.targets {
+            tx.queue_delivery(
+                &target.name.value,
+                &plan.system,
+                &plan.name,
+                run_id,
+                &row.finished_at,
+            )?;
+        }
+    }
     let phase = std::time::Instant::now();
     tx.commit()?;
     phase_done(phase, "committed");

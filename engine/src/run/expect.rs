@@ -249,6 +249,7 @@ mod tests {
             refused: Vec::new(),
             actions: Vec::new(),
             deliveries: Vec::new(),
+            targets: Vec::new(),
         }
     }
 

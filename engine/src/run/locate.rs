@@ -118,6 +118,7 @@ fn already_applied(
         refused: Vec::new(),
         actions: Vec::new(),
         deliveries: Vec::new(),
+        targets: Vec::new(),
     }))
 }
 

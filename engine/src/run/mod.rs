@@ -45,6 +45,7 @@ use crate::registry::RegistryReport;
 use crate::sink::{self, Delivered};
 use crate::source::{Limits, SourceIdentity};
 use crate::store::{Store, now_text};
+use crate::target::{self, DeliverOptions, TargetReport};
 use crate::unique::Conflict;
 use crate::vocabulary::{GateVerdict, Outcome, Phase, Summary};
 
@@ -163,6 +164,17 @@ pub struct Report {
     /// Files written and delivered after the commit (never in a saved plan).
     #[serde(skip_deserializing)]
     pub deliveries: Vec<Delivered>,
+    /// What each target was sent from the outbox (with `plan`: what it
+    /// would be sent); never in a saved plan.
+    #[serde(skip_deserializing)]
+    pub targets: Vec<TargetReport>,
+}
+
+impl Report {
+    /// Whether a target refused objects, held removals or was not reached.
+    pub fn targets_failed(&self) -> bool {
+        self.targets.iter().any(TargetReport::has_problems)
+    }
 }
 
 /// Works out what a run would change, writing nothing. Without a store
@@ -185,6 +197,15 @@ pub fn plan(
     let mut report = stream::stream(plan, &tx, None, options, None, progress)?;
     tx.rollback()?;
     report.outcome = Outcome::Planned;
+    if !plan.targets.is_empty() {
+        // Against the committed registry and each target's real listing:
+        // what delivering now would send. Nothing is sent or marked.
+        let preview = DeliverOptions {
+            send: false,
+            always: true,
+        };
+        report.targets = target::deliver(plan, store, preview)?;
+    }
     Ok(report)
 }
 
@@ -219,7 +240,11 @@ pub fn apply(
     progress.phase(Phase::Locating);
     let pinned = match locate::locate(plan, store, options, &started_at)? {
         locate::Located::Read(pinned) => pinned,
-        locate::Located::AlreadyApplied(report) => return Ok(report),
+        locate::Located::AlreadyApplied(mut report) => {
+            // Nothing new to read, but what the outbox holds is delivered.
+            report.targets = deliver_targets(plan, store, options)?;
+            return Ok(report);
+        }
     };
     let mut report =
         commit::apply_in_transaction(plan, store, options, pinned.as_ref(), &started_at, progress)?;
@@ -232,7 +257,28 @@ pub fn apply(
         }
         report = outputs::write(plan, store, run_id, report, options, progress)?;
     }
+    if matches!(report.outcome, Outcome::Applied | Outcome::NoChange) {
+        report.targets = deliver_targets(plan, store, options)?;
+    }
     Ok(report)
+}
+
+/// Works through the targets' outbox after the commit (queued by this run
+/// or left by an earlier one); `--skip-upload` sends nothing and marks
+/// nothing delivered.
+fn deliver_targets(
+    plan: &Plan,
+    store: &mut Store,
+    options: &Options,
+) -> Result<Vec<TargetReport>, RunError> {
+    if plan.targets.is_empty() || options.skip_uploads {
+        return Ok(Vec::new());
+    }
+    let deliver = DeliverOptions {
+        send: true,
+        always: false,
+    };
+    Ok(target::deliver(plan, store, deliver)?)
 }
 
 /// What the pass has found so far: the report's counts and lists.

@@ -335,6 +335,7 @@ impl<'a, 't> Pass<'a, 't> {
             refused: tally.refused,
             actions: tally.actions,
             deliveries: Vec::new(),
+            targets: Vec::new(),
         })
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The interface is a set of traits, one per kind of row ([`Records`],
 //! [`Persons`], [`Roles`], [`Identities`], [`Changes`], [`Frozen`],
-//! [`Runs`], [`Pipelines`], [`Lineage`]) plus the reads of outputs ([`Outputs`]) and a
+//! [`Runs`], [`Pipelines`], [`Lineage`], [`Outbox`]) plus the reads of outputs ([`Outputs`]) and a
 //! first load's deferred indexes ([`BulkLoad`]). A backend implements them
 //! all on its transaction type, which makes it a [`Transaction`], and
 //! [`Backend`] on its connection; [`Store::new`] takes any backend. The
@@ -28,6 +28,7 @@ mod frozen;
 mod identities;
 mod lineage;
 mod location;
+mod outbox;
 mod outputs;
 mod persons;
 mod pipelines;
@@ -51,6 +52,7 @@ pub use frozen::{Frozen, FrozenRow};
 pub use identities::{Identities, Identity, IdentityKind, fold};
 pub use lineage::{Lineage, StoreLineage};
 pub use location::{Claim, StoreLocation};
+pub use outbox::{Outbox, OutboxRow, OwnedObject};
 pub use outputs::{EachPresent, Outputs};
 pub use persons::{PersonRow, PersonState, Persons};
 pub use pipelines::{PipelineLifecycle, Pipelines};
@@ -92,6 +94,7 @@ pub trait Transaction:
     + Runs
     + Pipelines
     + Outputs
+    + Outbox
     + BulkLoad
     + Lineage
     + Tables

@@ -4,7 +4,19 @@
 //! time. What to send is decided above this trait (desired state against
 //! the listing, ownership, the outbox); a directory only speaks its protocol.
 
+pub mod deliver;
+pub mod desired;
+pub mod reconcile;
+pub mod scim;
+
 use std::collections::BTreeMap;
+
+use rollcall_model::{Target, TargetKind};
+
+use crate::env;
+use crate::plan::Plan;
+
+pub use deliver::{DeliverOptions, TargetReport, deliver};
 
 /// An object's attributes: name to values (an empty list removes it).
 pub type Attributes = BTreeMap<String, Vec<String>>;
@@ -109,4 +121,39 @@ pub trait Directory {
     /// Sends one operation; the object's handle afterwards (new for a
     /// create or an LDAP rename).
     fn apply(&mut self, operation: &Operation) -> Result<String, ObjectFailure>;
+}
+
+/// The directory of a declared target, its `(env)` settings resolved.
+/// Nothing is sent until it is used.
+pub fn open(target: &Target, _plan: &Plan) -> Result<Box<dyn Directory>, String> {
+    let what = |s: &str| format!("target {}'s {s}", target.name.value);
+    match &target.kind {
+        TargetKind::Scim(scim) => {
+            let url = env::resolve(&scim.url, &what("url")).map_err(|e| e.to_string())?;
+            let token =
+                env::resolve_opt(scim.token.as_ref(), &what("token")).map_err(|e| e.to_string())?;
+            Ok(Box::new(scim::ScimDirectory::new(scim::ScimSettings {
+                name: target.name.value.clone(),
+                url,
+                token,
+                page_size: scim.page_size,
+                rate: target.rate.as_ref().map(|r| r.value),
+                attributes: target
+                    .attributes
+                    .iter()
+                    .map(|(name, _)| name.clone())
+                    .filter(|name| name != "externalId" && name != "active")
+                    .collect(),
+                groups: target.groups.is_some(),
+            })))
+        }
+        // LDAP WIRING: the one place an `ldap` target becomes a directory.
+        // Build the LDAP helper's settings struct from `ldap` (url, starttls,
+        // bind-dn, password via env::resolve, base, rate) and return
+        // `Box::new(ldap::LdapDirectory::new(settings)?)`.
+        TargetKind::Ldap(_ldap) => Err(format!(
+            "target {}: ldap target not yet available in this build",
+            target.name.value
+        )),
+    }
 }

@@ -78,13 +78,14 @@ pub struct Failure {
     pub found: Vec<String>,
 }
 
-/// A pipeline compiled for its tests: without sinks and notifications, so
+/// A pipeline compiled for its tests: without sinks, notifications and targets, so
 /// a test checks what a run records and delivers nothing anywhere (and
 /// needs none of the outputs' `(env)` settings).
 pub fn compile(pipeline: &Pipeline) -> Result<Plan, InvariantError> {
     let mut pipeline = pipeline.clone();
     pipeline.sinks.clear();
     pipeline.notifications.clear();
+    pipeline.targets.clear();
     Plan::compile(&pipeline)
 }
 

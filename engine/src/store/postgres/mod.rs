@@ -26,6 +26,7 @@ mod copy;
 mod frozen;
 mod identities;
 mod lineage;
+mod outbox;
 mod outputs;
 mod persons;
 mod pipelines;

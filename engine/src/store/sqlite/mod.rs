@@ -13,6 +13,7 @@ mod frozen;
 mod identities;
 pub(in crate::store) mod identity_lookup;
 mod lineage;
+mod outbox;
 mod outputs;
 mod persons;
 mod pipelines;

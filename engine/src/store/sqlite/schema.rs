@@ -5,7 +5,7 @@
 //! brought forward from any earlier version.
 
 /// Migrations in order; the store's `user_version` is the count applied.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 /// The first schema, laid out for the whole registry (persons, identifiers,
 /// emails, roles, frozen attributes) even where the engine does not fill
@@ -392,6 +392,61 @@ CREATE TRIGGER lineage_serial_on_update AFTER UPDATE OF outcome ON runs
 BEGIN
     UPDATE lineage SET serial = serial + 1;
 END;
+"#;
+
+/// Targets (issue 19): the outbox of deliveries each target has still to
+/// accept, queued in the run's transaction, and the objects of each target
+/// that rollcall owns (created, or adopted by a declared match). A target
+/// is shared by the pipelines of one system, so both are keyed by
+/// `(target, system)`. `object_id` is NULL while a creation is in flight.
+const V10: &str = r#"
+CREATE TABLE target_outbox (
+    id           INTEGER PRIMARY KEY,
+    target       TEXT    NOT NULL,
+    system       TEXT    NOT NULL,
+    pipeline     TEXT    NOT NULL,
+    run          INTEGER NOT NULL,
+    queued_at    TEXT    NOT NULL,
+    delivered_at TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    error        TEXT
+);
+CREATE INDEX target_outbox_pending ON target_outbox (system, target) WHERE delivered_at IS NULL;
+CREATE TABLE target_objects (
+    target    TEXT NOT NULL,
+    system    TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('person', 'group')),
+    key       TEXT NOT NULL,
+    object_id TEXT,
+    name      TEXT NOT NULL,
+    PRIMARY KEY (target, system, kind, key)
+);
+"#;
+
+/// Read-only views for the applications that consume the registry with
+/// plain SQL (README, "Reading the registry from SQL"): their names and
+/// columns are a contract kept by later migrations, while the tables
+/// beneath may change (as V7's compact layout did). A person's attributes
+/// are given whole, wherever the store keeps them.
+const V11: &str = r#"
+CREATE VIEW registry_persons AS
+SELECT p.id AS person_id, p.status, p.limbo, p.inactive_since, p.purge_at,
+       CASE WHEN p.attributes = '' THEN a.fields ELSE p.attributes END AS attributes,
+       p.created_run, p.updated_run
+  FROM persons p LEFT JOIN source_records a ON a.id = p.attributes_from;
+CREATE VIEW registry_roles AS
+SELECT id AS role_id, person_id, system, pipeline, source_key, scope_kind, scope,
+       affiliation, ou, title, status, status_since, valid_from, valid_until,
+       grace_until, status_after, manager_person_id, sponsor_person_id
+  FROM roles;
+CREATE VIEW registry_identifiers AS
+SELECT i.person_id, 'identifier' AS kind, i.type, i.value, i.active, NULL AS verified,
+       r.pipeline, r.key AS source_key
+  FROM identifiers i LEFT JOIN source_records r ON r.id = i.record_id
+UNION ALL
+SELECT e.person_id, 'email' AS kind, e.type, e.address AS value, NULL AS active, e.verified,
+       r.pipeline, r.key AS source_key
+  FROM emails e LEFT JOIN source_records r ON r.id = e.record_id;
 "#;
 
 /// Which roles the validity step re-checks each run: pending ones (waiting
