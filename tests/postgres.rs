@@ -281,7 +281,7 @@ fn a_store_copied_to_postgresql_and_back_is_the_same_store() {
     let there = run(&["store", "copy", arg(&original), &url, "--format", "json"]);
     let report = stdout_json(&there);
     let tables = report["tables"].as_array().unwrap();
-    assert_eq!(tables.len(), 10, "{report}");
+    assert_eq!(tables.len(), 12, "{report}");
     let rows = |name: &str| {
         tables.iter().find(|t| t["table"] == name).unwrap()["rows"]
             .as_u64()

@@ -59,7 +59,7 @@ pub use pipelines::{PipelineLifecycle, Pipelines};
 pub use records::{NewRecord, PriorRecord, RecordState, Records, StoredRecord};
 pub use roles::{LinkRef, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues, Roles};
 pub use runs::{RunRow, Runs};
-pub use tables::{EachRow, Field, TABLES, TableCopy, Tables, copy_store};
+pub use tables::{EachRow, Field, NOT_COPIED, TABLES, TableCopy, Tables, copy_store};
 
 /// A connection to a store: how transactions are begun.
 pub trait Backend: Send {

@@ -192,7 +192,32 @@ pub const TABLES: &[(&str, &[&str], bool)] = &[
         ],
         true,
     ),
+    (
+        "target_outbox",
+        &[
+            "id",
+            "target",
+            "system",
+            "pipeline",
+            "run",
+            "queued_at",
+            "delivered_at",
+            "attempts",
+            "error",
+        ],
+        true,
+    ),
+    (
+        "target_objects",
+        &["target", "system", "kind", "key", "object_id", "name"],
+        false,
+    ),
 ];
+
+/// Tables of a store that are not copied row by row: the lineage (the copy
+/// takes the source's id; its serial follows from the runs), and each
+/// backend's own bookkeeping (schema version, locks, id counters).
+pub const NOT_COPIED: &[&str] = &["lineage", "rollcall_schema", "locks", "sqlite_sequence"];
 
 /// Whole tables, read and written by a backend.
 pub trait Tables {

@@ -747,3 +747,37 @@ fn postgres_tls_verifies_the_server_against_the_ca() {
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert!(help.contains("TLS"), "{err}: {help}");
 }
+
+on_both!(store_copy_names_every_table_of_the_schema, |backing| {
+    drop(backing.open());
+    let mut found: Vec<String> = match backing {
+        Backing::Sqlite(_) => {
+            let location = backing.location();
+            let conn = rusqlite::Connection::open(location.file().unwrap()).unwrap();
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+                .unwrap();
+            stmt.query_map([], |row| row.get(0))
+                .unwrap()
+                .map(std::result::Result::unwrap)
+                .collect()
+        }
+        Backing::Postgres(url) => {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            client
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect()
+        }
+    };
+    found.retain(|name| !NOT_COPIED.contains(&name.as_str()));
+    found.sort();
+    let mut listed: Vec<&str> = TABLES.iter().map(|(name, _, _)| *name).collect();
+    listed.sort();
+    assert_eq!(found, listed, "a new table must be added to store::TABLES");
+});

@@ -15,6 +15,7 @@ fn order(table: &str, columns: &[&str]) -> String {
         "run_checks" => "run_id, seq".into(),
         "pipelines" => "name".into(),
         "frozen_attributes" => "person_id, attribute".into(),
+        "target_objects" => "target, system, kind, key".into(),
         _ if columns.contains(&"id") => "id".into(),
         _ => "1".into(),
     }
