@@ -162,6 +162,11 @@ enum Command {
         after_help = "Examples:\n  rollcall purge --dry-run\n  rollcall purge --now 2025-06-01 --format json"
     )]
     Purge(commands::purge::Args),
+    /// Move a store: copy it into a new SQLite file or PostgreSQL database.
+    #[command(
+        after_help = "Examples:\n  rollcall store copy rollcall.db postgres://rollcall@db.example.org/rollcall\n  rollcall store copy postgres://rollcall@db.example.org/rollcall backup.db"
+    )]
+    Store(commands::store::Args),
     /// Run pipeline tests (`NAME.test.kdl` beside `NAME.kdl`) in throwaway stores.
     #[command(
         after_help = "Examples:\n  rollcall test                           # every *.test.kdl under pipelines/\n  rollcall test pipelines/staff-sso.kdl   # the tests beside it\n  rollcall test pipelines/ --format json"
@@ -199,6 +204,7 @@ impl Command {
             Command::Unfreeze(_) => "unfreeze",
             Command::Frozen(_) => "frozen",
             Command::Purge(_) => "purge",
+            Command::Store(_) => "store",
             Command::Test(_) => "test",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
@@ -244,6 +250,7 @@ fn main() -> ExitCode {
         Command::Unfreeze(args) => commands::unfreeze::run(args, console),
         Command::Frozen(args) => commands::frozen::run(args, console),
         Command::Purge(args) => commands::purge::run(args, console),
+        Command::Store(args) => commands::store::run(args, console),
         Command::Test(args) => commands::test::run(args, console),
         Command::Completions(args) => {
             commands::completions::completions(args, Cli::command(), console)

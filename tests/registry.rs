@@ -1287,7 +1287,7 @@ fn the_reference_pipelines_are_in_canonical_layout() {
     .map(|name| repo().join(format!("pipelines/{name}.kdl")))
     .collect();
     let mut args = vec!["fmt", "--check"];
-    args.extend(files.iter().map(|f| arg(f)));
+    args.extend(files.iter().map(arg));
     let output = support::run(&args);
     assert_eq!(parts(&output).0, 0, "{}", parts(&output).1);
 }

@@ -20,6 +20,7 @@ pub mod run;
 pub mod show;
 pub mod show_plan;
 pub mod state;
+pub mod store;
 pub mod test;
 pub mod unfreeze;
 pub mod validate;

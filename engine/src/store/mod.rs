@@ -37,6 +37,7 @@ mod records;
 mod roles;
 mod runs;
 pub mod sqlite;
+mod tables;
 #[cfg(test)]
 mod tests;
 
@@ -58,6 +59,7 @@ pub use pipelines::{PipelineLifecycle, Pipelines};
 pub use records::{NewRecord, PriorRecord, RecordState, Records, StoredRecord};
 pub use roles::{LinkRef, ROLE_ATTRIBUTES, Relation, RoleRow, RoleStatusRow, RoleValues, Roles};
 pub use runs::{RunRow, Runs};
+pub use tables::{EachRow, Field, NOT_COPIED, TABLES, TableCopy, Tables, copy_store};
 
 /// A connection to a store: how transactions are begun.
 pub trait Backend: Send {
@@ -95,6 +97,7 @@ pub trait Transaction:
     + Outbox
     + BulkLoad
     + Lineage
+    + Tables
 {
     /// Makes everything written in this transaction durable.
     fn commit(self: Box<Self>) -> Result<()>;

@@ -299,6 +299,58 @@ on_both!(
 );
 
 on_both!(
+    a_first_load_matches_what_is_stored_and_what_it_wrote_itself,
+    |backing| {
+        let email = |value: &str| Identity {
+            kind: IdentityKind::Email,
+            type_name: "work".into(),
+            value: value.into(),
+            usable: true,
+        };
+        let mut store = backing.open();
+        let tx = store.write(&Claim::run("q", "other")).unwrap();
+        let run = tx.insert_run(&run_row("q", "applied")).unwrap();
+        let before = tx.insert_person(&Map::new(), run).unwrap();
+        tx.insert_record("q", "other", before, run, &record("k0", "{}", 1))
+            .unwrap();
+        tx.sync_identities(before, "q", "k0", &[email("a@x.org")], true)
+            .unwrap();
+        tx.commit().unwrap();
+
+        let tx = store.write(&CLAIM).unwrap();
+        let deferred = tx
+            .defer_indexes("s", "p")
+            .unwrap()
+            .expect("a small store defers");
+        let run = tx.insert_run(&run_row("p", "failed")).unwrap();
+        let mut persons = Vec::new();
+        for n in 0..40 {
+            let person = tx.insert_person(&Map::new(), run).unwrap();
+            let key = format!("k{n}");
+            tx.insert_record("p", "s", person, run, &record(&key, "{}", 1))
+                .unwrap();
+            tx.sync_identities(person, "p", &key, &[email(&format!("p{n}@x.org"))], true)
+                .unwrap();
+            persons.push(person);
+        }
+        let candidates = |value: &str| {
+            tx.identity_candidates(IdentityKind::Email, "work", value)
+                .unwrap()
+        };
+        assert_eq!(candidates("a@x.org"), [before]);
+        assert_eq!(candidates("p7@x.org"), [persons[7]]);
+        assert_eq!(candidates("p39@x.org"), [persons[39]]);
+        assert!(candidates("nobody@x.org").is_empty());
+        tx.rebuild_indexes(deferred).unwrap();
+        assert_eq!(candidates("p7@x.org"), [persons[7]]);
+        tx.commit().unwrap();
+        let tx = store.read().unwrap();
+        assert_eq!(tx.person_identities(persons[39]).unwrap().len(), 1);
+        assert_eq!(tx.record_person("p", "k39").unwrap(), Some(persons[39]));
+    }
+);
+
+on_both!(
     roles_are_written_found_and_their_links_emptied_on_change,
     |backing| {
         let mut store = backing.open();
@@ -695,3 +747,37 @@ fn postgres_tls_verifies_the_server_against_the_ca() {
     let help = miette::Diagnostic::help(&err).unwrap().to_string();
     assert!(help.contains("TLS"), "{err}: {help}");
 }
+
+on_both!(store_copy_names_every_table_of_the_schema, |backing| {
+    drop(backing.open());
+    let mut found: Vec<String> = match backing {
+        Backing::Sqlite(_) => {
+            let location = backing.location();
+            let conn = rusqlite::Connection::open(location.file().unwrap()).unwrap();
+            let mut stmt = conn
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+                .unwrap();
+            stmt.query_map([], |row| row.get(0))
+                .unwrap()
+                .map(std::result::Result::unwrap)
+                .collect()
+        }
+        Backing::Postgres(url) => {
+            let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+            client
+                .query(
+                    "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )
+                .unwrap()
+                .iter()
+                .map(|row| row.get(0))
+                .collect()
+        }
+    };
+    found.retain(|name| !NOT_COPIED.contains(&name.as_str()));
+    found.sort();
+    let mut listed: Vec<&str> = TABLES.iter().map(|(name, _, _)| *name).collect();
+    listed.sort();
+    assert_eq!(found, listed, "a new table must be added to store::TABLES");
+});

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use crate::store::changes::{restore_creations, stored_without_values};
 use crate::store::{ChangeRow, Changes, Records, Result};
 
@@ -69,20 +70,19 @@ impl Changes for PgTx<'_> {
             .as_ref()
             .map(|why| serde_json::to_string(why).map_err(|e| self.corrupt(e)))
             .transpose()?;
-        self.exec(
-            "INSERT INTO changes (run_id, pipeline, source_key, person_id, action, before, after, why)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &change.run_id,
-                &change.pipeline,
-                &change.source_key,
-                &change.person_id,
-                &change.action,
-                &before,
-                &after,
-                &why,
+        self.hold(
+            Table::Changes,
+            vec![
+                Cell::Int(Some(change.run_id)),
+                Cell::Text(Some(change.pipeline.clone())),
+                Cell::Text(change.source_key.clone()),
+                Cell::Int(change.person_id),
+                Cell::Text(Some(change.action.clone())),
+                Cell::Text(before),
+                Cell::Text(after),
+                Cell::Text(why),
             ],
-        )?;
+        );
         Ok(())
     }
 

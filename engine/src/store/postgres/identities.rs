@@ -1,9 +1,47 @@
 //! [`Identities`] in PostgreSQL.
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use crate::store::{Identities, Identity, IdentityKind, Result, StoreError, fold};
 
 impl PgTx<'_> {
+    /// Whether `person` holds the identity in a form matching may use: the
+    /// exact test of [`Identities::identity_candidates`], through the person's rows.
+    fn holds_identity(
+        &self,
+        kind: IdentityKind,
+        type_name: &str,
+        value: &str,
+        person: i64,
+    ) -> Result<bool> {
+        let sql = match kind {
+            IdentityKind::Email => {
+                "SELECT EXISTS (SELECT 1 FROM emails
+                  WHERE person_id = $1 AND type = $2 AND folded = $3 AND verified)"
+            }
+            IdentityKind::Identifier => {
+                "SELECT EXISTS (SELECT 1 FROM identifiers
+                  WHERE person_id = $1 AND type = $2 AND value = $3 AND active)"
+            }
+        };
+        Ok(self
+            .row(sql, &[&person, &type_name, &value])?
+            .is_some_and(|row| row.get(0)))
+    }
+
+    /// Tells the first load's lookup, when there is one, that `person`
+    /// now holds the identity.
+    fn note_identity(&self, person: i64, identity: &Identity) {
+        if let Some(lookup) = self.identity_lookup.borrow_mut().as_mut() {
+            lookup.add(
+                identity.kind,
+                &identity.type_name,
+                &identity.match_value(),
+                person,
+            );
+        }
+    }
+
     fn identities_where(&self, filter: &str, id: i64) -> Result<Vec<Identity>> {
         let mut out = Vec::new();
         for (kind, sql) in [
@@ -66,25 +104,31 @@ impl PgTx<'_> {
     }
 
     fn insert_identity(&self, person: i64, record: i64, identity: &Identity) -> Result<()> {
+        self.note_identity(person, identity);
+        let text = |value: &str| Cell::Text(Some(value.to_owned()));
         match identity.kind {
-            IdentityKind::Email => self.exec(
-                "INSERT INTO emails (person_id, type, address, folded, verified, record_id)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &person,
-                    &identity.type_name,
-                    &identity.value,
-                    &fold(&identity.value),
-                    &identity.usable,
-                    &record,
+            IdentityKind::Email => self.hold(
+                Table::Emails,
+                vec![
+                    Cell::Int(Some(person)),
+                    text(&identity.type_name),
+                    text(&identity.value),
+                    text(&fold(&identity.value)),
+                    Cell::Bool(identity.usable),
+                    Cell::Int(Some(record)),
                 ],
-            )?,
-            IdentityKind::Identifier => self.exec(
-                "INSERT INTO identifiers (person_id, type, value, active, record_id)
-                 VALUES ($1, $2, $3, TRUE, $4)",
-                &[&person, &identity.type_name, &identity.value, &record],
-            )?,
-        };
+            ),
+            IdentityKind::Identifier => self.hold(
+                Table::Identifiers,
+                vec![
+                    Cell::Int(Some(person)),
+                    text(&identity.type_name),
+                    text(&identity.value),
+                    Cell::Bool(true),
+                    Cell::Int(Some(record)),
+                ],
+            ),
+        }
         Ok(())
     }
 }
@@ -96,6 +140,22 @@ impl Identities for PgTx<'_> {
         type_name: &str,
         value: &str,
     ) -> Result<Vec<i64>> {
+        let possible = self
+            .identity_lookup
+            .borrow()
+            .as_ref()
+            .and_then(|lookup| lookup.candidates(kind, type_name, value));
+        if let Some(mut possible) = possible {
+            possible.sort_unstable();
+            possible.dedup();
+            let mut holders = Vec::with_capacity(possible.len());
+            for person in possible {
+                if self.holds_identity(kind, type_name, value, person)? {
+                    holders.push(person);
+                }
+            }
+            return Ok(holders);
+        }
         let sql = match kind {
             IdentityKind::Email => {
                 "SELECT DISTINCT person_id FROM emails
@@ -165,6 +225,9 @@ impl Identities for PgTx<'_> {
             };
             if reactivated == 0 {
                 self.insert_identity(person, record, identity)?;
+            } else {
+                // Active again, and possibly on another person.
+                self.note_identity(person, identity);
             }
         }
         Ok(())

@@ -16,10 +16,13 @@
 //! - readers (`plan`, `history`, `show`, `person`) read one snapshot
 //!   (`REPEATABLE READ, READ ONLY`) while a run writes.
 //!
-//! Statements are prepared once per connection and reused ([`PgTx::stmt`]).
+//! Statements are prepared once per transaction and reused ([`PgTx::stmt`]);
+//! nothing is kept in the session between transactions, so a
+//! transaction-mode pooler (PgBouncer) may stand in front.
 
 mod bulk;
 mod changes;
+mod copy;
 mod frozen;
 mod identities;
 mod lineage;
@@ -31,6 +34,7 @@ mod records;
 mod roles;
 mod runs;
 mod schema;
+mod tables;
 mod url;
 
 use std::cell::RefCell;
@@ -42,6 +46,8 @@ use postgres::types::ToSql;
 use postgres::{Client, Row, Statement};
 
 pub use url::PostgresUrl;
+
+use super::sqlite::identity_lookup::IdentityLookup;
 
 use super::{Backend, BackendError, Claim, Result, StoreError, Transaction};
 
@@ -224,6 +230,11 @@ impl PostgresStore {
         if let Some(claim) = claim {
             self.ensure_lock_rows(claim)?;
         }
+        // Behind a transaction-mode pooler each transaction may be served
+        // by another server connection, which has not seen the statements
+        // an earlier one prepared: they are prepared again per transaction
+        // (a run is one transaction, so it still prepares each once).
+        self.statements.borrow_mut().clear();
         let shown = &self.shown;
         let mut tx = match claim {
             Some(_) => self.client.transaction(),
@@ -266,6 +277,8 @@ impl PostgresStore {
             path: shown,
             last_record: RefCell::new(None),
             last_person: RefCell::new(None),
+            pending: RefCell::new(copy::Pending::default()),
+            identity_lookup: RefCell::new(None),
         })
     }
 }
@@ -299,6 +312,10 @@ pub struct PgTx<'s> {
     last_record: RefCell<Option<(String, String, i64)>>,
     /// The person last inserted and their attributes, as in SQLite.
     last_person: RefCell<Option<(i64, String)>>,
+    /// Inserted rows not written yet ([`copy`]).
+    pending: RefCell<copy::Pending>,
+    /// Answers matching during a first load (see [`bulk`]).
+    identity_lookup: RefCell<Option<IdentityLookup>>,
 }
 
 impl PgTx<'_> {
@@ -313,8 +330,15 @@ impl PgTx<'_> {
         }
     }
 
-    /// The statement for `sql`, prepared on first use on this connection.
+    /// The statement for `sql`, prepared on first use on this connection,
+    /// after the rows held back are written (nothing reads past them).
     fn stmt(&self, sql: &str) -> Result<Statement> {
+        self.flush()?;
+        self.prepared(sql)
+    }
+
+    /// The statement for `sql`, prepared on first use on this connection.
+    fn prepared(&self, sql: &str) -> Result<Statement> {
         if let Some(statement) = self.statements.borrow().get(sql) {
             return Ok(statement.clone());
         }
@@ -390,6 +414,7 @@ impl PgTx<'_> {
 
 impl Transaction for PgTx<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
+        self.flush()?;
         let path = self.path;
         self.tx.into_inner().commit().map_err(|e| pg(path, e))
     }

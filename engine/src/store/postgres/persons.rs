@@ -4,6 +4,7 @@ use postgres::Row;
 use serde_json::{Map, Value};
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use crate::store::{PersonRow, PersonState, Persons, Records, Result};
 
 /// A person's columns, read `FROM {PERSONS}`: attributes kept only in the
@@ -37,10 +38,21 @@ impl PgTx<'_> {
         if !same {
             return Ok(());
         }
-        self.exec(
-            "UPDATE persons SET attributes = '', attributes_from = $2 WHERE id = $1",
-            &[&person, &record],
-        )?;
+        // Usually the person's row is still held back: amended, not updated.
+        let amended = self.amend_last(Table::Persons, |row| {
+            if !matches!(row[0], Cell::Int(Some(id)) if id == person) {
+                return false;
+            }
+            row[2] = Cell::Text(Some(String::new()));
+            row[5] = Cell::Int(Some(record));
+            true
+        });
+        if !amended {
+            self.exec(
+                "UPDATE persons SET attributes = '', attributes_from = $2 WHERE id = $1",
+                &[&person, &record],
+            )?;
+        }
         Ok(())
     }
 
@@ -62,13 +74,18 @@ impl PgTx<'_> {
 impl Persons for PgTx<'_> {
     fn insert_person(&self, attributes: &Map<String, Value>, run: i64) -> Result<i64> {
         let text = Value::Object(attributes.clone()).to_string();
-        let id: i64 = self
-            .row(
-                "INSERT INTO persons (status, attributes, created_run, updated_run)
-                 VALUES ('active', $1, $2, $2) RETURNING id",
-                &[&text, &run],
-            )?
-            .map_or(0, |row| row.get(0));
+        let id = self.next_id(Table::Persons)?;
+        self.hold(
+            Table::Persons,
+            vec![
+                Cell::Int(Some(id)),
+                Cell::Text(Some("active".into())),
+                Cell::Text(Some(text.clone())),
+                Cell::Int(Some(run)),
+                Cell::Int(Some(run)),
+                Cell::Int(None),
+            ],
+        );
         *self.last_person.borrow_mut() = Some((id, text));
         Ok(id)
     }

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use crate::store::{NewRecord, PriorRecord, RecordState, Records, Result, StoredRecord};
 use crate::vocabulary::Fingerprint;
 
@@ -96,25 +97,23 @@ impl Records for PgTx<'_> {
         run: i64,
         record: &NewRecord<'_>,
     ) -> Result<()> {
-        let fingerprint = record.fingerprint.to_be_bytes();
-        let row = self.row(
-            "INSERT INTO source_records
-                 (pipeline, key, system, person_id, state, fingerprint, fields, raw,
-                  first_seen_run, changed_run)
-             VALUES ($1, $2, $3, $4, 'present', $5, $6, $7, $8, $8)
-             RETURNING id",
-            &[
-                &pipeline,
-                &record.key,
-                &system,
-                &person,
-                &&fingerprint[..],
-                &record.fields,
-                &record.raw,
-                &run,
+        let id = self.next_id(Table::Records)?;
+        self.hold(
+            Table::Records,
+            vec![
+                Cell::Int(Some(id)),
+                Cell::Text(Some(pipeline.to_owned())),
+                Cell::Text(Some(record.key.to_owned())),
+                Cell::Text(Some(system.to_owned())),
+                Cell::Int(Some(person)),
+                Cell::Text(Some("present".into())),
+                Cell::Bytes(Some(record.fingerprint.to_be_bytes().to_vec())),
+                Cell::Text(Some(record.fields.to_owned())),
+                Cell::Text(record.raw.map(str::to_owned)),
+                Cell::Int(Some(run)),
+                Cell::Int(Some(run)),
             ],
-        )?;
-        let id: i64 = row.map_or(0, |row| row.get(0));
+        );
         self.remember_record(pipeline, record.key, id);
         self.share_attributes(person, id, record.fields)
     }

@@ -3,6 +3,7 @@
 use postgres::Row;
 
 use super::PgTx;
+use super::copy::{Cell, Table};
 use super::schema::TIMED_ROLES;
 use crate::store::{LinkRef, Relation, Result, RoleRow, RoleStatusRow, RoleValues, Roles};
 
@@ -118,38 +119,34 @@ impl Roles for PgTx<'_> {
     ) -> Result<i64> {
         let (manager_type, manager_ref) = link_parts(&values.manager);
         let (sponsor_type, sponsor_ref) = link_parts(&values.sponsor);
-        let (scope_kind, scope) = (scope.map(|s| s.0), scope.map(|s| s.1));
-        let row = self.row(
-            "INSERT INTO roles (person_id, pipeline, source_key, ordinal, system, scope_kind, scope,
-                                affiliation, ou, title, valid_from, valid_until,
-                                manager_type, manager_ref, sponsor_type, sponsor_ref,
-                                status, status_since, member)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19)
-             RETURNING id",
-            &[
-                &person,
-                &pipeline,
-                &key,
-                &ordinal,
-                &system,
-                &scope_kind,
-                &scope,
-                &values.affiliation,
-                &values.ou,
-                &values.title,
-                &values.valid_from,
-                &values.valid_until,
-                &manager_type,
-                &manager_ref,
-                &sponsor_type,
-                &sponsor_ref,
-                &status,
-                &since,
-                &member,
+        let text = |value: Option<&str>| Cell::Text(value.map(str::to_owned));
+        let id = self.next_id(Table::Roles)?;
+        self.hold(
+            Table::Roles,
+            vec![
+                Cell::Int(Some(id)),
+                Cell::Int(Some(person)),
+                text(Some(pipeline)),
+                text(Some(key)),
+                Cell::Int(Some(ordinal)),
+                text(Some(system)),
+                text(scope.map(|s| s.0)),
+                text(scope.map(|s| s.1)),
+                text(values.affiliation.as_deref()),
+                text(values.ou.as_deref()),
+                text(values.title.as_deref()),
+                text(values.valid_from.as_deref()),
+                text(values.valid_until.as_deref()),
+                text(manager_type),
+                text(manager_ref),
+                text(sponsor_type),
+                text(sponsor_ref),
+                text(Some(status)),
+                text(Some(since)),
+                text(Some(member)),
             ],
-        )?;
-        Ok(row.map_or(0, |row| row.get(0)))
+        );
+        Ok(id)
     }
 
     fn set_role_values(&self, id: i64, person: i64, values: &RoleValues) -> Result<()> {

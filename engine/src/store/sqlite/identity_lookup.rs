@@ -1,6 +1,8 @@
 //! Who may hold an email address or identifier, in memory, while a first
 //! load has dropped the two indexes matching reads (`emails_by_folded`,
-//! `identifiers_by_value`; see [`super::bulk`]).
+//! `identifiers_by_value`; see [`super::bulk`]). PostgreSQL's first load
+//! uses it too, so matching asks the server nothing for most keys and the
+//! inserts held back for `COPY` are not written key by key.
 //!
 //! Kept up to date row by row, those indexes cost a first load two random
 //! page reads and writes per identity once they outgrow the page cache.
@@ -20,7 +22,7 @@ use crate::store::IdentityKind;
 
 /// Candidate persons by identity, eight bytes a slot, linear probing.
 #[derive(Debug)]
-pub(super) struct IdentityLookup {
+pub(in crate::store) struct IdentityLookup {
     /// `tag << 32 | person`; 0 is an empty slot (person ids start at 1).
     slots: Vec<u64>,
     len: usize,
@@ -30,7 +32,7 @@ pub(super) struct IdentityLookup {
 
 impl IdentityLookup {
     /// An empty table.
-    pub(super) fn new() -> IdentityLookup {
+    pub(in crate::store) fn new() -> IdentityLookup {
         IdentityLookup {
             slots: vec![0; 1024],
             len: 0,
@@ -39,7 +41,13 @@ impl IdentityLookup {
     }
 
     /// Notes that `person` holds the identity (`value` in match form).
-    pub(super) fn add(&mut self, kind: IdentityKind, type_name: &str, value: &str, person: i64) {
+    pub(in crate::store) fn add(
+        &mut self,
+        kind: IdentityKind,
+        type_name: &str,
+        value: &str,
+        person: i64,
+    ) {
         let Ok(person) = u32::try_from(person) else {
             self.overflowed = true;
             return;
@@ -64,7 +72,7 @@ impl IdentityLookup {
 
     /// Every person that may hold the identity (a superset, unsorted, with
     /// repeats), or `None` when the table cannot tell.
-    pub(super) fn candidates(
+    pub(in crate::store) fn candidates(
         &self,
         kind: IdentityKind,
         type_name: &str,

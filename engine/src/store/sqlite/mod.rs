@@ -11,7 +11,7 @@ mod bulk;
 mod changes;
 mod frozen;
 mod identities;
-mod identity_lookup;
+pub(in crate::store) mod identity_lookup;
 mod lineage;
 mod outbox;
 mod outputs;
@@ -21,6 +21,7 @@ mod records;
 mod roles;
 mod runs;
 mod schema;
+mod tables;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
