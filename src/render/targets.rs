@@ -97,6 +97,9 @@ fn one(target: &TargetReport) -> Screen {
     if let Some(held) = &target.held {
         screen.err(&format!("held: target {name}: {}\n", terminal_safe(held)));
     }
+    if let Some(note) = &target.note {
+        screen.err(&format!("note: target {name}: {}\n", terminal_safe(note)));
+    }
     if let Some(error) = &target.error {
         screen.err(&format!(
             "failed: target {name}: {}\n",
