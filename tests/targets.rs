@@ -558,6 +558,35 @@ fn the_integrity_gate_counts_target_deletions() {
     assert!(case.user("grace").is_some() && case.user("alan").is_some());
 }
 
+#[test]
+fn check_reach_lists_the_target_in_full() {
+    let case = Case::new("");
+    case.extract(&[ADA, GRACE, ALAN]);
+    case.expect("run", &[], 0);
+    let check = || {
+        let pipeline = case.path("people.kdl");
+        let output = rollcall()
+            .args(["check", arg(&pipeline), "--reach"])
+            .env("SCIM_TOKEN", scim::TOKEN)
+            .output()
+            .unwrap();
+        parts(&output)
+    };
+    case.server.clear_log();
+    let (code, out, err) = check();
+    assert_eq!(code, 0, "{out}{err}");
+    // Three users and one group, over pages of two.
+    assert!(
+        out.contains("target saas: listed in full: 4 object(s)"),
+        "{out}"
+    );
+    assert!(case.writes().is_empty(), "check writes nothing");
+    case.server.switch("fail-listing", true);
+    let (code, out, err) = check();
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(out.contains("listing of saas is incomplete"), "{out}{err}");
+}
+
 /// RFC 3339 time `days` from now (the lifecycle's `--now`).
 fn chrono_now_plus_days(days: u64) -> String {
     let now = std::time::SystemTime::now() + Duration::from_secs(days * 86_400);

@@ -419,6 +419,14 @@ impl Session<'_> {
                 report.operations.push(planned);
                 continue;
             }
+            if let Some(stop) = crate::interrupt::requested() {
+                // The change is committed; what is left waits in the outbox.
+                report.error = Some(format!(
+                    "delivery stopped by {}; the queue stays for the next run",
+                    stop.name()
+                ));
+                break;
+            }
             match self.send_step(&step)? {
                 Ok(()) => report.operations.push(planned),
                 Err(failure) => {
