@@ -65,6 +65,13 @@ fn pipeline_text(server: &ScimServer, integrity: &str, extra: &str) -> String {
     )
 }
 
+impl Drop for Case {
+    fn drop(&mut self) {
+        // The closing note's figures: what the server answered in all.
+        eprintln!("scim2-server recorded: {}", self.server.totals());
+    }
+}
+
 impl Case {
     fn new(extra: &str) -> Case {
         Case::with_integrity("", extra)
