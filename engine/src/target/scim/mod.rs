@@ -218,7 +218,9 @@ impl Directory for ScimDirectory {
                     // Changed since it was listed (a group's membership moves
                     // its members' versions on some services): read it again.
                     let current = self.http.send("GET", &path, None, None)?;
-                    answer = self.http.send("DELETE", &path, None, current.etag.as_deref())?;
+                    answer = self
+                        .http
+                        .send("DELETE", &path, None, current.etag.as_deref())?;
                 }
                 match answer.status {
                     // Already gone is what was asked for.
