@@ -346,7 +346,7 @@ fn pipeline_tests_print_their_schema() {
     };
     let passed = document(&test(Path::new("pipelines")), "test-output.schema.json");
     assert_eq!(passed["outcome"], "passed");
-    assert_eq!(passed["files"].as_array().unwrap().len(), 7);
+    assert_eq!(passed["files"].as_array().unwrap().len(), 8);
     let wrong = dir.path().join("staff.test.kdl");
     let text = format!(
         "pipeline \"{}\"\ntest \"wrong\" {{\n    extract file=\"{}\" {{\n        expect {{\n            counts created=1\n        }}\n    }}\n}}\n",

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use rollcall_testkit::scim::{self, ScimServer};
-use support::{arg, parts, rollcall};
+use support::{arg, assert_matches_schema, parts, rollcall, stdout_json};
 
 /// A test's folder: the pipeline, its extracts and its store.
 struct Case {
@@ -20,7 +20,7 @@ struct Case {
 
 /// A pipeline of HR people provisioned into `server`, with `extra` lines
 /// inside the target block.
-fn pipeline_text(server: &ScimServer, extra: &str) -> String {
+fn pipeline_text(server: &ScimServer, integrity: &str, extra: &str) -> String {
     format!(
         r#"pipeline people {{
     source file "people.jsonl" {{ format jsonl }}
@@ -40,6 +40,7 @@ fn pipeline_text(server: &ScimServer, extra: &str) -> String {
         affiliation "staff"
         ou field=department
     }}
+    {integrity}
     lifecycle {{
         on-removal suspended
         limbo leavers
@@ -64,11 +65,24 @@ fn pipeline_text(server: &ScimServer, extra: &str) -> String {
     )
 }
 
+impl Drop for Case {
+    fn drop(&mut self) {
+        // The closing note's figures: what the server answered in all.
+        eprintln!("scim2-server recorded: {}", self.server.totals());
+    }
+}
+
 impl Case {
     fn new(extra: &str) -> Case {
+        Case::with_integrity("", extra)
+    }
+
+    /// A case whose pipeline also has `integrity` (a whole block).
+    fn with_integrity(integrity: &str, extra: &str) -> Case {
         let server = scim::start();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("people.kdl"), pipeline_text(&server, extra)).unwrap();
+        let text = pipeline_text(&server, integrity, extra);
+        std::fs::write(dir.path().join("people.kdl"), text).unwrap();
         Case { dir, server }
     }
 
@@ -215,24 +229,20 @@ fn join_move_leave_return_and_purge_send_only_what_changed() {
     case.expect("run", &[], 0);
     assert_eq!(case.writes(), Vec::<String>::new(), "unchanged extract");
 
-    // Move: ada's userName changes. Applied with --skip-upload, `plan`
-    // shows the target's pending operation and sends nothing; `deliver`
-    // sends it: one PATCH, never a DELETE and a POST.
+    // Move: ada's userName changes. `plan` shows the rename this extract
+    // would cause, against the server's listing, and sends nothing; the run
+    // sends one PATCH, never a DELETE and a POST.
     case.extract(&[("e1", "ada.l", "eng"), GRACE, ALAN]);
     case.server.clear_log();
-    case.expect("run", &["--skip-upload"], 0);
-    let (planned, _) = case.expect("plan", &[], 0);
+    let (planned, err) = case.expect("plan", &[], 0);
     assert!(
         planned.contains("target saas (scim): would send 1 rename"),
         "{planned}"
     );
     assert!(planned.contains("rename person ada.l"), "{planned}");
-    assert_eq!(
-        case.writes(),
-        Vec::<String>::new(),
-        "--skip-upload and plan send nothing"
-    );
-    case.expect("deliver", &[], 0);
+    assert!(!err.contains("note:"), "{err}");
+    assert_eq!(case.writes(), Vec::<String>::new(), "plan sends nothing");
+    case.expect("run", &[], 0);
     assert_eq!(
         case.writes(),
         ["PATCH /v2/Users/ada.l 204"],
@@ -462,8 +472,14 @@ fn skip_upload_sends_nothing_and_marks_nothing_delivered() {
         history.contains("pending for target saas: run(s) 1"),
         "{history}"
     );
-    case.expect("deliver", &[], 0);
+    let output = case.rollcall("deliver", &["--format", "json"]);
+    let document = stdout_json(&output);
+    assert_matches_schema(&document, "deliver-output.schema.json");
+    assert_eq!(document["exit_code"], 0, "{document:#}");
+    assert_eq!(document["targets"][0]["accepted"], true, "{document:#}");
     assert_eq!(case.writes(), ["POST /v2/Users 201", "POST /v2/Groups 201"]);
+    let (history, _) = case.expect_history();
+    assert!(!history.contains("pending for target"), "{history}");
 }
 
 #[test]
@@ -513,6 +529,69 @@ fn a_kill_during_delivery_resumes_with_no_duplicate_writes() {
     case.server.clear_log();
     case.expect("run", &[], 0);
     assert_eq!(case.writes(), Vec::<String>::new(), "then nothing more");
+}
+
+#[test]
+fn the_integrity_gate_counts_target_deletions() {
+    // One leaver per run passes the run's gate; purging both at once would
+    // delete two accounts, more than max-removed 1 allows.
+    let case = Case::with_integrity("integrity { max-removed 1 }", "delete-after-purge #true");
+    case.extract(&[ADA, GRACE, ALAN]);
+    case.expect("run", &[], 0);
+    case.extract(&[ADA, GRACE]);
+    case.expect("run", &["--now", &chrono_now_plus_days(1)], 0);
+    case.extract(&[ADA]);
+    case.expect("run", &["--now", &chrono_now_plus_days(2)], 0);
+    case.server.clear_log();
+    let output = case.rollcall(
+        "run",
+        &["--now", &chrono_now_plus_days(120), "--format", "json"],
+    );
+    let document = stdout_json(&output);
+    assert_matches_schema(&document, "plan-output.schema.json");
+    assert_eq!(document["exit_code"], 6, "{document:#}");
+    assert_eq!(document["summary"]["purged"], 2, "{document:#}");
+    let target = &document["targets"][0];
+    let held = target["held"].as_str().unwrap();
+    assert!(
+        held.contains("2 deactivations/deletions exceed max-removed (1)"),
+        "{held}"
+    );
+    assert_eq!(
+        case.writes(),
+        Vec::<String>::new(),
+        "no DELETE beyond the gate"
+    );
+    assert!(case.user("grace").is_some() && case.user("alan").is_some());
+}
+
+#[test]
+fn check_reach_lists_the_target_in_full() {
+    let case = Case::new("");
+    case.extract(&[ADA, GRACE, ALAN]);
+    case.expect("run", &[], 0);
+    let check = || {
+        let pipeline = case.path("people.kdl");
+        let output = rollcall()
+            .args(["check", arg(&pipeline), "--reach"])
+            .env("SCIM_TOKEN", scim::TOKEN)
+            .output()
+            .unwrap();
+        parts(&output)
+    };
+    case.server.clear_log();
+    let (code, out, err) = check();
+    assert_eq!(code, 0, "{out}{err}");
+    // Three users and one group, over pages of two.
+    assert!(
+        out.contains("target saas: listed in full: 4 object(s)"),
+        "{out}"
+    );
+    assert!(case.writes().is_empty(), "check writes nothing");
+    case.server.switch("fail-listing", true);
+    let (code, out, err) = check();
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(out.contains("listing of saas is incomplete"), "{out}{err}");
 }
 
 /// RFC 3339 time `days` from now (the lifecycle's `--now`).

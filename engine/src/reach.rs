@@ -4,7 +4,8 @@
 //! (S3: its folder listed; SFTP: logged in after the pinned host key is
 //! checked), the SMTP server's greeting read, the webhook's host
 //! connected to (no request is sent, so no one is notified), and an
-//! external matcher's command looked up.
+//! external matcher's command looked up, and each directory target listed
+//! in full (every page).
 //!
 //! Targets are named as messages name them everywhere: never a secret.
 
@@ -53,6 +54,12 @@ pub fn reach(plan: &Plan) -> Vec<Probe> {
             ));
         }
     }
+    for target in &plan.targets {
+        probes.push(probe(
+            format!("target {}", target.name.value),
+            directory(target, plan),
+        ));
+    }
     for notify in &plan.notifications {
         probes.push(match &notify.channel {
             Channel::Email { .. } => smtp(),
@@ -60,6 +67,13 @@ pub fn reach(plan: &Plan) -> Vec<Probe> {
         });
     }
     probes
+}
+
+/// A target's directory listed in full (every page), nothing written.
+fn directory(target: &rollcall_model::Target, plan: &Plan) -> Result<String, String> {
+    let mut directory = crate::target::open(target, plan)?;
+    let objects = directory.list().map_err(|e| e.to_string())?;
+    Ok(format!("listed in full: {} object(s)", objects.len()))
 }
 
 fn probe(target: String, result: Result<String, String>) -> Probe {

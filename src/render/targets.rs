@@ -97,6 +97,9 @@ fn one(target: &TargetReport) -> Screen {
     if let Some(held) = &target.held {
         screen.err(&format!("held: target {name}: {}\n", terminal_safe(held)));
     }
+    if let Some(note) = &target.note {
+        screen.err(&format!("note: target {name}: {}\n", terminal_safe(note)));
+    }
     if let Some(error) = &target.error {
         screen.err(&format!(
             "failed: target {name}: {}\n",
@@ -104,4 +107,66 @@ fn one(target: &TargetReport) -> Screen {
         ));
     }
     screen
+}
+
+#[cfg(test)]
+mod tests {
+    use rollcall_engine::target::TargetReport;
+    use rollcall_engine::target::deliver::{FailedStep, ForeignObject, StepReport};
+    use rollcall_engine::target::reconcile::Label;
+
+    use super::targets_text;
+    use crate::render::screen::Stream;
+
+    fn shown(targets: &[TargetReport]) -> String {
+        targets_text(targets)
+            .parts()
+            .map(|(stream, text)| {
+                let tag = if stream == Stream::Out { "out" } else { "err" };
+                text.lines()
+                    .map(|l| format!("{tag}| {l}\n"))
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    fn step(operation: Label, name: &str) -> StepReport {
+        StepReport {
+            operation,
+            kind: "person",
+            name: name.into(),
+            attributes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_delivery_with_a_refused_object_and_a_plan_with_a_foreign_one() {
+        let sent = TargetReport {
+            target: "saas".into(),
+            kind: "scim",
+            pending_runs: vec![4],
+            operations: vec![step(Label::Create, "ada"), step(Label::Rename, "alan.t")],
+            failed: vec![FailedStep {
+                operation: Label::Create,
+                kind: "person",
+                name: "grace".into(),
+                request: "POST /Users {\"userName\":\"grace\"}".into(),
+                answer: "409 {\"scimType\":\"uniqueness\"}".into(),
+            }],
+            sent: true,
+            ..TargetReport::default()
+        };
+        let planned = TargetReport {
+            target: "saas".into(),
+            kind: "scim",
+            operations: vec![step(Label::Deactivate, "alan.t")],
+            foreign: vec![ForeignObject {
+                kind: "person",
+                name: "mallory".into(),
+                id: "u-9".into(),
+            }],
+            ..TargetReport::default()
+        };
+        insta::assert_snapshot!(shown(&[sent, planned]));
+    }
 }

@@ -111,9 +111,39 @@ impl ScimServer {
             .collect()
     }
 
-    /// Forgets the requests logged so far (what the next step sends is counted alone).
+    /// Starts the log afresh (what the next step sends is counted alone);
+    /// [`ScimServer::totals`] still counts what came before.
     pub fn clear_log(&self) {
-        let _ = std::fs::remove_file(self.dir.path().join("requests.log"));
+        let log = self.dir.path().join("requests.log");
+        let earlier = std::fs::read_to_string(&log).unwrap_or_default();
+        let all = self.dir.path().join("requests.all.log");
+        let mut kept = std::fs::read_to_string(&all).unwrap_or_default();
+        kept.push_str(&earlier);
+        std::fs::write(all, kept).expect("keep the earlier log");
+        let _ = std::fs::remove_file(log);
+    }
+
+    /// Requests per method since the server started, e.g.
+    /// `GET 12, POST 4, PATCH 2, DELETE 1` (answered with any status).
+    pub fn totals(&self) -> String {
+        let all =
+            std::fs::read_to_string(self.dir.path().join("requests.all.log")).unwrap_or_default();
+        let now = std::fs::read_to_string(self.dir.path().join("requests.log")).unwrap_or_default();
+        let text = all + &now;
+        ["GET", "POST", "PATCH", "PUT", "DELETE"]
+            .iter()
+            .map(|m| {
+                (
+                    m,
+                    text.lines()
+                        .filter(|l| l.starts_with(&format!("{m} ")))
+                        .count(),
+                )
+            })
+            .filter(|(m, n)| *n > 0 || **m != "PUT")
+            .map(|(m, n)| format!("{m} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Turns a switch of the wrapper on or off: `fail-listing`,

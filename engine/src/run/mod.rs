@@ -29,6 +29,7 @@ mod join;
 mod locate;
 mod map;
 mod outputs;
+mod preview;
 mod read;
 mod registry;
 mod stream;
@@ -186,6 +187,7 @@ pub fn plan(
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
     let mut empty;
+    let has_store = store.is_some();
     let store = match store {
         Some(store) => store,
         None => {
@@ -198,13 +200,9 @@ pub fn plan(
     tx.rollback()?;
     report.outcome = Outcome::Planned;
     if !plan.targets.is_empty() {
-        // Against the committed registry and each target's real listing:
-        // what delivering now would send. Nothing is sent or marked.
-        let preview = DeliverOptions {
-            send: false,
-            always: true,
-        };
-        report.targets = target::deliver(plan, store, preview)?;
+        // What delivering after this run would send, against each
+        // target's real listing. Nothing is sent or marked.
+        report.targets = preview::targets(plan, has_store.then_some(store), options, progress)?;
     }
     Ok(report)
 }

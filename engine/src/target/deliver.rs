@@ -89,6 +89,8 @@ pub struct TargetReport {
     pub sent: bool,
     /// Whether the queue was marked delivered.
     pub accepted: bool,
+    /// How `plan` computed it, when not from this extract's outcome.
+    pub note: Option<String>,
 }
 
 impl TargetReport {
@@ -108,7 +110,24 @@ pub fn deliver(
 ) -> Result<Vec<TargetReport>, StoreError> {
     let mut reports = Vec::new();
     for target in &plan.targets {
-        if let Some(report) = deliver_target(plan, target, store, options)? {
+        if let Some(report) = deliver_target(plan, target, store, options, None)? {
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+/// [`deliver`] with each target's desired state given (one per target, in
+/// order): `plan`'s view of the registry after a run it did not commit.
+pub fn deliver_given(
+    plan: &Plan,
+    store: &mut Store,
+    options: DeliverOptions,
+    desired: Vec<Desired>,
+) -> Result<Vec<TargetReport>, StoreError> {
+    let mut reports = Vec::new();
+    for (target, desired) in plan.targets.iter().zip(desired) {
+        if let Some(report) = deliver_target(plan, target, store, options, Some(desired))? {
             reports.push(report);
         }
     }
@@ -123,7 +142,12 @@ struct Start {
 }
 
 /// Reads the queue, the ownership and the desired state of one target.
-fn start(plan: &Plan, target: &Target, store: &mut Store) -> Result<Start, StoreError> {
+fn start(
+    plan: &Plan,
+    target: &Target,
+    store: &mut Store,
+    given: Option<Desired>,
+) -> Result<Start, StoreError> {
     let tx = store.read()?;
     let name = &target.name.value;
     let pending = tx
@@ -132,7 +156,10 @@ fn start(plan: &Plan, target: &Target, store: &mut Store) -> Result<Start, Store
         .filter(|row| &row.target == name)
         .collect();
     let owned = tx.owned_objects(name, &plan.system)?;
-    let desired = desired::desired(&tx, &plan.system, target)?;
+    let desired = match given {
+        Some(desired) => desired,
+        None => desired::desired(&tx, &plan.system, target)?,
+    };
     tx.rollback()?;
     Ok(Start {
         pending,
@@ -147,8 +174,9 @@ fn deliver_target(
     target: &Target,
     store: &mut Store,
     options: DeliverOptions,
+    given: Option<Desired>,
 ) -> Result<Option<TargetReport>, StoreError> {
-    let start = start(plan, target, store)?;
+    let start = start(plan, target, store, given)?;
     if start.pending.is_empty() && !options.always {
         return Ok(None);
     }
@@ -390,6 +418,14 @@ impl Session<'_> {
             if !self.send {
                 report.operations.push(planned);
                 continue;
+            }
+            if let Some(stop) = crate::interrupt::requested() {
+                // The change is committed; what is left waits in the outbox.
+                report.error = Some(format!(
+                    "delivery stopped by {}; the queue stays for the next run",
+                    stop.name()
+                ));
+                break;
             }
             match self.send_step(&step)? {
                 Ok(()) => report.operations.push(planned),

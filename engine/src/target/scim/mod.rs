@@ -213,7 +213,15 @@ impl Directory for ScimDirectory {
             }
             Operation::Delete { kind, id, version } => {
                 let path = format!("/{}/{id}", endpoint(*kind));
-                let answer = self.http.send("DELETE", &path, None, version.as_deref())?;
+                let mut answer = self.http.send("DELETE", &path, None, version.as_deref())?;
+                if answer.status == 412 {
+                    // Changed since it was listed (a group's membership moves
+                    // its members' versions on some services): read it again.
+                    let current = self.http.send("GET", &path, None, None)?;
+                    answer = self
+                        .http
+                        .send("DELETE", &path, None, current.etag.as_deref())?;
+                }
                 match answer.status {
                     // Already gone is what was asked for.
                     200 | 204 | 404 => Ok(id.clone()),
