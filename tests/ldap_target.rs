@@ -215,6 +215,20 @@ fn join_school_move_limbo_return_and_purge_write_only_what_changed() {
         .expect("p1 under rs-nord");
     assert_eq!(p1_moved["entryUUID"], p1["entryUUID"], "the same entry");
     assert!(case.area.entry(&case.dn("uid=p1,ou=gym-mitte")).is_none());
+    // The class lists the member under the new DN (the server keeps no
+    // reference up to date on its own).
+    let class = case
+        .area
+        .entry(&case.dn("cn=5a,ou=groups"))
+        .expect("class 5a");
+    assert_eq!(
+        class["member"]
+            .iter()
+            .map(|m| m.to_ascii_lowercase())
+            .filter(|m| m.starts_with("uid="))
+            .collect::<Vec<_>>(),
+        [case.dn("uid=p1,ou=rs-nord").to_ascii_lowercase()]
+    );
 
     // p2 leaves: deactivated and moved to the limbo OU, out of the class.
     case.extract(&[("p1", "rs-nord", "5a")]);
