@@ -9,7 +9,7 @@
 use super::{Options, Progress, RunError, stream};
 use crate::plan::Plan;
 use crate::source::SourceIdentity;
-use crate::store::{RunRow, Store, StoreError, now_text};
+use crate::store::{Claim, RunRow, Store, StoreError, now_text};
 use crate::target::desired::{self, Desired};
 use crate::target::{self, DeliverOptions, TargetReport};
 use crate::vocabulary::Summary;
@@ -33,7 +33,7 @@ pub(super) fn targets(
             plan, &mut empty, preview, after,
         )?);
     };
-    let why = match Store::open(store.path()) {
+    let why = match store.reopen() {
         Ok(mut writer) => match after_run(plan, &mut writer, options, progress) {
             Ok(after) => return Ok(target::deliver::deliver_given(plan, store, preview, after)?),
             Err(RunError::Store(StoreError::Locked { .. })) => "another run holds the store",
@@ -58,7 +58,7 @@ fn after_run(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Vec<Desired>, RunError> {
-    let tx = store.write()?;
+    let tx = store.write(&Claim::run(&plan.name, &plan.system))?;
     let started = now_text();
     let row = RunRow {
         id: 0,

@@ -80,6 +80,10 @@ pub trait Backend: Send {
     /// Folds a write-ahead log into the store, best effort; nothing for a
     /// backend without one.
     fn checkpoint(&self) {}
+
+    /// A second connection to the same store, opened for writing (the
+    /// location with its credentials, which [`Backend::path`] never shows).
+    fn reopen(&self) -> Result<Box<dyn Backend>>;
 }
 
 /// One transaction of a backend: every kind of row, read and written
@@ -154,6 +158,13 @@ impl Store {
     /// Where this store lives.
     pub fn path(&self) -> &Path {
         self.backend.path()
+    }
+
+    /// A second connection to the same store, opened for writing.
+    pub fn reopen(&self) -> Result<Store> {
+        Ok(Store {
+            backend: self.backend.reopen()?,
+        })
     }
 
     /// Starts a write transaction holding `claim`; fails with

@@ -70,6 +70,8 @@ type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 /// A store in a PostgreSQL database.
 pub struct PostgresStore {
     client: Client,
+    /// Where it was opened from, credentials included ([`Backend::reopen`]).
+    url: PostgresUrl,
     /// The URL without its password, as [`Backend::path`] gives it.
     shown: PathBuf,
     /// Statements prepared on this connection, by their text.
@@ -142,6 +144,7 @@ impl PostgresStore {
         })?;
         Ok(PostgresStore {
             client,
+            url: url.clone(),
             shown,
             statements: RefCell::new(HashMap::new()),
         })
@@ -286,6 +289,10 @@ impl PostgresStore {
 impl Backend for PostgresStore {
     fn path(&self) -> &Path {
         &self.shown
+    }
+
+    fn reopen(&self) -> Result<Box<dyn Backend>> {
+        Ok(Box::new(PostgresStore::open(&self.url)?))
     }
 
     fn write(&mut self, claim: &Claim<'_>) -> Result<Box<dyn Transaction + '_>> {

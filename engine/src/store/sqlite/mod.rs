@@ -200,6 +200,10 @@ impl Backend for SqliteStore {
         &self.path
     }
 
+    fn reopen(&self) -> Result<Box<dyn Backend>> {
+        Ok(Box::new(SqliteStore::open(&self.path)?))
+    }
+
     fn checkpoint(&self) {
         let checkpoint = self
             .conn
