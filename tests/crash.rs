@@ -164,6 +164,27 @@ fn full_dump(db: &Path) -> String {
     out
 }
 
+/// What a run leaves, without the ids a backend numbers: records, persons
+/// (their whole attributes, from the `registry_persons` view), the change
+/// log's actions and the runs' outcomes and counts.
+fn content_dump(db: &Path) -> String {
+    let state = State::at(db);
+    let mut out = String::new();
+    for sql in [
+        "SELECT pipeline, key, state, fingerprint, fields FROM source_records ORDER BY pipeline, key",
+        "SELECT status, attributes, limbo FROM registry_persons ORDER BY attributes, status",
+        "SELECT source_key, action, before, after FROM changes ORDER BY source_key, action, id",
+        "SELECT pipeline, outcome, records_read, created, updated, removed, reinstated, unchanged
+           FROM runs ORDER BY id",
+    ] {
+        for row in state.rows(sql) {
+            out.push_str(&row.join("|"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn wal(db: &Path) -> PathBuf {
     PathBuf::from(format!("{}-wal", db.display()))
 }
@@ -286,6 +307,7 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers(backe
         "{stdout}"
     );
     let after = full_dump(&reference);
+    let after_content = content_dump(&reference);
     let after_records = state_dump(&reference);
     let output_after = std::fs::read(out.join("users.csv")).unwrap();
     assert_ne!(output_before, output_after);
@@ -370,6 +392,10 @@ fn a_run_killed_at_any_point_leaves_the_state_before_or_after_and_recovers(backe
         // The next run succeeds and ends where an uninterrupted one does.
         let (code, stdout, stderr) = run_to_end(&pipeline, &db, &target);
         let recovered = match state {
+            // PostgreSQL's sequences are not transactional: the killed run
+            // spent ids, so the next run's rows carry other numbers than the
+            // clean run's; what they hold must be the same.
+            Seen::Before if backend == Backend::Postgres => content_dump(&db) == after_content,
             Seen::Before => full_dump(&db) == after,
             // The killed run had committed: the next one finds nothing to do
             // and writes the current-state output again.

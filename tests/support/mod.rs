@@ -102,15 +102,22 @@ pub fn integrity_check(db: &Path) -> String {
     match state.backend() {
         Backend::Sqlite => state.scalar("PRAGMA integrity_check"),
         Backend::Postgres => {
-            let open = state.count(
-                "SELECT count(*) FROM pg_stat_activity
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()
-                    AND state LIKE 'idle in transaction%'",
-            );
-            if open == 0 {
-                "ok".to_owned()
-            } else {
-                format!("{open} transactions left open")
+            // The server notices a killed client's closed socket a moment
+            // later; until then its transaction still shows as open.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let open = state.count(
+                    "SELECT count(*) FROM pg_stat_activity
+                      WHERE datname = current_database() AND pid <> pg_backend_pid()
+                        AND state LIKE 'idle in transaction%'",
+                );
+                if open == 0 {
+                    return "ok".to_owned();
+                }
+                if std::time::Instant::now() > deadline {
+                    return format!("{open} transactions left open");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }
     }
