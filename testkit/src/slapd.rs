@@ -170,15 +170,27 @@ impl Area {
     /// Like [`Area::operations`], refused writes included, with the result code.
     pub fn attempts(&self) -> Vec<(String, String, u32)> {
         let mut admin = server().admin();
-        let (entries, _) = admin
-            .search(
-                "cn=accesslog",
-                Scope::OneLevel,
-                "(objectClass=auditWriteObject)",
-                vec!["reqStart", "reqType", "reqDN", "reqResult", "reqAuthzID"],
-            )
-            .and_then(|r| r.success())
-            .unwrap_or_else(|e| panic!("reading the accesslog: {e}"));
+        // slapd answers `busy` (51) now and then while it still writes the
+        // log of a moment ago: ask again, briefly.
+        let mut tries = 0;
+        let (entries, _) = loop {
+            let read = admin
+                .search(
+                    "cn=accesslog",
+                    Scope::OneLevel,
+                    "(objectClass=auditWriteObject)",
+                    vec!["reqStart", "reqType", "reqDN", "reqResult", "reqAuthzID"],
+                )
+                .and_then(|r| r.success());
+            match read {
+                Ok(found) => break found,
+                Err(ldap3::LdapError::LdapResult { result }) if result.rc == 51 && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => panic!("reading the accesslog: {e}"),
+            }
+        };
         let suffix = format!(",{}", self.base.to_ascii_lowercase());
         let mut found: Vec<(String, String, String, u32)> = entries
             .into_iter()
