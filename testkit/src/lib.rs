@@ -26,3 +26,36 @@ pub fn command_as(user: &str, program: &std::path::Path) -> std::process::Comman
         std::process::Command::new(program)
     }
 }
+
+/// Runs `cmd` to the end; a program that cannot start or that fails is a
+/// failing test, with `install` saying how to get it.
+pub(crate) fn check(cmd: &mut std::process::Command, what: &str, install: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start ({e}); {install}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A certificate for `localhost` and 127.0.0.1 that is its own CA (the
+/// servers' TLS, and the CA file the tests trust).
+pub(crate) fn self_signed(cert: &std::path::Path, key: &std::path::Path) {
+    check(
+        std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args(["-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(key)
+            .arg("-out")
+            .arg(cert),
+        "openssl req",
+        "install openssl with `apt-get install openssl`",
+    );
+}

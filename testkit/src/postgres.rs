@@ -109,7 +109,7 @@ fn start() -> Server {
     let pwfile = dir.path().join("pwfile");
     std::fs::write(&pwfile, PASSWORD).unwrap();
     let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-    self_signed(&cert, &key);
+    crate::self_signed(&cert, &key);
     share_with_postgres(dir.path());
     check(
         crate::command_as("postgres", &bin.join("initdb"))
@@ -163,23 +163,6 @@ extern "C" fn stop_at_exit() {
     }
 }
 
-/// A certificate for `localhost` and 127.0.0.1 that is its own CA.
-fn self_signed(cert: &Path, key: &Path) {
-    check(
-        Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(key)
-            .arg("-out")
-            .arg(cert),
-        "openssl req (install openssl)",
-    );
-}
-
 /// The folder and its files belong to `postgres` when we are root (the
 /// server refuses a key file others can read).
 fn share_with_postgres(dir: &Path) {
@@ -202,14 +185,10 @@ fn share_with_postgres(dir: &Path) {
 }
 
 fn check(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| {
-        panic!("{what}: cannot start ({e}); install PostgreSQL with `apt-get install postgresql`")
-    });
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    crate::check(
+        cmd,
+        what,
+        "install PostgreSQL with `apt-get install postgresql`",
     );
 }
 

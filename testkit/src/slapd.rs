@@ -295,7 +295,7 @@ fn start() -> Server {
         std::fs::create_dir(d.join(sub)).unwrap();
     }
     let (cert, key) = (d.join("server.crt"), d.join("server.key"));
-    self_signed(&cert, &key);
+    crate::self_signed(&cert, &key);
     std::fs::write(d.join("config.ldif"), config_ldif(d)).unwrap();
     std::fs::write(
         d.join("base.ldif"),
@@ -460,33 +460,8 @@ olcAccessLogOps: writes
     )
 }
 
-/// A certificate for `localhost` and 127.0.0.1 that is its own CA.
-fn self_signed(cert: &Path, key: &Path) {
-    check(
-        Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            ])
-            .args(["-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-            .arg("-keyout")
-            .arg(key)
-            .arg("-out")
-            .arg(cert),
-        "openssl req (install openssl)",
-    );
-}
-
 fn check(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start ({e}); {INSTALL}"));
-    assert!(
-        out.status.success(),
-        "{what} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::check(cmd, what, INSTALL);
 }
 
 #[cfg(test)]
